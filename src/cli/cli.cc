@@ -1,0 +1,122 @@
+#include "cli/cli.h"
+
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <cstdlib>
+#include <fmt/format.h>
+#include <iostream>
+#include <regex>
+
+#include "util/error.h"
+
+namespace colshift::cli {
+
+// Each command's setup, defined in its cmd_*.cc file.
+CommandRun setup_init(CLI::App&, const GlobalOptions&);
+CommandRun setup_new(CLI::App&, const GlobalOptions&);
+CommandRun setup_lint(CLI::App&, const GlobalOptions&);
+CommandRun setup_plan(CLI::App&, const GlobalOptions&);
+CommandRun setup_start(CLI::App&, const GlobalOptions&);
+CommandRun setup_status(CLI::App&, const GlobalOptions&);
+CommandRun setup_complete(CLI::App&, const GlobalOptions&);
+CommandRun setup_rollback(CLI::App&, const GlobalOptions&);
+CommandRun setup_migrate(CLI::App&, const GlobalOptions&);
+CommandRun setup_history(CLI::App&, const GlobalOptions&);
+CommandRun setup_docs(CLI::App&, const GlobalOptions&);
+
+const std::vector<CommandSpec>& command_table() {
+  static const std::vector<CommandSpec> table = {
+      {"init", "create colshift's own schema (state, history, events)", setup_init},
+      {"new", "write a migration skeleton", setup_new},
+      {"lint", "check migration files and raw SQL for dangerous changes", setup_lint},
+      {"plan", "show steps, locks, estimated time and rollback plan; changes nothing", setup_plan},
+      {"start", "expand, backfill, finish; leaves the migration active", setup_start},
+      {"status", "the active migration: phase, backfill progress, ETA", setup_status},
+      {"complete", "contract the active migration", setup_complete},
+      {"rollback", "undo the active migration", setup_rollback},
+      {"migrate", "start and complete every pending migration in order", setup_migrate},
+      {"history", "what was applied, when, by whom, how long it took", setup_history},
+      {"docs", "write the schema repository's docs for every migration", setup_docs},
+  };
+  return table;
+}
+
+std::string GlobalOptions::database_url() const {
+  if (!db.empty()) return db;
+  const char* env = std::getenv("DATABASE_URL");
+  return env ? env : "";
+}
+
+std::chrono::milliseconds GlobalOptions::lock_timeout_ms() const {
+  return parse_duration(lock_timeout, "--lock-timeout");
+}
+
+std::chrono::milliseconds parse_duration(const std::string& text, const std::string& flag) {
+  static const std::regex re(R"(^\s*([0-9]+(?:\.[0-9]+)?)\s*(ms|s|m|min|h)?\s*$)");
+  std::smatch m;
+  if (!std::regex_match(text, m, re)) {
+    throw Error(ErrorKind::kUsage, fmt::format("{}: '{}' is not a duration", flag, text), {},
+                "write a number with a unit: 500ms, 2s, 5m or 1h (a bare number is milliseconds)");
+  }
+  double value = std::stod(m[1].str());
+  std::string unit = m[2].matched ? m[2].str() : "ms";
+  double ms = value;
+  if (unit == "s") ms = value * 1000;
+  if (unit == "m" || unit == "min") ms = value * 60'000;
+  if (unit == "h") ms = value * 3'600'000;
+  return std::chrono::milliseconds(static_cast<long long>(ms));
+}
+
+int run_cli(int argc, char** argv) {
+  CLI::App app{"colshift: ship schema changes to live databases with zero downtime, "
+               "reversibly, with a record of why and how.",
+               "colshift"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", "colshift 0.1.0");
+  GlobalOptions global;
+  app.add_option("--db", global.db,
+                 "database URL or keyword string (default: $DATABASE_URL, then PG* variables)");
+  app.add_option("--schema", global.schema, "colshift's own schema in the target database")
+      ->capture_default_str();
+  app.add_option("--lock-timeout", global.lock_timeout,
+                 "lock_timeout for every DDL step; retried with backoff (e.g. 500ms, 2s)")
+      ->capture_default_str();
+  app.add_flag("--json", global.json, "machine-readable output on stdout; logs on stderr");
+  app.add_flag("-v,--verbose", global.verbose, "log every SQL statement to stderr");
+  app.fallthrough();  // global options may also follow the command name
+
+  std::vector<CommandRun> runs(command_table().size());
+  std::vector<CLI::App*> subs;
+  for (size_t i = 0; i < command_table().size(); ++i) {
+    const auto& spec = command_table()[i];
+    CLI::App* sub = app.add_subcommand(spec.name, spec.summary);
+    runs[i] = spec.setup(*sub, global);
+    subs.push_back(sub);
+  }
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    int rc = app.exit(e);
+    return rc == 0 ? kExitOk : kExitBadInput;
+  }
+  global.color = std::getenv("NO_COLOR") == nullptr && isatty(STDOUT_FILENO) && !global.json;
+
+  try {
+    for (size_t i = 0; i < subs.size(); ++i) {
+      if (subs[i]->parsed()) return runs[i]();
+    }
+    return kExitBadInput;
+  } catch (const Error& e) {
+    std::cerr << "colshift: " << e.render() << "\n";
+    return exit_code_for(e.kind());
+  } catch (const std::exception& e) {
+    std::cerr << "colshift internal error: " << e.what()
+              << "\n  hint: this is a bug in colshift; the database was left as the state table "
+                 "records it ('colshift status')\n";
+    return kExitChangeFailed;
+  }
+}
+
+}  // namespace colshift::cli

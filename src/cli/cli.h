@@ -1,0 +1,54 @@
+// The command line: one table of subcommands {name, summary, setup}.
+//
+// Each command lives in its own cmd_NAME.cc and only parses options and prints;
+// the work is done by the library folders below cli/.
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <string>
+#include <vector>
+
+namespace CLI {
+class App;
+}
+
+namespace colshift::cli {
+
+// Options that every command accepts (DESIGN.md "Command line").
+struct GlobalOptions {
+  std::string db;                              // --db, else DATABASE_URL, else PG* variables
+  std::string schema = "colshift";             // --schema: colshift's own schema
+  std::string lock_timeout = "500ms";          // --lock-timeout
+  bool json = false;                           // --json
+  bool verbose = false;                        // --verbose
+  bool color = true;                           // false with NO_COLOR or when not a terminal
+
+  // The effective connection string: --db, else DATABASE_URL, else "".
+  std::string database_url() const;
+  // --lock-timeout parsed; throws Error(kUsage) when malformed.
+  std::chrono::milliseconds lock_timeout_ms() const;
+};
+
+// Returns the process exit code.
+using CommandRun = std::function<int()>;
+// Adds a command's options to `sub` and returns what runs it once parsed.
+// `global` outlives the returned function and is filled in by then.
+using CommandSetup = CommandRun (*)(CLI::App& sub, const GlobalOptions& global);
+
+struct CommandSpec {
+  const char* name;
+  const char* summary;
+  CommandSetup setup;
+};
+
+const std::vector<CommandSpec>& command_table();
+
+// Parses argv, runs the chosen command, prints errors; returns the exit code.
+int run_cli(int argc, char** argv);
+
+// Parses durations like "500ms", "2s", "5m", "1h", "250" (milliseconds).
+// Throws Error(kUsage) naming `flag` when malformed.
+std::chrono::milliseconds parse_duration(const std::string& text, const std::string& flag);
+
+}  // namespace colshift::cli

@@ -1,0 +1,12 @@
+#include <CLI/CLI.hpp>
+
+#include "cli/cli.h"
+#include "util/error.h"
+
+namespace colshift::cli {
+
+CommandRun setup_new(CLI::App& /*sub*/, const GlobalOptions& /*global*/) {
+  return [] () -> int { throw Error(ErrorKind::kUsage, "'new' is not implemented yet"); };
+}
+
+}  // namespace colshift::cli
