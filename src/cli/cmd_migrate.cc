@@ -1,12 +1,51 @@
 #include <CLI/CLI.hpp>
+#include <filesystem>
+#include <fmt/format.h>
+#include <iostream>
 
-#include "cli/cli.h"
-#include "util/error.h"
+#include "cli/common.h"
+#include "dialect/dialect.h"
+#include "migration/migration.h"
 
 namespace colshift::cli {
 
-CommandRun setup_migrate(CLI::App& /*sub*/, const GlobalOptions& /*global*/) {
-  return [] () -> int { throw Error(ErrorKind::kUsage, "'migrate' is not implemented yet"); };
+CommandRun setup_migrate(CLI::App& sub, const GlobalOptions& g) {
+  struct Opts {
+    std::string dir = "migrations";
+    ChangeOptions change;
+  };
+  auto o = std::make_shared<Opts>();
+  sub.add_option("DIR", o->dir, "directory of migration files, applied in file-name order")
+      ->capture_default_str();
+  add_backfill_options(sub, o->change);
+  add_complete_options(sub, o->change);
+  return [o, &g]() -> int {
+    // Load (and so validate) every file before changing anything.
+    std::vector<migration::Migration> all;
+    for (const auto& f : migration::list_migration_files(o->dir)) all.push_back(migration::load_migration_file(f));
+    auto hooks = make_hooks(g);
+    run::Runner runner(postgres_dialect(), connection_factory(g), run_options(g, o->change), hooks);
+    nlohmann::json out = nlohmann::json::array();
+    int applied = 0;
+    for (const auto& m : all) {
+      auto outcome = runner.start(m);
+      if (outcome == run::StartOutcome::kAlreadyApplied) {
+        out.push_back({{"migration", m.name}, {"outcome", "already_applied"}});
+        continue;
+      }
+      hooks.log(fmt::format("complete {}", m.name));
+      runner.complete();
+      ++applied;
+      out.push_back({{"migration", m.name}, {"outcome", "applied"}});
+    }
+    if (g.json) {
+      print_json(out);
+    } else {
+      std::cout << fmt::format("{} migration{} applied, {} already applied\n", applied, applied == 1 ? "" : "s",
+                               all.size() - applied);
+    }
+    return 0;
+  };
 }
 
 }  // namespace colshift::cli

@@ -1,12 +1,31 @@
 #include <CLI/CLI.hpp>
+#include <fmt/format.h>
+#include <iostream>
 
-#include "cli/cli.h"
-#include "util/error.h"
+#include "cli/common.h"
+#include "dialect/dialect.h"
 
 namespace colshift::cli {
 
-CommandRun setup_rollback(CLI::App& /*sub*/, const GlobalOptions& /*global*/) {
-  return [] () -> int { throw Error(ErrorKind::kUsage, "'rollback' is not implemented yet"); };
+CommandRun setup_rollback(CLI::App& sub, const GlobalOptions& g) {
+  auto o = std::make_shared<ChangeOptions>();
+  sub.add_option("--lock-retries", o->lock_retries, "tries per DDL step when lock_timeout expires")
+      ->capture_default_str();
+  return [o, &g]() -> int {
+    auto hooks = make_hooks(g);
+    run::Runner runner(postgres_dialect(), connection_factory(g), run_options(g, *o), hooks);
+    auto active = runner.state().initialized() ? runner.state().active() : std::nullopt;
+    auto t0 = std::chrono::steady_clock::now();
+    runner.rollback();
+    double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    std::string name = active ? active->name : "";
+    if (g.json) {
+      print_json({{"migration", name}, {"phase", "rolled_back"}, {"seconds", secs}});
+    } else {
+      std::cout << fmt::format("{} rolled back in {:.2f} s: the table is as before.\n", name, secs);
+    }
+    return 0;
+  };
 }
 
 }  // namespace colshift::cli

@@ -1,0 +1,73 @@
+// The backfill: fills a new column for rows that existed before the
+// dual-write trigger, one primary-key range per short transaction.
+//
+// Each batch finds its upper key (keyset: ORDER BY key OFFSET size-1), runs
+// one UPDATE computing the value in the statement (the trigger is switched off
+// for this session), and writes the checkpoint in the same transaction, so a
+// resumed backfill (after kill -9, a lost connection or a server restart)
+// redoes no committed batch. Only keys up to the largest key seen when the
+// backfill first started are visited: rows inserted later were filled by the
+// trigger. Lock timeouts and deadlocks give way: the batch is rolled back,
+// shrunk and retried after a backoff, so the application never waits on it for
+// longer than lock_timeout.
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "backfill/batch_sizer.h"
+#include "dialect/connection.h"
+#include "dialect/dialect.h"
+#include "plan/plan.h"
+#include "state/state.h"
+#include "util/clock.h"
+
+namespace colshift::backfill {
+
+struct Progress {
+  long long rows_done = 0;       // rows filled so far (all runs)
+  long long rows_total = -1;     // estimate; -1 unknown
+  long long batches = 0;         // batches committed in this run
+  int batch_size = 0;
+  double rows_per_second = 0;    // recent rate
+  double eta_seconds = -1;       // -1 unknown
+  double elapsed_seconds = 0;    // this run
+  std::string throttle_reason;   // non-empty while waiting
+  bool done = false;
+};
+
+struct BackfillOptions {
+  BatchSizerOptions sizing;
+  std::chrono::milliseconds lock_timeout{500};
+  int max_retries = 50;                         // per batch, on lock timeout/deadlock
+  int max_reconnect_attempts = 30;              // on a lost connection
+  std::chrono::milliseconds progress_every{1000};
+};
+
+using ConnectionFactory = std::function<std::unique_ptr<Connection>()>;
+using ProgressSink = std::function<void(const Progress&)>;
+
+class Backfill {
+ public:
+  // `state` uses the caller's own connection (not the batch connection).
+  Backfill(const Dialect& dialect, ConnectionFactory connect, state::StateStore& state, Clock& clock,
+           BackfillOptions options);
+
+  // Fills spec.column for migration `migration_id`, plan step `step`.
+  // Returns the total rows filled. Throws DbError/Error when it cannot go on
+  // (e.g. the expression fails for a row); the checkpoint stays valid.
+  long long run(const plan::BackfillSpec& spec, long long migration_id, int step,
+                const ProgressSink& sink);
+
+ private:
+  std::unique_ptr<Connection> open_session();
+  const Dialect& dialect_;
+  ConnectionFactory connect_;
+  state::StateStore& state_;
+  Clock& clock_;
+  BackfillOptions options_;
+};
+
+}  // namespace colshift::backfill

@@ -1,0 +1,48 @@
+// Helpers shared by the command files: connecting, building a Runner with
+// terminal or JSON reporting, printing.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "cli/cli.h"
+#include "dialect/connection.h"
+#include "run/runner.h"
+
+namespace CLI {
+class App;
+}
+
+namespace colshift::cli {
+
+// Connects to the database from --db / DATABASE_URL / PG* variables.
+std::unique_ptr<Connection> connect_db(const GlobalOptions& g);
+// A factory for more sessions to the same database.
+run::Runner::ConnectionFactory connection_factory(const GlobalOptions& g);
+
+// Options of commands that change the database.
+struct ChangeOptions {
+  int lock_retries = 30;
+  int batch_size = 0;
+  std::string batch_target = "100ms";
+  int batch_min = 100;
+  int batch_max = 50000;
+  std::string quiet_period = "5m";
+  bool force = false;
+};
+void add_backfill_options(CLI::App& sub, ChangeOptions& o);
+void add_complete_options(CLI::App& sub, ChangeOptions& o);
+run::RunOptions run_options(const GlobalOptions& g, const ChangeOptions& o);
+
+// Narration to stderr; progress as a live line on a terminal, or as JSON
+// records (one per line on stderr) otherwise.
+run::RunHooks make_hooks(const GlobalOptions& g);
+
+// Prints JSON to stdout (pretty on a terminal).
+void print_json(const nlohmann::json& j);
+
+std::string progress_line(const backfill::Progress& p);
+
+}  // namespace colshift::cli

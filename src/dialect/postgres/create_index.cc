@@ -1,0 +1,65 @@
+// create_index on PostgreSQL: CREATE INDEX CONCURRENTLY in the finish phase,
+// after the backfill has written its rows; an INVALID leftover of a failed
+// try is dropped and rebuilt by the runner; rollback drops it CONCURRENTLY.
+#include <fmt/format.h>
+
+#include <regex>
+
+#include "dialect/postgres/postgres_dialect.h"
+#include "util/error.h"
+#include "util/text.h"
+
+namespace colshift::postgres {
+
+std::vector<plan::Step> PostgresDialect::plan_create_index(const migration::CreateIndex& op,
+                                                           const PlanContext& ctx) const {
+  const auto& facts = *ctx.facts;
+  const auto& t = facts.tables.at(op.table.display());
+  const std::string where = fmt::format("{}:{}:{}", op.pos.file, op.pos.line, op.pos.column);
+  if (facts.existing_indexes.count(t.schema + "." + op.name)) {
+    throw Error(ErrorKind::kBadInput, fmt::format("index {} already exists", op.name), where,
+                "choose another name, or drop this operation if the index is already in place");
+  }
+  // A plain column name is quoted; anything else is an expression as written.
+  static const std::regex plain(R"(^([A-Za-z_][A-Za-z0-9_$]*)(\s+(ASC|DESC|asc|desc))?$)");
+  std::vector<std::string> cols;
+  for (const auto& col : op.columns) {
+    std::smatch m;
+    if (std::regex_match(col, m, plain)) {
+      cols.push_back(quote_ident(m[1].str()) + (m[2].matched ? " " + to_lower(trim(m[2].str())) : ""));
+    } else {
+      cols.push_back("(" + col + ")");
+    }
+  }
+  const std::string table = qualified(t.schema, t.name);
+  const std::string index = qualified(t.schema, op.name);
+
+  plan::Step s;
+  s.phase = plan::Phase::kFinish;
+  s.kind = plan::StepKind::kCreateIndex;
+  s.operation = ctx.operation;
+  s.summary = fmt::format("build {}index {} on {} ({}) CONCURRENTLY: reads and writes continue",
+                          op.unique ? "unique " : "", op.name, t.name, join(op.columns, ", "));
+  std::string sql = fmt::format("CREATE {}INDEX CONCURRENTLY {} ON {} USING {} ({})",
+                                op.unique ? "UNIQUE " : "", quote_ident(op.name), table, op.method,
+                                join(cols, ", "));
+  if (op.where) sql += " WHERE " + *op.where;
+  s.sql = {sql};
+  s.index_name = index;
+  s.index_lookup = index;
+  s.done_check = fmt::format(
+      "SELECT EXISTS (SELECT 1 FROM pg_index WHERE indexrelid = to_regclass({}) AND indisvalid)",
+      quote_literal(index));
+  s.lock_table = t.schema + "." + t.name;
+  s.lock = plan::LockMode::kShareUpdateExclusive;
+  s.scans = true;
+  s.estimate_seconds = t.row_estimate < 0 ? -1 : static_cast<double>(t.row_estimate) / kIndexRowsPerSecond;
+  s.estimate_note = "two table scans; waits for older transactions to finish";
+  s.undo_kind = plan::StepKind::kConcurrent;
+  s.undo = {fmt::format("DROP INDEX CONCURRENTLY IF EXISTS {}", index)};
+  s.undo_lock = plan::LockMode::kShareUpdateExclusive;
+  s.undo_summary = fmt::format("drop index {} CONCURRENTLY", op.name);
+  return {s};
+}
+
+}  // namespace colshift::postgres

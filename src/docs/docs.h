@@ -1,0 +1,27 @@
+// Markdown records of migrations for the schema repository: purpose, steps
+// with their locks and estimates, the rollback plan, and (once applied) who
+// applied it, when, and how long each phase took.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "plan/plan.h"
+#include "state/state.h"
+
+namespace colshift::docs {
+
+// One migration's page.
+std::string migration_page(const plan::Plan& plan, const std::optional<state::MigrationRecord>& applied);
+
+struct IndexEntry {
+  std::string name;
+  std::string purpose;
+  std::string status;  // "pending", "active", "completed", ...
+  std::string page;    // relative link
+};
+// The README.md listing every migration in order.
+std::string index_page(const std::vector<IndexEntry>& entries);
+
+}  // namespace colshift::docs

@@ -1,0 +1,338 @@
+// Loading and validating migration files (format: migration.h).
+#include <openssl/evp.h>
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <fmt/format.h>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include "migration/migration.h"
+#include "util/error.h"
+#include "util/text.h"
+
+namespace colshift::migration {
+namespace {
+
+constexpr size_t kMaxIdentifierBytes = 63;  // PostgreSQL's NAMEDATALEN - 1
+
+// Reads YAML nodes and turns every problem into an Error pointing at the node.
+class Reader {
+ public:
+  Reader(std::string_view text, std::string file) : text_(text), file_(std::move(file)) {}
+
+  [[noreturn]] void fail(const YAML::Mark& mark, const std::string& message,
+                         const std::string& hint = {}) const {
+    int line = mark.line >= 0 ? mark.line + 1 : 0;
+    int col = mark.column >= 0 ? mark.column + 1 : 0;
+    throw Error(ErrorKind::kBadInput, message, source_excerpt(text_, file_, line, col), hint);
+  }
+
+  // Checks that `node` is a mapping whose keys are all in `allowed`.
+  void expect_keys(const YAML::Node& node, const std::string& what,
+                   const std::vector<std::string>& allowed) const {
+    if (!node.IsMap()) {
+      fail(node.Mark(), fmt::format("{} must be a mapping of keys to values", what),
+           fmt::format("valid keys: {}", join(allowed, ", ")));
+    }
+    std::set<std::string> seen;
+    for (const auto& kv : node) {
+      std::string key = kv.first.Scalar();
+      if (!seen.insert(key).second) {
+        fail(kv.first.Mark(), fmt::format("duplicate key '{}' in {}", key, what));
+      }
+      if (std::find(allowed.begin(), allowed.end(), key) == allowed.end()) {
+        std::string hint = fmt::format("valid keys: {}", join(allowed, ", "));
+        if (auto near = closest(key, allowed)) hint += fmt::format("; did you mean '{}'?", *near);
+        fail(kv.first.Mark(), fmt::format("unknown key '{}' in {}", key, what), hint);
+      }
+    }
+  }
+
+  std::string required_string(const YAML::Node& parent, const std::string& key,
+                              const std::string& what) const {
+    auto node = parent[key];
+    if (!node) {
+      fail(parent.Mark(), fmt::format("{} needs '{}'", what, key));
+    }
+    return string_value(node, fmt::format("'{}' in {}", key, what));
+  }
+
+  std::optional<std::string> optional_string(const YAML::Node& parent, const std::string& key,
+                                             const std::string& what) const {
+    auto node = parent[key];
+    if (!node || node.IsNull()) return std::nullopt;
+    return string_value(node, fmt::format("'{}' in {}", key, what));
+  }
+
+  std::string string_value(const YAML::Node& node, const std::string& what) const {
+    if (!node.IsScalar()) fail(node.Mark(), fmt::format("{} must be a string", what));
+    std::string v = trim(node.Scalar());
+    if (v.empty()) fail(node.Mark(), fmt::format("{} must not be empty", what));
+    return v;
+  }
+
+  bool optional_bool(const YAML::Node& parent, const std::string& key, bool fallback,
+                     const std::string& what) const {
+    auto node = parent[key];
+    if (!node || node.IsNull()) return fallback;
+    bool out = false;
+    if (!node.IsScalar() || !YAML::convert<bool>::decode(node, out)) {
+      fail(node.Mark(), fmt::format("'{}' in {} must be true or false", key, what));
+    }
+    return out;
+  }
+
+  std::string identifier(const YAML::Node& parent, const std::string& key,
+                         const std::string& what) const {
+    std::string v = required_string(parent, key, what);
+    if (v.size() > kMaxIdentifierBytes) {
+      fail(parent[key].Mark(),
+           fmt::format("'{}' in {} is {} bytes; PostgreSQL truncates names to {} bytes", key, what,
+                       v.size(), kMaxIdentifierBytes),
+           "choose a shorter name");
+    }
+    return v;
+  }
+
+  TableName table_name(const YAML::Node& parent, const std::string& what) const {
+    std::string v = required_string(parent, "table", what);
+    TableName t;
+    auto dot = v.find('.');
+    if (dot == std::string::npos) {
+      t.name = v;
+    } else {
+      t.schema = v.substr(0, dot);
+      t.name = v.substr(dot + 1);
+      if (t.schema.empty() || t.name.empty() || t.name.find('.') != std::string::npos) {
+        fail(parent["table"].Mark(), fmt::format("'table' in {} must be 'table' or 'schema.table'", what));
+      }
+    }
+    if (t.name.size() > kMaxIdentifierBytes || t.schema.size() > kMaxIdentifierBytes) {
+      fail(parent["table"].Mark(), fmt::format("table name '{}' is longer than {} bytes", v,
+                                               kMaxIdentifierBytes));
+    }
+    return t;
+  }
+
+  SourcePos pos(const YAML::Node& node) const {
+    return SourcePos{file_, node.Mark().line + 1, node.Mark().column + 1};
+  }
+
+ private:
+  std::string_view text_;
+  std::string file_;
+};
+
+AddColumn read_add_column(const Reader& r, const YAML::Node& node) {
+  const std::string what = "add_column";
+  r.expect_keys(node, what, {"table", "column", "up"});
+  AddColumn op;
+  op.pos = r.pos(node);
+  op.table = r.table_name(node, what);
+  auto col = node["column"];
+  if (!col) r.fail(node.Mark(), "add_column needs 'column'", "column: { name: ..., type: ... }");
+  const std::string cwhat = "add_column.column";
+  r.expect_keys(col, cwhat, {"name", "type", "nullable", "default", "check"});
+  op.column.name = r.identifier(col, "name", cwhat);
+  op.column.type = r.required_string(col, "type", cwhat);
+  op.column.nullable = r.optional_bool(col, "nullable", true, cwhat);
+  op.column.default_expr = r.optional_string(col, "default", cwhat);
+  op.column.check = r.optional_string(col, "check", cwhat);
+  op.up = r.optional_string(node, "up", what);
+  if (!op.column.nullable && !op.column.default_expr && !op.up) {
+    r.fail(col["nullable"].Mark(),
+           fmt::format("column '{}' is NOT NULL but has neither 'default' nor 'up'; existing rows "
+                       "would have no value",
+                       op.column.name),
+           "add 'up: <expression>' to compute existing rows (for example up: 'lower(email)'), or "
+           "a constant 'default', or make the column nullable");
+  }
+  return op;
+}
+
+CreateIndex read_create_index(const Reader& r, const YAML::Node& node) {
+  const std::string what = "create_index";
+  r.expect_keys(node, what, {"name", "table", "columns", "unique", "where", "method"});
+  CreateIndex op;
+  op.pos = r.pos(node);
+  op.name = r.identifier(node, "name", what);
+  op.table = r.table_name(node, what);
+  auto cols = node["columns"];
+  if (!cols) r.fail(node.Mark(), "create_index needs 'columns'", "columns: [col1, col2]");
+  if (!cols.IsSequence() || cols.size() == 0) {
+    r.fail(cols.Mark(), "'columns' in create_index must be a non-empty list", "columns: [col1, col2]");
+  }
+  for (const auto& c : cols) op.columns.push_back(r.string_value(c, "a column in create_index"));
+  op.unique = r.optional_bool(node, "unique", false, what);
+  op.where = r.optional_string(node, "where", what);
+  if (auto m = r.optional_string(node, "method", what)) {
+    static const std::vector<std::string> methods = {"btree", "hash", "gist", "gin", "spgist", "brin"};
+    std::string lower = to_lower(*m);
+    if (std::find(methods.begin(), methods.end(), lower) == methods.end()) {
+      r.fail(node["method"].Mark(), fmt::format("unknown index method '{}'", *m),
+             fmt::format("valid methods: {}", join(methods, ", ")));
+    }
+    op.method = lower;
+  }
+  if (op.unique && op.method != "btree") {
+    r.fail(node["unique"].Mark(), fmt::format("a unique index must use btree, not {}", op.method));
+  }
+  return op;
+}
+
+RawSql read_raw_sql(const Reader& r, const YAML::Node& node) {
+  const std::string what = "raw_sql";
+  r.expect_keys(node, what, {"up", "down", "phase"});
+  RawSql op;
+  op.pos = r.pos(node);
+  op.up = r.required_string(node, "up", what);
+  if (!node["down"]) {
+    r.fail(node.Mark(), "raw_sql needs 'down': the SQL that undoes 'up'",
+           "every operation must be reversible; write the inverse statements in 'down'");
+  }
+  op.down = r.required_string(node, "down", what);
+  if (auto p = r.optional_string(node, "phase", what)) {
+    if (*p == "expand") {
+      op.phase = RawSqlPhase::kExpand;
+    } else if (*p == "finish") {
+      op.phase = RawSqlPhase::kFinish;
+    } else if (*p == "complete") {
+      op.phase = RawSqlPhase::kComplete;
+    } else {
+      r.fail(node["phase"].Mark(), fmt::format("unknown phase '{}' in raw_sql", *p),
+             "valid phases: expand, finish, complete");
+    }
+  }
+  return op;
+}
+
+// Two operations that would create the same object are a mistake in the file.
+void check_duplicates(const Reader& r, const YAML::Node& ops_node, const Migration& m) {
+  std::set<std::string> seen;
+  for (size_t i = 0; i < m.operations.size(); ++i) {
+    std::string key;
+    if (auto* a = std::get_if<AddColumn>(&m.operations[i])) {
+      key = "column " + a->table.display() + "." + a->column.name;
+    } else if (auto* c = std::get_if<CreateIndex>(&m.operations[i])) {
+      key = "index " + c->name;
+    } else {
+      continue;
+    }
+    if (!seen.insert(key).second) {
+      r.fail(ops_node[i].Mark(), fmt::format("{} is created twice in this migration", key),
+             "remove one of the two operations");
+    }
+  }
+}
+
+}  // namespace
+
+Migration parse_migration(std::string_view text, const std::string& file) {
+  Reader r(text, file);
+  YAML::Node root;
+  try {
+    root = YAML::Load(std::string(text));
+  } catch (const YAML::ParserException& e) {
+    r.fail(e.mark, "not valid YAML: " + e.msg,
+           "check indentation and quoting; SQL with ':' or '#' needs quotes");
+  }
+  if (!root || root.IsNull()) {
+    throw Error(ErrorKind::kBadInput, "migration file is empty", file,
+                "a migration needs 'purpose' and 'operations'; 'colshift new NAME' writes a skeleton");
+  }
+  r.expect_keys(root, "the migration", {"name", "purpose", "operations"});
+  Migration m;
+  m.file = file;
+  m.name = std::filesystem::path(file).stem().string();
+  if (auto n = r.optional_string(root, "name", "the migration")) m.name = *n;
+  if (!root["purpose"]) {
+    r.fail(root.Mark(), "the migration needs 'purpose': why this change exists",
+           "purpose goes into the history table and the generated docs");
+  }
+  m.purpose = r.required_string(root, "purpose", "the migration");
+  auto ops = root["operations"];
+  if (!ops) r.fail(root.Mark(), "the migration needs 'operations'", "a list of add_column, create_index, raw_sql");
+  if (!ops.IsSequence() || ops.size() == 0) {
+    r.fail(ops.Mark(), "'operations' must be a non-empty list",
+           "operations:\n    - add_column: {...}");
+  }
+  for (const auto& item : ops) {
+    if (!item.IsMap() || item.size() != 1) {
+      r.fail(item.Mark(), "each operation must be a mapping with exactly one key",
+             "valid operations: add_column, create_index, raw_sql");
+    }
+    auto kv = *item.begin();
+    std::string kind = kv.first.Scalar();
+    if (kind == "add_column") {
+      m.operations.emplace_back(read_add_column(r, kv.second));
+    } else if (kind == "create_index") {
+      m.operations.emplace_back(read_create_index(r, kv.second));
+    } else if (kind == "raw_sql") {
+      m.operations.emplace_back(read_raw_sql(r, kv.second));
+    } else {
+      std::vector<std::string> valid = {"add_column", "create_index", "raw_sql"};
+      std::string hint = "valid operations: add_column, create_index, raw_sql";
+      if (auto near = closest(kind, valid)) hint += fmt::format("; did you mean '{}'?", *near);
+      r.fail(kv.first.Mark(), fmt::format("unknown operation '{}'", kind), hint);
+    }
+  }
+  check_duplicates(r, ops, m);
+  m.checksum = sha256_hex(text);
+  return m;
+}
+
+Migration load_migration_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    throw Error(ErrorKind::kBadInput, "cannot read migration file", path,
+                std::filesystem::exists(path) ? "check its permissions"
+                                              : "no such file; 'colshift new NAME' writes one");
+  }
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return parse_migration(ss.str(), path);
+}
+
+std::string_view operation_kind(const Operation& op) {
+  switch (op.index()) {
+    case 0: return "add_column";
+    case 1: return "create_index";
+    default: return "raw_sql";
+  }
+}
+
+const SourcePos& operation_pos(const Operation& op) {
+  return std::visit([](const auto& o) -> const SourcePos& { return o.pos; }, op);
+}
+
+std::vector<std::string> list_migration_files(const std::string& dir) {
+  namespace fs = std::filesystem;
+  if (!fs::is_directory(dir)) {
+    throw Error(ErrorKind::kBadInput, "migrations directory not found", dir,
+                "pass the directory that holds the migration files");
+  }
+  std::vector<std::string> files;
+  for (const auto& e : fs::directory_iterator(dir)) {
+    if (!e.is_regular_file()) continue;
+    auto ext = e.path().extension().string();
+    if (ext == ".yaml" || ext == ".yml" || ext == ".json") files.push_back(e.path().string());
+  }
+  std::sort(files.begin(), files.end(), [](const std::string& a, const std::string& b) {
+    return fs::path(a).filename().string() < fs::path(b).filename().string();
+  });
+  return files;
+}
+
+std::string sha256_hex(std::string_view bytes) {
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  EVP_Digest(bytes.data(), bytes.size(), digest, &len, EVP_sha256(), nullptr);
+  std::string out;
+  for (unsigned i = 0; i < len; ++i) out += fmt::format("{:02x}", digest[i]);
+  return out;
+}
+
+}  // namespace colshift::migration

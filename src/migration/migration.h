@@ -1,0 +1,120 @@
+// The migration file model: what a user writes, loaded and validated.
+//
+// Format (YAML; JSON is accepted since it is YAML too), one migration a file:
+//
+//   purpose: <why this change exists>                  (required, non-empty)
+//   name: <name>                                        (optional; default: file stem)
+//   operations:                                         (required, at least one)
+//     - add_column:
+//         table: <table> | <schema>.<table>
+//         column:
+//           name: <column>
+//           type: <SQL type>
+//           nullable: true|false                        (default true)
+//           default: <SQL expression>                   (final default for new rows)
+//           check: <SQL boolean expression>             (added NOT VALID, then VALIDATEd)
+//         up: <SQL expression over the row's columns>   (fills existing rows and rows
+//                                                        written by old app versions)
+//     - create_index:
+//         name: <index name>
+//         table: <table>
+//         columns: [<column or expression>, ...]
+//         unique: true|false                            (default false)
+//         where: <SQL predicate>                        (partial index)
+//         method: btree|hash|gist|gin|spgist|brin       (default btree)
+//     - raw_sql:
+//         up: <SQL statements>
+//         down: <SQL statements that undo `up`>         (required)
+//         phase: expand|finish|complete                 (default expand)
+//
+// SQL expressions are the author's code and are inserted as written; names
+// are always quoted by colshift. Errors name file:line:col and what is valid.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+namespace colshift::migration {
+
+// A place in a migration file; line and column are 1-based (0 = unknown).
+struct SourcePos {
+  std::string file;
+  int line = 0;
+  int column = 0;
+};
+
+// A possibly schema-qualified table name as written.
+struct TableName {
+  std::string schema;  // empty: resolved through the search_path (usually "public")
+  std::string name;
+  std::string display() const { return schema.empty() ? name : schema + "." + name; }
+  bool operator==(const TableName&) const = default;
+};
+
+struct ColumnSpec {
+  std::string name;
+  std::string type;
+  bool nullable = true;
+  std::optional<std::string> default_expr;
+  std::optional<std::string> check;
+};
+
+struct AddColumn {
+  TableName table;
+  ColumnSpec column;
+  std::optional<std::string> up;
+  SourcePos pos;
+};
+
+struct CreateIndex {
+  std::string name;
+  TableName table;
+  std::vector<std::string> columns;
+  bool unique = false;
+  std::optional<std::string> where;
+  std::string method = "btree";
+  SourcePos pos;
+};
+
+enum class RawSqlPhase { kExpand, kFinish, kComplete };
+
+struct RawSql {
+  std::string up;
+  std::string down;
+  RawSqlPhase phase = RawSqlPhase::kExpand;
+  SourcePos pos;
+};
+
+using Operation = std::variant<AddColumn, CreateIndex, RawSql>;
+
+struct Migration {
+  std::string name;      // default: the file's stem
+  std::string purpose;
+  std::string file;      // path as given; empty for in-memory text
+  std::string checksum;  // sha256 of the file's bytes, hex
+  std::vector<Operation> operations;
+};
+
+// Loads and validates a migration file. Throws Error(kBadInput) whose where()
+// is "file:line:col" followed by the source line and a caret.
+Migration load_migration_file(const std::string& path);
+
+// Same, from text already in memory; `file` is used in messages and for the
+// default name.
+Migration parse_migration(std::string_view text, const std::string& file);
+
+// The operation's kind as written in files: "add_column", ...
+std::string_view operation_kind(const Operation& op);
+const SourcePos& operation_pos(const Operation& op);
+
+// Lists the migration files (*.yaml, *.yml, *.json) of a directory in
+// file-name order. Throws Error(kBadInput) when the directory is missing.
+std::vector<std::string> list_migration_files(const std::string& dir);
+
+// Hex sha256 of bytes.
+std::string sha256_hex(std::string_view bytes);
+
+}  // namespace colshift::migration

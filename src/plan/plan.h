@@ -1,0 +1,111 @@
+// A Plan is the ordered list of Steps that carries out one migration, with
+// each step's lock, cost and inverse. The planner (planner.h) builds it from a
+// Migration and CatalogFacts without touching a connection; the runner
+// (run/runner.h) executes it; `plan`, `docs` and the state table's plan JSON
+// are renderings of it.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace colshift::plan {
+
+// Phases of a migration's life (DESIGN.md). Steps belong to kExpand, kBackfill,
+// kFinish or kComplete; kRollback steps undo them.
+enum class Phase { kExpand, kBackfill, kFinish, kComplete, kRollback };
+const char* phase_name(Phase p);
+
+// PostgreSQL table lock modes, weakest first.
+enum class LockMode {
+  kNone,
+  kAccessShare,
+  kRowShare,
+  kRowExclusive,
+  kShareUpdateExclusive,
+  kShare,
+  kShareRowExclusive,
+  kExclusive,
+  kAccessExclusive,
+};
+const char* lock_name(LockMode m);
+// Which everyday work waits while the lock is held, in the user's words.
+const char* lock_blocks(LockMode m);
+
+enum class StepKind {
+  kTransactional,  // statements in one short transaction under SET LOCAL lock_timeout
+  kConcurrent,     // statements run one by one outside a transaction (CONCURRENTLY)
+  kCreateIndex,    // CREATE INDEX CONCURRENTLY, dropping an INVALID leftover first
+  kBackfill,       // batched UPDATEs of existing rows (backfill/)
+  kQuietCheck,     // complete's check that old app versions stopped writing
+};
+
+// Everything the backfill needs to fill one column of one table.
+struct BackfillSpec {
+  std::string schema;
+  std::string table;
+  std::string column;
+  std::string type;
+  std::string expression;                   // the author's `up` (or volatile default)
+  std::vector<std::string> key_columns;     // primary key, in order
+  std::vector<std::string> key_types;
+  std::string old_write_counter;            // sequence counting old-shape writes
+  std::string old_write_last;               // sequence holding the last such write (epoch s)
+};
+
+struct Step {
+  Phase phase = Phase::kExpand;
+  StepKind kind = StepKind::kTransactional;
+  int operation = -1;          // index into Migration::operations
+  std::string summary;         // one line in the user's words
+  std::vector<std::string> sql;
+  // SQL returning one row with true when the step's effect is already in place
+  // (a re-run after a crash skips it); empty: always run (the SQL is idempotent).
+  std::string done_check;
+  std::string lock_table;      // "schema.table" the lock is taken on; empty: none
+  LockMode lock = LockMode::kNone;
+  bool rewrites = false;       // rewrites the table
+  bool scans = false;          // reads every row
+  // Whether `scans` happens while holding `lock` (true) or a weaker lock.
+  double estimate_seconds = 0;  // < 0: unknown
+  std::string estimate_note;
+  std::optional<BackfillSpec> backfill;
+  std::string index_name;       // kCreateIndex: "schema"."name" quoted
+  std::string index_lookup;     // kCreateIndex: 'schema.name' for to_regclass
+  // The inverse, run by rollback newest-first. Empty `undo` with
+  // `undo_note` set means there is nothing to undo for this step.
+  StepKind undo_kind = StepKind::kTransactional;
+  std::vector<std::string> undo;
+  LockMode undo_lock = LockMode::kNone;
+  std::string undo_summary;
+  // Undo only when the forward step was recorded done (raw_sql `down` is not
+  // idempotent); colshift's own undo statements are and always run.
+  bool undo_only_if_done = false;
+};
+
+struct Plan {
+  std::string migration;
+  std::string purpose;
+  std::string file;
+  std::string checksum;
+  int server_version = 0;
+  bool offline = true;
+  std::vector<Step> steps;        // expand, backfill, finish, complete, in order
+  std::vector<std::string> notes; // decisions the planner made, in words
+  std::vector<std::string> warnings;
+
+  // Indices of steps in `phase`, in order.
+  std::vector<size_t> steps_in(Phase phase) const;
+  bool needs_backfill() const;
+};
+
+nlohmann::json plan_to_json(const Plan& plan);
+Plan plan_from_json(const nlohmann::json& j);
+
+// The plan as the `plan` command prints it: steps by phase with lock, scan and
+// rewrite facts and estimates, then the rollback plan.
+std::string render_plan_text(const Plan& plan);
+
+}  // namespace colshift::plan

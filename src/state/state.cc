@@ -1,0 +1,265 @@
+#include "state/state.h"
+
+#include <unistd.h>
+
+#include <cstdlib>
+#include <fmt/format.h>
+
+#include "dialect/dialect.h"
+
+namespace colshift::state {
+namespace {
+
+std::string q(std::string_view ident) { return postgres_dialect().quote_ident(ident); }
+
+}  // namespace
+
+StateStore::StateStore(Connection& conn, std::string schema) : conn_(conn), schema_(std::move(schema)) {}
+
+std::string StateStore::table(const std::string& name) const { return q(schema_) + "." + q(name); }
+
+bool StateStore::initialized() {
+  auto r = conn_.exec("SELECT to_regclass($1) IS NOT NULL", {table("events")});
+  return r.boolean(0, 0);
+}
+
+void StateStore::init() {
+  // Serialise concurrent inits (CREATE ... IF NOT EXISTS can still race).
+  conn_.exec("BEGIN");
+  try {
+    conn_.exec("SELECT pg_advisory_xact_lock(hashtext('colshift:init:' || $1))", {schema_});
+    conn_.exec_script(fmt::format(R"(
+CREATE SCHEMA IF NOT EXISTS {s};
+CREATE TABLE IF NOT EXISTS {s}.migrations (
+  id bigserial PRIMARY KEY,
+  name text NOT NULL,
+  file text,
+  checksum text NOT NULL,
+  purpose text NOT NULL,
+  phase text NOT NULL,
+  plan jsonb NOT NULL,
+  started_at timestamptz NOT NULL DEFAULT clock_timestamp(),
+  finished_at timestamptz,
+  completed_at timestamptz,
+  applied_by text NOT NULL,
+  error text,
+  steps_done int NOT NULL DEFAULT 0,
+  steps_total int NOT NULL DEFAULT 0,
+  updated_at timestamptz NOT NULL DEFAULT clock_timestamp()
+);
+CREATE UNIQUE INDEX IF NOT EXISTS migrations_one_active ON {s}.migrations ((true))
+  WHERE phase NOT IN ('completed', 'rolled_back');
+CREATE UNIQUE INDEX IF NOT EXISTS migrations_name_applied ON {s}.migrations (name)
+  WHERE phase <> 'rolled_back';
+CREATE TABLE IF NOT EXISTS {s}.steps (
+  migration_id bigint NOT NULL REFERENCES {s}.migrations(id),
+  step int NOT NULL,
+  direction text NOT NULL CHECK (direction IN ('forward', 'undo')),
+  done_at timestamptz NOT NULL DEFAULT clock_timestamp(),
+  PRIMARY KEY (migration_id, step, direction)
+);
+CREATE TABLE IF NOT EXISTS {s}.backfill (
+  migration_id bigint NOT NULL REFERENCES {s}.migrations(id),
+  step int NOT NULL,
+  last_key jsonb,
+  max_key jsonb,
+  rows_done bigint NOT NULL DEFAULT 0,
+  rows_total bigint NOT NULL DEFAULT -1,
+  batch_size int NOT NULL DEFAULT 0,
+  done boolean NOT NULL DEFAULT false,
+  started_at timestamptz NOT NULL DEFAULT clock_timestamp(),
+  updated_at timestamptz NOT NULL DEFAULT clock_timestamp(),
+  PRIMARY KEY (migration_id, step)
+);
+CREATE TABLE IF NOT EXISTS {s}.events (
+  id bigserial PRIMARY KEY,
+  at timestamptz NOT NULL DEFAULT clock_timestamp(),
+  migration_id bigint,
+  migration text,
+  kind text NOT NULL,
+  detail jsonb NOT NULL DEFAULT '{{}}'
+);
+)",
+                                  fmt::arg("s", q(schema_))));
+    conn_.exec("COMMIT");
+  } catch (...) {
+    try {
+      conn_.exec("ROLLBACK");
+    } catch (...) {
+    }
+    throw;
+  }
+}
+
+std::string StateStore::select_columns() const {
+  return "id, name, coalesce(file, ''), checksum, purpose, phase, plan::text, "
+         "to_char(started_at, 'YYYY-MM-DD HH24:MI:SS TZ'), "
+         "coalesce(to_char(finished_at, 'YYYY-MM-DD HH24:MI:SS TZ'), ''), "
+         "coalesce(to_char(completed_at, 'YYYY-MM-DD HH24:MI:SS TZ'), ''), applied_by, "
+         "coalesce(error, ''), steps_done, steps_total, "
+         "extract(epoch FROM (CASE WHEN phase IN ('completed', 'rolled_back') THEN "
+         "coalesce(completed_at, updated_at) ELSE clock_timestamp() END) - started_at)";
+}
+
+MigrationRecord StateStore::read_record(const QueryResult& r, size_t i) const {
+  MigrationRecord m;
+  m.id = r.integer(i, 0);
+  m.name = r.text(i, 1);
+  m.file = r.text(i, 2);
+  m.checksum = r.text(i, 3);
+  m.purpose = r.text(i, 4);
+  m.phase = r.text(i, 5);
+  m.plan = nlohmann::json::parse(r.text(i, 6, "{}"));
+  m.started_at = r.text(i, 7);
+  m.finished_at = r.text(i, 8);
+  m.completed_at = r.text(i, 9);
+  m.applied_by = r.text(i, 10);
+  m.error = r.text(i, 11);
+  m.steps_done = static_cast<int>(r.integer(i, 12));
+  m.steps_total = static_cast<int>(r.integer(i, 13));
+  m.duration_seconds = std::stod(r.text(i, 14, "-1"));
+  return m;
+}
+
+std::optional<MigrationRecord> StateStore::active() {
+  auto r = conn_.exec(fmt::format("SELECT {} FROM {} WHERE phase NOT IN ('completed', 'rolled_back')",
+                                  select_columns(), table("migrations")));
+  if (r.empty()) return std::nullopt;
+  return read_record(r, 0);
+}
+
+std::optional<MigrationRecord> StateStore::find_applied(const std::string& name) {
+  auto r = conn_.exec(fmt::format("SELECT {} FROM {} WHERE name = $1 AND phase <> 'rolled_back'",
+                                  select_columns(), table("migrations")),
+                      {name});
+  if (r.empty()) return std::nullopt;
+  return read_record(r, 0);
+}
+
+std::optional<MigrationRecord> StateStore::get(long long id) {
+  auto r = conn_.exec(fmt::format("SELECT {} FROM {} WHERE id = $1", select_columns(), table("migrations")),
+                      {std::to_string(id)});
+  if (r.empty()) return std::nullopt;
+  return read_record(r, 0);
+}
+
+std::vector<MigrationRecord> StateStore::history(int limit) {
+  auto r = conn_.exec(fmt::format("SELECT {} FROM {} ORDER BY id LIMIT $1", select_columns(),
+                                  table("migrations")),
+                      {std::to_string(limit)});
+  std::vector<MigrationRecord> out;
+  for (size_t i = 0; i < r.size(); ++i) out.push_back(read_record(r, i));
+  return out;
+}
+
+long long StateStore::create(const std::string& name, const std::string& file,
+                             const std::string& checksum, const std::string& purpose,
+                             const nlohmann::json& plan, int steps_total) {
+  auto r = conn_.exec(
+      fmt::format("INSERT INTO {} (name, file, checksum, purpose, phase, plan, applied_by, steps_total) "
+                  "VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7, $8) RETURNING id",
+                  table("migrations")),
+      {name, file, checksum, purpose, std::string(kExpanding), plan.dump(), current_operator(conn_),
+       std::to_string(steps_total)});
+  return r.integer(0, 0);
+}
+
+void StateStore::set_phase(long long id, const std::string& phase) {
+  std::string extra;
+  if (phase == kActive) extra = ", finished_at = clock_timestamp()";
+  if (phase == kCompleted || phase == kRolledBack) extra = ", completed_at = clock_timestamp()";
+  conn_.exec(fmt::format("UPDATE {} SET phase = $2, updated_at = clock_timestamp(){} WHERE id = $1",
+                         table("migrations"), extra),
+             {std::to_string(id), phase});
+}
+
+void StateStore::set_error(long long id, const std::string& error) {
+  conn_.exec(fmt::format("UPDATE {} SET error = $2, updated_at = clock_timestamp() WHERE id = $1",
+                         table("migrations")),
+             {std::to_string(id), error});
+}
+
+void StateStore::clear_error(long long id) {
+  conn_.exec(fmt::format("UPDATE {} SET error = NULL WHERE id = $1", table("migrations")),
+             {std::to_string(id)});
+}
+
+void StateStore::record_step(Connection& conn, long long id, int step, const std::string& direction) {
+  conn.exec(fmt::format("INSERT INTO {} (migration_id, step, direction) VALUES ($1, $2, $3) "
+                        "ON CONFLICT DO NOTHING",
+                        table("steps")),
+            {std::to_string(id), std::to_string(step), direction});
+  conn.exec(fmt::format("UPDATE {} SET steps_done = (SELECT count(*) FROM {} WHERE migration_id = $1 "
+                        "AND direction = 'forward'), updated_at = clock_timestamp() WHERE id = $1",
+                        table("migrations"), table("steps")),
+            {std::to_string(id)});
+}
+
+std::set<int> StateStore::steps_done(long long id, const std::string& direction) {
+  auto r = conn_.exec(fmt::format("SELECT step FROM {} WHERE migration_id = $1 AND direction = $2",
+                                  table("steps")),
+                      {std::to_string(id), direction});
+  std::set<int> out;
+  for (size_t i = 0; i < r.size(); ++i) out.insert(static_cast<int>(r.integer(i, 0)));
+  return out;
+}
+
+std::optional<BackfillCheckpoint> StateStore::checkpoint(long long id, int step) {
+  auto r = conn_.exec(
+      fmt::format("SELECT coalesce(last_key::text, 'null'), rows_done, rows_total, batch_size, done, "
+                  "extract(epoch FROM updated_at - started_at) FROM {} WHERE migration_id = $1 AND step = $2",
+                  table("backfill")),
+      {std::to_string(id), std::to_string(step)});
+  if (r.empty()) return std::nullopt;
+  BackfillCheckpoint cp;
+  cp.migration_id = id;
+  cp.step = step;
+  auto key = nlohmann::json::parse(r.text(0, 0));
+  if (key.is_array()) cp.last_key = key.get<std::vector<std::string>>();
+  cp.rows_done = r.integer(0, 1);
+  cp.rows_total = r.integer(0, 2);
+  cp.batch_size = static_cast<int>(r.integer(0, 3));
+  cp.done = r.boolean(0, 4);
+  cp.elapsed_seconds = std::stod(r.text(0, 5, "0"));
+  return cp;
+}
+
+void StateStore::start_checkpoint(long long id, int step, long long rows_total, int batch_size) {
+  conn_.exec(fmt::format("INSERT INTO {} (migration_id, step, rows_total, batch_size) VALUES ($1, $2, $3, $4) "
+                         "ON CONFLICT (migration_id, step) DO NOTHING",
+                         table("backfill")),
+             {std::to_string(id), std::to_string(step), std::to_string(rows_total),
+              std::to_string(batch_size)});
+}
+
+void StateStore::save_checkpoint(Connection& conn, const BackfillCheckpoint& cp, long long rows_added) {
+  nlohmann::json key = cp.last_key;
+  conn.exec(fmt::format("UPDATE {} SET last_key = $3::jsonb, rows_done = rows_done + $4, batch_size = $5, "
+                        "done = $6, rows_total = GREATEST(rows_total, rows_done + $4), "
+                        "updated_at = clock_timestamp() WHERE migration_id = $1 AND step = $2",
+                        table("backfill")),
+            {std::to_string(cp.migration_id), std::to_string(cp.step),
+             cp.last_key.empty() ? Param{} : Param{key.dump()}, std::to_string(rows_added),
+             std::to_string(cp.batch_size), cp.done ? "true" : "false"});
+}
+
+void StateStore::event(long long id, const std::string& migration, const std::string& kind,
+                       const nlohmann::json& detail) {
+  auto r = conn_.exec(fmt::format("INSERT INTO {} (migration_id, migration, kind, detail) VALUES "
+                                  "($1, $2, $3, $4::jsonb) RETURNING id, at",
+                                  table("events")),
+                      {id ? Param{std::to_string(id)} : Param{}, migration, kind, detail.dump()});
+  nlohmann::json payload = {{"id", r.integer(0, 0)}, {"at", r.text(0, 1)}, {"migration", migration},
+                            {"kind", kind}, {"detail", detail}, {"schema", schema_}};
+  conn_.exec("SELECT pg_notify('colshift', $1)", {payload.dump()});
+}
+
+std::string current_operator(Connection& conn) {
+  std::string db_user = conn.exec("SELECT current_user").text(0, 0);
+  const char* user = std::getenv("USER");
+  char host[256] = {0};
+  gethostname(host, sizeof host - 1);
+  return fmt::format("{} ({}@{})", db_user, user ? user : "?", host);
+}
+
+}  // namespace colshift::state

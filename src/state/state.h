@@ -1,0 +1,124 @@
+// colshift's own state in the target database (schema --schema, default
+// "colshift"). The one place that documents and touches these tables:
+//
+//   migrations  one row per start of a migration: id, name, file, checksum
+//               (sha256 of the file), purpose, phase, plan (jsonb, the Plan
+//               that start made and every later command follows), started_at,
+//               finished_at (start reached active), completed_at, applied_by
+//               (database user, OS user@host), error (last failure), steps_done,
+//               steps_total, updated_at. At most one row is active (phase not
+//               completed/rolled_back) at a time; a name is unique among rows
+//               not rolled back.
+//   steps       (migration_id, step, direction 'forward'|'undo', done_at): a
+//               step is recorded done in the same transaction as its DDL when
+//               the DDL is transactional, so a re-run redoes nothing committed.
+//   backfill    (migration_id, step): last_key (jsonb array of key values as
+//               text), rows_done, rows_total, batch_size, done, started_at,
+//               updated_at; written in the same transaction as each batch.
+//   events      id, at, migration_id, migration, kind, detail (jsonb); every
+//               insert is also sent as pg_notify('colshift', json).
+//
+// PostgreSQL-specific SQL; another dialect implements the same StateStore.
+#pragma once
+
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "dialect/connection.h"
+
+namespace colshift::state {
+
+// Phases stored in migrations.phase.
+inline constexpr const char* kExpanding = "expanding";
+inline constexpr const char* kBackfilling = "backfilling";
+inline constexpr const char* kFinishing = "finishing";
+inline constexpr const char* kActive = "active";
+inline constexpr const char* kCompleting = "completing";
+inline constexpr const char* kCompleted = "completed";
+inline constexpr const char* kRollingBack = "rolling_back";
+inline constexpr const char* kRolledBack = "rolled_back";
+
+struct MigrationRecord {
+  long long id = 0;
+  std::string name;
+  std::string file;
+  std::string checksum;
+  std::string purpose;
+  std::string phase;
+  nlohmann::json plan;
+  std::string started_at;
+  std::string finished_at;
+  std::string completed_at;
+  std::string applied_by;
+  std::string error;
+  int steps_done = 0;
+  int steps_total = 0;
+  double duration_seconds = -1;  // started_at to completed/rolled back (or now)
+};
+
+struct BackfillCheckpoint {
+  long long migration_id = 0;
+  int step = 0;
+  std::vector<std::string> last_key;  // empty: nothing done yet
+  long long rows_done = 0;
+  long long rows_total = -1;
+  int batch_size = 0;
+  bool done = false;
+  double elapsed_seconds = 0;  // since the backfill started
+};
+
+class StateStore {
+ public:
+  StateStore(Connection& conn, std::string schema);
+
+  const std::string& schema() const { return schema_; }
+  // Creates the schema and tables if missing (idempotent, safe to race).
+  void init();
+  bool initialized();
+
+  // The one migration not completed or rolled back, if any.
+  std::optional<MigrationRecord> active();
+  // The newest row with this name that was not rolled back, if any.
+  std::optional<MigrationRecord> find_applied(const std::string& name);
+  std::optional<MigrationRecord> get(long long id);
+  std::vector<MigrationRecord> history(int limit = 1000);
+
+  // Inserts a new migration in phase expanding; returns its id.
+  long long create(const std::string& name, const std::string& file, const std::string& checksum,
+                   const std::string& purpose, const nlohmann::json& plan, int steps_total);
+  void set_phase(long long id, const std::string& phase);
+  void set_error(long long id, const std::string& error);
+  void clear_error(long long id);
+
+  // Records a step done. Call inside the step's own transaction on `conn` when
+  // the step is transactional.
+  void record_step(Connection& conn, long long id, int step, const std::string& direction);
+  std::set<int> steps_done(long long id, const std::string& direction);
+
+  std::optional<BackfillCheckpoint> checkpoint(long long id, int step);
+  // Upserts the checkpoint on `conn` (the batch's connection, inside its transaction).
+  void save_checkpoint(Connection& conn, const BackfillCheckpoint& cp, long long rows_added);
+  void start_checkpoint(long long id, int step, long long rows_total, int batch_size);
+
+  // Inserts an event and notifies channel 'colshift' with its JSON.
+  void event(long long id, const std::string& migration, const std::string& kind,
+             const nlohmann::json& detail = nlohmann::json::object());
+
+  std::string table(const std::string& name) const;  // quoted schema.name
+
+ private:
+  MigrationRecord read_record(const QueryResult& r, size_t row) const;
+  std::string select_columns() const;
+
+  Connection& conn_;
+  std::string schema_;
+};
+
+// "dbuser (osuser@host)" for applied_by.
+std::string current_operator(Connection& conn);
+
+}  // namespace colshift::state

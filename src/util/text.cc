@@ -1,0 +1,109 @@
+#include "util/text.h"
+
+#include <algorithm>
+#include <cctype>
+#include <cmath>
+#include <fmt/format.h>
+
+namespace colshift {
+
+std::string trim(std::string_view s) {
+  size_t b = 0;
+  size_t e = s.size();
+  while (b < e && std::isspace(static_cast<unsigned char>(s[b]))) ++b;
+  while (e > b && std::isspace(static_cast<unsigned char>(s[e - 1]))) --e;
+  return std::string(s.substr(b, e - b));
+}
+
+std::string to_lower(std::string_view s) {
+  std::string out(s);
+  std::transform(out.begin(), out.end(), out.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return out;
+}
+
+std::string join(const std::vector<std::string>& parts, std::string_view sep) {
+  std::string out;
+  for (size_t i = 0; i < parts.size(); ++i) {
+    if (i) out += sep;
+    out += parts[i];
+  }
+  return out;
+}
+
+static size_t edit_distance(const std::string& a, const std::string& b) {
+  std::vector<size_t> prev(b.size() + 1), cur(b.size() + 1);
+  for (size_t j = 0; j <= b.size(); ++j) prev[j] = j;
+  for (size_t i = 1; i <= a.size(); ++i) {
+    cur[0] = i;
+    for (size_t j = 1; j <= b.size(); ++j) {
+      size_t sub = prev[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1);
+      cur[j] = std::min({prev[j] + 1, cur[j - 1] + 1, sub});
+    }
+    std::swap(prev, cur);
+  }
+  return prev[b.size()];
+}
+
+std::optional<std::string> closest(const std::string& word, const std::vector<std::string>& candidates) {
+  std::optional<std::string> best;
+  size_t best_d = SIZE_MAX;
+  for (const auto& c : candidates) {
+    size_t d = edit_distance(to_lower(word), to_lower(c));
+    if (d < best_d) {
+      best_d = d;
+      best = c;
+    }
+  }
+  if (!best) return std::nullopt;
+  size_t limit = std::max<size_t>(2, word.size() / 3);
+  return best_d <= limit ? best : std::nullopt;
+}
+
+std::string source_excerpt(std::string_view text, const std::string& file, int line, int col) {
+  std::string out = file;
+  if (line > 0) out += fmt::format(":{}", line);
+  if (line > 0 && col > 0) out += fmt::format(":{}", col);
+  if (line <= 0) return out;
+  size_t start = 0;
+  for (int l = 1; l < line && start != std::string_view::npos; ++l) {
+    start = text.find('\n', start);
+    if (start != std::string_view::npos) ++start;
+  }
+  if (start == std::string_view::npos || start > text.size()) return out;
+  size_t end = text.find('\n', start);
+  std::string src(text.substr(start, end == std::string_view::npos ? std::string_view::npos : end - start));
+  if (!src.empty() && src.back() == '\r') src.pop_back();
+  out += "\n    " + src;
+  if (col > 0) {
+    std::string pad;
+    for (int i = 0; i < col - 1 && i < static_cast<int>(src.size()); ++i) pad += src[i] == '\t' ? '\t' : ' ';
+    out += "\n    " + pad + "^";
+  }
+  return out;
+}
+
+std::string human_duration(double seconds) {
+  if (!std::isfinite(seconds) || seconds < 0) return "unknown";
+  if (seconds < 1) return fmt::format("{} ms", static_cast<long long>(std::llround(seconds * 1000)));
+  if (seconds < 60) return fmt::format("{:.1f} s", seconds);
+  long long s = std::llround(seconds);
+  if (s < 3600) return fmt::format("{} min {} s", s / 60, s % 60);
+  return fmt::format("{} h {} min", s / 3600, (s % 3600) / 60);
+}
+
+std::string with_commas(long long n) {
+  std::string digits = std::to_string(n < 0 ? -n : n);
+  std::string out;
+  int count = 0;
+  for (auto it = digits.rbegin(); it != digits.rend(); ++it) {
+    if (count && count % 3 == 0) out += ',';
+    out += *it;
+    ++count;
+  }
+  if (n < 0) out += '-';
+  std::reverse(out.begin(), out.end());
+  return out;
+}
+
+}  // namespace colshift

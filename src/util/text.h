@@ -1,0 +1,31 @@
+// Small text helpers shared across folders.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace colshift {
+
+std::string trim(std::string_view s);
+std::string to_lower(std::string_view s);
+std::string join(const std::vector<std::string>& parts, std::string_view sep);
+
+// The candidate closest to `word` by edit distance, when close enough to be a
+// plausible typo (distance <= 2, or <= a third of the length).
+std::optional<std::string> closest(const std::string& word, const std::vector<std::string>& candidates);
+
+// "file:line:col" followed by the source line and a caret under `col`:
+//   migrations/x.yaml:4:7
+//       colum: { name: x }
+//       ^
+// line/col are 1-based; 0 leaves them out.
+std::string source_excerpt(std::string_view text, const std::string& file, int line, int col);
+
+// "1.2 s", "350 ms", "4 min 10 s", "2 h 5 min"
+std::string human_duration(double seconds);
+// "1,234,567"
+std::string with_commas(long long n);
+
+}  // namespace colshift
