@@ -47,6 +47,12 @@ if [[ ! -x /usr/bin/time ]]; then
   $sudo apt-get install -y -qq time >/dev/null
 fi
 
+# "Unthrottled": switch off every throttle signal this colshift build has.
+UNTHROTTLED=()
+start_help=$("$COLSHIFT" start --help 2>&1 || true)
+[[ $start_help == *--max-replica-lag* ]] && UNTHROTTLED+=(--max-replica-lag 0)
+[[ $start_help == *--max-lock-waiters* ]] && UNTHROTTLED+=(--max-lock-waiters -1)
+
 log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 since() { awk -v a="$1" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.3f", b - a }'; }
 
@@ -119,7 +125,7 @@ run_method() {
   local t0=$EPOCHREALTIME seconds rss="" start_s="" done_rows
   case $method in
     colshift)
-      /usr/bin/time -v -o "$WORK/time-$tag.txt" "$COLSHIFT" --db "$url" start "$HERE/colshift.yaml" \
+      /usr/bin/time -v -o "$WORK/time-$tag.txt" "$COLSHIFT" --db "$url" start "${UNTHROTTLED[@]}" "$HERE/colshift.yaml" \
         >"$WORK/colshift-$tag.out" 2>"$WORK/colshift-$tag.err" || { cat "$WORK/colshift-$tag.err" >&2; return 1; }
       start_s=$(since "$t0")
       rss=$(awk -F': ' '/Maximum resident set size/ { print $2 }' "$WORK/time-$tag.txt")
@@ -186,9 +192,11 @@ run_method colshift 0 "$RSS_ROWS"
 
 TOTAL_S=$(since "$START")
 PGVER=$(psql -X -At "$ADMIN" -c "SHOW server_version")
+COLSHIFT_DESC="$("$COLSHIFT" --version 2>/dev/null || echo '?'); \`colshift start${UNTHROTTLED[*]:+ ${UNTHROTTLED[*]}}\` with default adaptive sizing (100 ms target)"
+((${#UNTHROTTLED[@]})) || COLSHIFT_DESC+="; this build has no throttle flags"
 mkdir -p "$OUTDIR"
 python3 "$HERE/report.py" --csv "$CSV" --out-dir "$OUTDIR" --rows "$ROWS" --rate "$RATE" --clients "$CLIENTS" \
-  --pg "$PGVER" --colshift "$("$COLSHIFT" --version 2>/dev/null || echo '?')" --load-avg "$LOAD_AVG_START" \
+  --pg "$PGVER" --colshift "$COLSHIFT_DESC" --load-avg "$LOAD_AVG_START" \
   --total-seconds "$TOTAL_S"
 python3 "$HERE/chart.py" --out "$OUTDIR/backfill-latency.svg" \
   --title "App latency while filling a column on $ROWS rows ($CLIENTS clients, $RATE tx/s)" "${SERIES[@]}" "$BASELINE_SERIES"
