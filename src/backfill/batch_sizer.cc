@@ -25,7 +25,10 @@ void BatchSizer::record(int rows, std::chrono::nanoseconds elapsed) {
   while (static_cast<int>(per_row_ns_.size()) > o_.window) per_row_ns_.pop_front();
   std::vector<double> sorted(per_row_ns_.begin(), per_row_ns_.end());
   std::sort(sorted.begin(), sorted.end());
-  double p90 = sorted[static_cast<size_t>(std::floor(0.9 * static_cast<double>(sorted.size() - 1)))];
+  // Nearest-rank 90th percentile: with few samples it is the slowest, so one
+  // fast batch never lowers the estimate (floor(0.9 * (n - 1)) picked the
+  // fastest of two).
+  double p90 = sorted[static_cast<size_t>(std::ceil(0.9 * static_cast<double>(sorted.size()))) - 1];
   double ideal = p90 > 0 ? target_ns / p90 : o_.max;
   double next = std::min(ideal, size_ * o_.max_growth);
   size_ = std::clamp(static_cast<int>(next), o_.min, o_.max);

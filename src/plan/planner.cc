@@ -52,7 +52,9 @@ Plan build_plan(const migration::Migration& m, const CatalogFacts& facts, const 
         "planned without a database: table sizes unknown, PostgreSQL 15 assumed, expressions not "
         "checked; pass --db for a plan of the real schema");
   }
-  if (facts.server_version < 120000) {
+  bool complete_scans = false;
+  for (const auto& s : p.steps) complete_scans |= s.phase == Phase::kComplete && s.scans;
+  if (facts.server_version < 120000 && complete_scans) {
     p.warnings.push_back(
         "PostgreSQL < 12 cannot prove SET NOT NULL from a CHECK: complete will scan the table under "
         "an ACCESS EXCLUSIVE lock");

@@ -71,12 +71,15 @@ bool run_transactional(Connection& conn, const std::vector<std::string>& stateme
       if (!e.retryable()) throw;
       if (attempt >= policy.attempts) {
         std::string holders = describe_lock_holders(conn, lock_table);
+        // The holders belong in the message: `where` is rendered as a
+        // location prefix ("where: error: ...").
         throw Error(ErrorKind::kLockTimeout,
-                    fmt::format("could not take the lock on {} within lock_timeout {} ms, {} tries; "
+                    fmt::format("could not take the lock on {} within lock_timeout {} ms, {} tries{}; "
                                 "nothing was changed by this step",
                                 lock_table.empty() ? "the table" : lock_table,
-                                policy.lock_timeout.count(), attempt),
-                    holders.empty() ? std::string{} : "held by " + holders,
+                                policy.lock_timeout.count(), attempt,
+                                holders.empty() ? std::string{} : "; it is held by " + holders),
+                    {},
                     "end or wait out the long transaction holding it, then run the same command "
                     "again: it resumes where it stopped");
       }

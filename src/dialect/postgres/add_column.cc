@@ -252,7 +252,9 @@ std::vector<Step> PostgresDialect::plan_add_column(const migration::AddColumn& o
 
   Step contract = base(Phase::kComplete, StepKind::kTransactional,
                        fmt::format("contract {}: {}{}drop the dual-write trigger", what,
-                                   col.nullable ? "" : "SET NOT NULL (proven by the check, no scan), ",
+                                   col.nullable                                   ? ""
+                                   : facts.server_version >= kPgNotNullFromCheck ? "SET NOT NULL (proven by the check, no scan), "
+                                                                                  : "SET NOT NULL (scans the table: PostgreSQL < 12), ",
                                    col.default_expr ? "set default, " : ""));
   if (!col.nullable) {
     contract.sql.push_back(fmt::format("ALTER TABLE {} ALTER COLUMN {} SET NOT NULL", table, c));

@@ -144,8 +144,12 @@ plan::CatalogFacts PostgresDialect::gather_facts(Connection& conn, const Migrati
       if (auto* c = std::get_if<CreateIndex>(&op)) {
         auto it = f.tables.find(c->table.display());
         if (it == f.tables.end()) continue;
-        auto r = conn.exec("SELECT to_regclass($1) IS NOT NULL",
-                           {qualified(it->second.schema, c->name)});
+        // An INVALID index left by a failed CREATE INDEX CONCURRENTLY does not
+        // count: the runner drops and rebuilds it.
+        auto r = conn.exec(
+            "SELECT to_regclass($1) IS NOT NULL AND NOT EXISTS (SELECT 1 FROM pg_index "
+            "WHERE indexrelid = to_regclass($1) AND NOT indisvalid)",
+            {qualified(it->second.schema, c->name)});
         if (r.boolean(0, 0)) f.existing_indexes.insert(it->second.schema + "." + c->name);
       }
       if (auto* a = std::get_if<AddColumn>(&op); a && a->column.default_expr) {
