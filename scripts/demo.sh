@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # colshift's live demo: a NOT NULL column on a 1M-row table under constant
-# application traffic, then a second change started and rolled back.
+# application traffic, then a second change started, aborted mid-backfill
+# (SIGINT, as an operator's Ctrl-C) and rolled back.
 #
 # Called by `./run demo` with COLSHIFT=<binary> and PGPORT=<private server>, and
 # the PostgreSQL bin dir on PATH. Settings (environment):
@@ -41,13 +42,14 @@ fi
 
 DEMO_START=$EPOCHREALTIME
 STEP="setup"
-PGBENCH_PID="" SAMPLER_PID=""
+PGBENCH_PID="" SAMPLER_PID="" START2_PID=""
 
 cleanup() {
   local rc=$?
   trap - EXIT
   [[ -n $PGBENCH_PID ]] && kill "$PGBENCH_PID" 2>/dev/null || true
   [[ -n $SAMPLER_PID ]] && kill "$SAMPLER_PID" 2>/dev/null || true
+  [[ -n $START2_PID ]] && kill -INT "$START2_PID" 2>/dev/null || true
   wait 2>/dev/null || true
   if ((rc != 0)); then
     echo "${R}${B}demo FAILED${N} during: $STEP (exit $rc); logs kept in $OUT" >&2
@@ -125,7 +127,7 @@ pgbench "${pgbench_args[@]}" "$DB_URL" >"$OUT/pgbench.out" 2>"$OUT/pgbench.err" 
 PGBENCH_PID=$!
 note "   pgbench ${pgbench_args[*]}"
 say "   mix: 60% read by id, 20% read by email, 10% email changes, 10% sign-ups"
-sleep 4
+sleep 3
 app_line
 
 # ---------------------------------------------------------------------------
@@ -182,15 +184,35 @@ q "SELECT email_domain, count(*) FROM users GROUP BY 1 ORDER BY 2 DESC LIMIT 3" 
 app_line
 
 # ---------------------------------------------------------------------------
-section "7. start 0002_users_signup_source, then roll it back"
+section "7. start 0002_users_signup_source, abort it mid-backfill (Ctrl-C), roll it back"
 describe_users >"$OUT/schema-before.txt"
 mark "colshift start 0002"
 t=$EPOCHREALTIME
-run_colshift start "$MIG/0002_users_signup_source.yaml"
+# A background job of a non-interactive shell starts with SIGINT ignored; give
+# colshift the default disposition back, as a terminal's Ctrl-C would find it.
+python3 -c 'import os, signal, sys; signal.signal(signal.SIGINT, signal.SIG_DFL); os.execv(sys.argv[1], sys.argv[1:])' \
+  "$COLSHIFT" start "$MIG/0002_users_signup_source.yaml" >"$OUT/start2.log" 2>&1 &
+START2_PID=$!
+# The operator changes their mind once a tenth of the rows are filled.
+while kill -0 "$START2_PID" 2>/dev/null; do
+  filled=$(q "SELECT coalesce(max(b.rows_done), 0) FROM colshift.backfill b
+    JOIN colshift.migrations m ON m.id = b.migration_id WHERE m.name = '0002_users_signup_source'" 2>/dev/null || echo 0)
+  ((filled >= ROWS / 10)) && break
+  sleep 0.2
+done
+kill -INT "$START2_PID" 2>/dev/null || true
+for _ in $(seq 1 100); do kill -0 "$START2_PID" 2>/dev/null || break; sleep 0.1; done
+kill -0 "$START2_PID" 2>/dev/null && { echo "${R}colshift start ignored SIGINT for 10 s${N}" >&2; exit 1; }
+rc=0
+wait "$START2_PID" || rc=$?
+START2_PID=""
 START2_S=$(since "$t")
-mark "0002 active"
+python3 -u "$WL/progress.py" <"$OUT/start2.log" 2>&1
+say "   colshift start interrupted with SIGINT after ${START2_S} s (exit $rc)"
+mark "0002 interrupted"
+"$COLSHIFT" status | sed 's/^/   /' || true  # (its exit code says "a migration is in progress")
 describe_users >"$OUT/schema-during.txt"
-say "   start took ${START2_S} s; what 0002 added to users:"
+say "   what the interrupted 0002 left on users:"
 diff "$OUT/schema-before.txt" "$OUT/schema-during.txt" | sed -n 's/^> /   + /p; s/^< /   - /p' || true
 app_line
 STEP="colshift rollback"
@@ -245,7 +267,7 @@ printf '   %-44s %s\n' \
   "failed application transactions" "$APP_FAILED failed, $APP_ABORTED_CLIENTS clients aborted on an error, $APP_OTHER_ERRORS other errors" \
   "app latency p50 / p99 / max" "$APP_P50_MS / $APP_P99_MS / $APP_MAX_MS ms" \
   "longest lock wait of an app query (sampled)" "$LOCK_WAIT_MAX_MS ms ($LOCK_WAIT_MAX_KIND); table locks: $LOCK_WAIT_TABLE_MAX_MS ms, row locks: $LOCK_WAIT_ROW_MAX_MS ms" \
-  "rollback of 0002" "${ROLLBACK_S} s (after a ${START2_S} s start)" \
+  "rollback of 0002" "${ROLLBACK_S} s (after its start was interrupted at ${START2_S} s, mid-backfill)" \
   "demo total (after the build)" "${TOTAL_S} s"
 STEP="verdict"
 if ((FAILED > 0)); then
