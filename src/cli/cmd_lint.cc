@@ -1,12 +1,132 @@
+// colshift lint [PATH...]: check migration files and raw SQL for dangerous
+// changes. Parsing and printing only; the work is in src/lint.
 #include <CLI/CLI.hpp>
+#include <filesystem>
+#include <fmt/format.h>
+#include <iostream>
+#include <memory>
 
 #include "cli/cli.h"
+#include "lint/catalog.h"
+#include "lint/config.h"
+#include "lint/linter.h"
+#include "lint/output.h"
+#include "lint/rules.h"
+#include "lint/trace.h"
+#include "pg/pg_connection.h"
 #include "util/error.h"
 
 namespace colshift::cli {
 
-CommandRun setup_lint(CLI::App& /*sub*/, const GlobalOptions& /*global*/) {
-  return [] () -> int { throw Error(ErrorKind::kUsage, "'lint' is not implemented yet"); };
+namespace {
+
+struct LintArgs {
+  std::vector<std::string> paths;
+  std::string format = "text";
+  std::string pg_version;
+  std::string explain;
+  std::string config;
+  bool trace = false;
+};
+
+int explain(const std::string& id, bool markdown) {
+  if (id == "all" && markdown) {
+    std::cout << lint::rules_table_markdown();
+    return kExitOk;
+  }
+  if (id == "all") {
+    for (const auto* r : lint::all_rules()) {
+      std::cout << fmt::format("{:<40} {:<8} {}\n", r->id, lint::severity_name(r->severity), r->summary);
+    }
+    return kExitOk;
+  }
+  const lint::RuleInfo* r = lint::find_rule(id);
+  if (!r) {
+    throw Error(ErrorKind::kUsage, fmt::format("no lint rule '{}'", id), {},
+                "'colshift lint --explain all' lists every rule");
+  }
+  std::cout << (markdown ? lint::explain_markdown(*r) : lint::explain_text(*r));
+  return kExitOk;
+}
+
+lint::LintOptions options_for(const LintArgs& args, const GlobalOptions& global,
+                              std::unique_ptr<pg::PgConnection>& conn) {
+  lint::LintOptions options;
+  std::string config_path = args.config;
+  if (config_path.empty()) {
+    if (auto found = lint::find_config(std::filesystem::current_path().string())) config_path = *found;
+  }
+  if (!config_path.empty()) options.config = lint::load_config(config_path);
+  if (!args.pg_version.empty()) options.pg_version = lint::parse_pg_version(args.pg_version, "--pg-version");
+  bool use_db = !global.db.empty() || args.trace;
+  if (use_db) {
+    std::string url = global.database_url();
+    if (url.empty()) {
+      throw Error(ErrorKind::kUsage, "--trace needs a database", {},
+                  "pass --db URL (a scratch copy of production's schema; every statement is rolled back)");
+    }
+    conn = pg::PgConnection::connect({url, "colshift lint", 10});
+    options.catalog = lint::load_catalog(*conn);
+  }
+  return options;
+}
+
+int run_lint(const LintArgs& args, const GlobalOptions& global) {
+  if (!args.explain.empty()) return explain(args.explain, args.format == "markdown");
+  std::string format = global.json ? "json" : args.format;
+  std::unique_ptr<pg::PgConnection> conn;
+  lint::LintOptions options = options_for(args, global, conn);
+  std::vector<std::string> paths = args.paths;
+  if (paths.empty()) paths.push_back(std::filesystem::exists("migrations") ? "migrations" : ".");
+  std::vector<lint::FileReport> reports;
+  for (const auto& file : lint::collect_files(paths, options.config)) {
+    reports.push_back(lint::lint_file(file, options));
+  }
+  std::vector<lint::TraceReport> traces;
+  if (args.trace) {
+    for (const auto& r : reports) traces.push_back(lint::trace_file(*conn, global.database_url(), r));
+  }
+  bool errors = false;
+  for (const auto& r : reports) errors = errors || lint::has_errors(r);
+  if (format == "json") {
+    auto out = lint::render_json(reports);
+    if (args.trace) out["trace"] = lint::trace_json(traces);
+    std::cout << out.dump(2) << "\n";
+  } else if (format == "sarif") {
+    std::cout << lint::render_sarif(reports).dump(2) << "\n";
+  } else if (format == "github") {
+    lint::render_github(reports, std::cout);
+    std::cout << "::notice::colshift lint: " << lint::summary_line(reports) << "\n";
+  } else {
+    for (const auto& r : reports) lint::render_text(r, global.color, global.verbose, std::cout);
+    for (size_t i = 0; i < traces.size(); ++i) lint::render_trace_text(reports[i], traces[i], std::cout);
+    std::cout << lint::summary_line(reports)
+              << fmt::format(" (PostgreSQL {})\n", options.effective_pg_version() / 10000);
+  }
+  bool trace_failed = false;
+  for (const auto& t : traces) trace_failed = trace_failed || !t.disagreements().empty();
+  return errors || trace_failed ? kExitLintErrors : kExitOk;
+}
+
+}  // namespace
+
+CommandRun setup_lint(CLI::App& sub, const GlobalOptions& global) {
+  auto args = std::make_shared<LintArgs>();
+  sub.add_option("paths", args->paths,
+                 "SQL files, colshift migration files (.yaml/.yml/.json) or directories "
+                 "(default: migrations/ if present, else .)");
+  sub.add_option("--format", args->format, "text, json, sarif or github (--json means json); markdown with --explain")
+      ->check(CLI::IsMember({"text", "json", "sarif", "github", "markdown"}))
+      ->capture_default_str();
+  sub.add_option("--pg-version", args->pg_version,
+                 "target PostgreSQL version, 11 to 17 (e.g. 15 or 14.2); default: .colshift.yaml, "
+                 "then the --db server, then 17");
+  sub.add_option("--explain", args->explain, "print a rule's documentation ('all' lists the rules)");
+  sub.add_option("--config", args->config, "use this .colshift.yaml instead of searching for one");
+  sub.add_flag("--trace", args->trace,
+               "run each statement against --db in a transaction that is rolled back, and compare "
+               "the locks, rewrites and scans it really takes with the static facts");
+  return [args, &global]() { return run_lint(*args, global); };
 }
 
 }  // namespace colshift::cli

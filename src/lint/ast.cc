@@ -1,0 +1,140 @@
+#include "lint/ast.h"
+
+#include <algorithm>
+#include <set>
+
+namespace colshift::lint::ast {
+
+const json* find(const json& node, const char* key) {
+  if (!node.is_object()) return nullptr;
+  auto it = node.find(key);
+  return it == node.end() ? nullptr : &*it;
+}
+
+std::string str(const json& node, const char* key, const std::string& fallback) {
+  const json* v = find(node, key);
+  return v && v->is_string() ? v->get<std::string>() : fallback;
+}
+
+bool flag(const json& node, const char* key) {
+  const json* v = find(node, key);
+  return v && v->is_boolean() && v->get<bool>();
+}
+
+std::string string_value(const json& node) {
+  if (node.is_string()) return node.get<std::string>();
+  if (!node.is_object()) return {};
+  if (const json* s = find(node, "String")) return str(*s, "sval");
+  if (const json* s = find(node, "sval")) return s->is_string() ? s->get<std::string>() : string_value(*s);
+  if (const json* c = find(node, "A_Const")) return string_value(*c);
+  return {};
+}
+
+std::vector<std::string> strings(const json& list) {
+  std::vector<std::string> out;
+  if (!list.is_array()) return out;
+  for (const auto& item : list) out.push_back(string_value(item));
+  return out;
+}
+
+std::string relation_name(const json& range_var) {
+  const json& rv = range_var.contains("RangeVar") ? range_var["RangeVar"] : range_var;
+  std::string name = str(rv, "relname");
+  std::string schema = str(rv, "schemaname");
+  return schema.empty() ? name : schema + "." + name;
+}
+
+int location(const json& node) {
+  const json* v = find(node, "location");
+  return v && v->is_number_integer() ? v->get<int>() : -1;
+}
+
+TypeInfo type_info(const json& type_name) {
+  const json& tn = type_name.contains("TypeName") ? type_name["TypeName"] : type_name;
+  TypeInfo t;
+  if (const json* names = find(tn, "names")) {
+    auto parts = strings(*names);
+    if (!parts.empty()) t.name = parts.back();
+  }
+  if (const json* mods = find(tn, "typmods")) {
+    for (const auto& m : *mods) {
+      const json* c = find(m, "A_Const");
+      if (!c) continue;
+      if (const json* i = find(*c, "ival")) t.mods.push_back(i->value("ival", 0LL));
+    }
+  }
+  t.array = find(tn, "arrayBounds") != nullptr;
+  return t;
+}
+
+std::string type_text(const TypeInfo& t) {
+  std::string s = t.name;
+  if (!t.mods.empty()) {
+    s += "(";
+    for (size_t i = 0; i < t.mods.size(); ++i) s += (i ? "," : "") + std::to_string(t.mods[i]);
+    s += ")";
+  }
+  if (t.array) s += "[]";
+  return s;
+}
+
+namespace {
+
+const std::set<std::string>& volatile_functions() {
+  static const std::set<std::string> s = {
+      "random", "gen_random_uuid", "uuid_generate_v1", "uuid_generate_v1mc", "uuid_generate_v4",
+      "uuidv4", "uuidv7", "clock_timestamp", "timeofday", "nextval", "setval", "txid_current",
+      "pg_current_xact_id", "random_normal", "gen_random_bytes", "currval", "lastval"};
+  return s;
+}
+
+// Builtins that are immutable or stable: evaluated once for ADD COLUMN.
+const std::set<std::string>& known_functions() {
+  static const std::set<std::string> s = {
+      "now", "current_timestamp", "transaction_timestamp", "statement_timestamp", "lower",
+      "upper", "coalesce", "concat", "concat_ws", "length", "to_char", "to_timestamp", "to_date",
+      "jsonb_build_object", "json_build_object", "jsonb_build_array", "json_build_array",
+      "array_length", "make_interval", "date_trunc", "abs", "round", "floor", "ceil", "greatest",
+      "least", "md5", "replace", "substring", "substr", "trim", "btrim", "split_part", "left",
+      "right", "format", "current_date", "localtimestamp", "current_user", "session_user",
+      "current_setting", "gen_salt", "to_jsonb", "to_json", "timezone", "date_part", "extract",
+      "nullif", "array", "cardinality", "char_length", "octet_length", "initcap"};
+  return s;
+}
+
+std::string func_name(const json& fc) {
+  auto parts = strings(fc.value("funcname", json::array()));
+  return parts.empty() ? "" : parts.back();
+}
+
+}  // namespace
+
+Volatility volatility(const json& expr) {
+  Volatility v = Volatility::kImmutableOrStable;
+  walk(expr, [&](const std::string& key, const json& value) {
+    if (key != "FuncCall") return;
+    std::string name = func_name(value);
+    if (volatile_functions().count(name)) {
+      v = Volatility::kVolatile;
+    } else if (!known_functions().count(name) && v != Volatility::kVolatile) {
+      v = Volatility::kUnknown;
+    }
+  });
+  return v;
+}
+
+std::string first_function(const json& expr, Volatility which) {
+  std::string found;
+  walk(expr, [&](const std::string& key, const json& value) {
+    if (key != "FuncCall" || !found.empty()) return;
+    std::string name = func_name(value);
+    bool vol = volatile_functions().count(name) > 0;
+    bool known = known_functions().count(name) > 0;
+    if ((which == Volatility::kVolatile && vol) || (which == Volatility::kUnknown && !vol && !known)) {
+      found = name;
+    }
+  });
+  return found;
+}
+
+}  // namespace colshift::lint::ast

@@ -1,0 +1,211 @@
+#include "lint/facts.h"
+
+#include <fmt/format.h>
+
+namespace colshift::lint {
+
+using ast::json;
+using L = LockMode;
+
+namespace {
+
+struct Builder {
+  const FileState& state;
+  StatementFacts facts;
+
+  RelationFact& add(const std::string& relation, L lock, const std::string& note = {}) {
+    for (auto& r : facts.relations) {
+      if (r.relation == relation) {
+        r.lock = std::max(r.lock, lock);
+        if (r.note.empty()) r.note = note;
+        return r;
+      }
+    }
+    RelationFact r;
+    r.relation = relation;
+    r.lock = lock;
+    r.created_here = state.created_here(relation);
+    r.note = note;
+    facts.relations.push_back(r);
+    return facts.relations.back();
+  }
+};
+
+std::string rel(const json& tree, const char* key = "relation") {
+  return ast::relation_name(tree.value(key, json::object()));
+}
+
+void alter_table(Builder& b, const json& tree, const FactsOptions& options) {
+  std::string table = rel(tree);
+  bool is_index = ast::str(tree, "objtype") == "OBJECT_INDEX";
+  for (const auto& item : tree.value("cmds", json::array())) {
+    const json& cmd = item.value("AlterTableCmd", json::object());
+    CommandFacts cf = alter_command_facts(cmd, table, b.state, options);
+    if (is_index && ast::str(cmd, "subtype") == "AT_SetTableSpace") cf.rewrite = true;
+    RelationFact& r = b.add(table, cf.lock, cf.note);
+    r.rewrite = r.rewrite || cf.rewrite;
+    r.scan = r.scan || cf.scan;
+    r.index_rebuild = r.index_rebuild || cf.index_rebuild;
+    if (!cf.note.empty() && (cf.rewrite || cf.scan)) r.note = cf.note;
+    std::string sub = ast::str(cmd, "subtype");
+    const json& def = cmd.value("def", json::object());
+    if (sub == "AT_AddConstraint") {
+      const json& con = def.value("Constraint", json::object());
+      if (ast::str(con, "contype") == "CONSTR_FOREIGN") {
+        b.add(rel(con, "pktable"), L::kShareRowExclusive, "referenced table: FK triggers added");
+      }
+    } else if (sub == "AT_AttachPartition" || sub == "AT_DetachPartition") {
+      const json& pc = def.value("PartitionCmd", json::object());
+      bool concurrent = ast::flag(pc, "concurrent");
+      RelationFact& part = b.add(rel(pc, "name"), concurrent ? L::kShareUpdateExclusive
+                                                              : L::kAccessExclusive);
+      if (sub == "AT_AttachPartition") {
+        part.scan = true;
+        part.note = "scanned to prove the partition bound, unless a CHECK implies it";
+      }
+      if (concurrent) b.facts.in_transaction = false;
+    }
+  }
+}
+
+void drop(Builder& b, const json& tree) {
+  std::string type = ast::str(tree, "removeType");
+  bool concurrent = ast::flag(tree, "concurrent");
+  if (concurrent) b.facts.in_transaction = false;
+  if (type != "OBJECT_TABLE" && type != "OBJECT_INDEX" && type != "OBJECT_VIEW" &&
+      type != "OBJECT_MATVIEW" && type != "OBJECT_SEQUENCE") {
+    return;
+  }
+  for (const auto& obj : tree.value("objects", json::array())) {
+    auto parts = ast::strings(obj.value("List", json::object()).value("items", json::array()));
+    std::string name;
+    for (const auto& p : parts) name += (name.empty() ? "" : ".") + p;
+    L lock = concurrent ? L::kShareUpdateExclusive : L::kAccessExclusive;
+    b.add(name, lock, type == "OBJECT_INDEX" ? "and the same lock on the index's table" : "");
+  }
+}
+
+void index(Builder& b, const json& tree) {
+  bool concurrent = ast::flag(tree, "concurrent");
+  RelationFact& r = b.add(rel(tree), concurrent ? L::kShareUpdateExclusive : L::kShare);
+  r.scan = true;
+  r.note = concurrent ? "two scans, waiting for older transactions; blocks no reads or writes"
+                      : "reads the whole table while blocking writes";
+  if (concurrent) b.facts.in_transaction = false;
+}
+
+void reindex(Builder& b, const json& tree) {
+  bool concurrent = false;
+  for (const auto& p : tree.value("params", json::array())) {
+    concurrent = concurrent || ast::str(p.value("DefElem", json::object()), "defname") == "concurrently";
+  }
+  std::string name = rel(tree);
+  if (name.empty()) name = ast::str(tree, "name");
+  RelationFact& r = b.add(name, concurrent ? L::kShareUpdateExclusive : L::kShare);
+  r.scan = true;
+  r.rewrite = true;
+  r.note = ast::str(tree, "kind") == "REINDEX_OBJECT_INDEX" && !concurrent
+               ? "the index is locked ACCESS EXCLUSIVE; its table SHARE"
+               : "indexes are rebuilt";
+  if (concurrent) b.facts.in_transaction = false;
+}
+
+void vacuum(Builder& b, const json& tree) {
+  bool full = false;
+  for (const auto& o : tree.value("options", json::array())) {
+    full = full || ast::str(o.value("DefElem", json::object()), "defname") == "full";
+  }
+  bool is_vacuum = ast::flag(tree, "is_vacuumcmd");
+  if (is_vacuum) b.facts.in_transaction = false;
+  for (const auto& r : tree.value("rels", json::array())) {
+    const json& vr = r.value("VacuumRelation", json::object());
+    RelationFact& f = b.add(rel(vr), full ? L::kAccessExclusive : L::kShareUpdateExclusive);
+    f.rewrite = full;
+    f.scan = true;
+  }
+}
+
+void dml(Builder& b, const Statement& st) {
+  std::string table = rel(st.tree);
+  RelationFact& r = b.add(table, L::kRowExclusive);
+  if (st.kind != "InsertStmt" && !ast::find(st.tree, "whereClause")) {
+    r.scan = true;
+    r.note = "touches every row";
+  }
+}
+
+}  // namespace
+
+StatementFacts compute_facts(const Statement& st, const FileState& state,
+                             const FactsOptions& options) {
+  Builder b{state, {}};
+  const json& t = st.tree;
+  const std::string& k = st.kind;
+  if (k == "AlterTableStmt") {
+    alter_table(b, t, options);
+  } else if (k == "RenameStmt") {
+    std::string type = ast::str(t, "renameType");
+    bool index = type == "OBJECT_INDEX";
+    if (ast::find(t, "relation")) {
+      b.add(rel(t), index && options.pg_version >= 120000 ? L::kShareUpdateExclusive
+                                                          : L::kAccessExclusive);
+    }
+  } else if (k == "IndexStmt") {
+    index(b, t);
+  } else if (k == "DropStmt") {
+    drop(b, t);
+  } else if (k == "TruncateStmt") {
+    for (const auto& r : t.value("relations", json::array())) b.add(ast::relation_name(r), L::kAccessExclusive);
+  } else if (k == "ReindexStmt") {
+    reindex(b, t);
+  } else if (k == "VacuumStmt") {
+    vacuum(b, t);
+  } else if (k == "ClusterStmt") {
+    RelationFact& r = b.add(rel(t), L::kAccessExclusive);
+    r.rewrite = r.scan = true;
+  } else if (k == "RefreshMatViewStmt") {
+    bool concurrent = ast::flag(t, "concurrent");
+    RelationFact& r = b.add(rel(t), concurrent ? L::kExclusive : L::kAccessExclusive);
+    r.scan = true;
+    r.rewrite = !concurrent;
+  } else if (k == "LockStmt") {
+    L mode = static_cast<L>(std::clamp(t.value("mode", 8), 1, 8));
+    for (const auto& r : t.value("relations", json::array())) b.add(ast::relation_name(r), mode);
+  } else if (k == "CreateTrigStmt") {
+    b.add(rel(t), L::kShareRowExclusive);
+  } else if (k == "RuleStmt" || k == "CreatePolicyStmt" || k == "AlterPolicyStmt") {
+    b.add(rel(t, k == "RuleStmt" ? "relation" : "table"), L::kAccessExclusive);
+  } else if (k == "CreateStmt") {
+    std::string table = rel(t);
+    RelationFact& r = b.add(table, L::kAccessExclusive, "new table");
+    r.created_here = true;
+    for (const auto& inh : t.value("inhRelations", json::array())) {
+      b.add(ast::relation_name(inh), L::kAccessExclusive, ast::find(t, "partbound") ? "partition parent" : "inheritance parent");
+    }
+    ast::walk(t.value("tableElts", json::array()), [&](const std::string& key, const json& v) {
+      if (key == "Constraint" && ast::str(v, "contype") == "CONSTR_FOREIGN") {
+        std::string target = rel(v, "pktable");
+        if (table_key(target) != table_key(table)) b.add(target, L::kShareRowExclusive, "referenced table");
+      }
+    });
+  } else if (k == "UpdateStmt" || k == "DeleteStmt" || k == "InsertStmt") {
+    dml(b, st);
+  } else if (k == "CommentStmt") {
+    std::string type = ast::str(t, "objtype");
+    if (type == "OBJECT_TABLE" || type == "OBJECT_COLUMN") {
+      auto parts = ast::strings(t.value("object", json::object()).value("List", json::object()).value("items", json::array()));
+      if (type == "OBJECT_COLUMN" && !parts.empty()) parts.pop_back();
+      std::string name;
+      for (const auto& p : parts) name += (name.empty() ? "" : ".") + p;
+      if (!name.empty()) b.add(name, L::kShareUpdateExclusive);
+    }
+  } else if (k == "AlterEnumStmt") {
+    if (options.pg_version < 120000) b.facts.in_transaction = false;
+  } else if (k == "CreatedbStmt" || k == "DropdbStmt" || k == "AlterSystemStmt") {
+    b.facts.in_transaction = false;
+  }
+  b.facts.lock_timeout = state.lock_timeout();
+  return b.facts;
+}
+
+}  // namespace colshift::lint

@@ -1,0 +1,260 @@
+#include "lint/file_state.h"
+
+namespace colshift::lint {
+
+using ast::json;
+
+std::string table_key(const std::string& name) {
+  return name.rfind("public.", 0) == 0 ? name.substr(7) : name;
+}
+
+namespace {
+
+// The column name of "col IS NOT NULL", or "".
+std::string not_null_test_column(const json& expr) {
+  const json* nt = ast::find(expr, "NullTest");
+  if (!nt || ast::str(*nt, "nulltesttype") != "IS_NOT_NULL") return {};
+  const json* arg = ast::find(*nt, "arg");
+  const json* ref = arg ? ast::find(*arg, "ColumnRef") : nullptr;
+  if (!ref) return {};
+  auto fields = ast::strings(ref->value("fields", json::array()));
+  return fields.size() == 1 ? fields[0] : std::string();
+}
+
+// A SET value as text: '1s', 500, ...; "" for DEFAULT/RESET and for 0 (off).
+std::string set_value(const json& tree) {
+  std::string kind = ast::str(tree, "kind");
+  if (kind != "VAR_SET_VALUE") return {};
+  const json* args = ast::find(tree, "args");
+  if (!args || args->empty()) return {};
+  const json& c = (*args)[0].value("A_Const", json::object());
+  std::string v;
+  if (const json* i = ast::find(c, "ival")) v = std::to_string(i->value("ival", 0));
+  else v = ast::string_value(c);
+  if (v == "0" || v == "0s" || v == "0ms") return {};
+  return v;
+}
+
+}  // namespace
+
+bool FileState::created_here(const std::string& table) const {
+  return created_.count(table_key(table)) > 0;
+}
+
+bool FileState::partitioned(const std::string& table) const {
+  std::string k = table_key(table);
+  return partitioned_.count(k) > 0 || catalog_.partitioned.count(k) > 0;
+}
+
+std::optional<ColumnInfo> FileState::column(const std::string& table, const std::string& col) const {
+  std::string k = table_key(table);
+  for (const auto* m : {&columns_, &catalog_.columns}) {
+    auto t = m->find(k);
+    if (t == m->end()) continue;
+    auto c = t->second.find(col);
+    if (c != t->second.end()) return c->second;
+    if (m == &columns_ && created_here(table)) return std::nullopt;
+  }
+  return std::nullopt;
+}
+
+bool FileState::not_null_proven(const std::string& table, const std::string& col) const {
+  if (not_null_checks_.count({table_key(table), col})) return true;
+  auto c = column(table, col);
+  return c && c->not_null;
+}
+
+bool FileState::has_index_on(const std::string& table, const std::vector<std::string>& cols) const {
+  std::string k = table_key(table);
+  for (const auto* m : {&indexes_, &catalog_.indexes}) {
+    auto t = m->find(k);
+    if (t == m->end()) continue;
+    for (const auto& key : t->second) {
+      if (key.size() >= cols.size() && std::equal(cols.begin(), cols.end(), key.begin())) return true;
+    }
+  }
+  return false;
+}
+
+std::optional<std::vector<std::string>> FileState::index_columns(const std::string& index) const {
+  auto it = index_columns_.find(table_key(index));
+  if (it == index_columns_.end()) return std::nullopt;
+  return it->second;
+}
+
+bool FileState::not_valid_added_in_transaction(const std::string& table,
+                                               const std::string& name) const {
+  return in_transaction_ && tx_not_valid_.count({table_key(table), name}) > 0;
+}
+
+const std::string& FileState::lock_timeout() const {
+  return !local_lock_timeout_.empty() ? local_lock_timeout_ : lock_timeout_;
+}
+
+const std::string& FileState::statement_timeout() const {
+  return !local_statement_timeout_.empty() ? local_statement_timeout_ : statement_timeout_;
+}
+
+const std::string& FileState::timezone() const {
+  return !local_timezone_.empty() ? local_timezone_ : timezone_;
+}
+
+std::optional<Position> FileState::opposite_order(const std::string& first,
+                                                  const std::string& second) const {
+  auto it = orders_.find({second, first});
+  if (it == orders_.end()) return std::nullopt;
+  return it->second;
+}
+
+void FileState::end_transaction() {
+  in_transaction_ = false;
+  depth_ = 0;
+  local_lock_timeout_.clear();
+  local_statement_timeout_.clear();
+  local_timezone_.clear();
+  tx_locks_.clear();
+  tx_not_valid_.clear();
+  exclusive_held_.clear();
+}
+
+void FileState::apply_create_table(const json& tree) {
+  std::string table = table_key(ast::relation_name(tree.value("relation", json::object())));
+  created_.insert(table);
+  if (ast::find(tree, "partspec")) partitioned_.insert(table);
+  auto& cols = columns_[table];
+  for (const auto& elt : tree.value("tableElts", json::array())) {
+    if (const json* cd = ast::find(elt, "ColumnDef")) {
+      ColumnInfo info;
+      info.type = ast::type_info(cd->value("typeName", json::object()));
+      for (const auto& c : cd->value("constraints", json::array())) {
+        std::string t = ast::str(c.value("Constraint", json::object()), "contype");
+        if (t == "CONSTR_NOTNULL" || t == "CONSTR_PRIMARY") info.not_null = true;
+        if (t == "CONSTR_PRIMARY" || t == "CONSTR_UNIQUE") {
+          indexes_[table].push_back({ast::str(*cd, "colname")});
+        }
+      }
+      cols[ast::str(*cd, "colname")] = info;
+    } else if (const json* con = ast::find(elt, "Constraint")) {
+      std::string t = ast::str(*con, "contype");
+      if (t == "CONSTR_PRIMARY" || t == "CONSTR_UNIQUE") {
+        auto keys = ast::strings(con->value("keys", json::array()));
+        indexes_[table].push_back(keys);
+        if (t == "CONSTR_PRIMARY") {
+          for (const auto& k : keys) cols[k].not_null = true;
+        }
+      }
+    }
+  }
+}
+
+void FileState::apply_alter_table(const json& tree) {
+  std::string table = table_key(ast::relation_name(tree.value("relation", json::object())));
+  for (const auto& item : tree.value("cmds", json::array())) {
+    const json& cmd = item.value("AlterTableCmd", json::object());
+    std::string sub = ast::str(cmd, "subtype");
+    const json& def = cmd.value("def", json::object());
+    if (sub == "AT_AddColumn") {
+      const json& cd = def.value("ColumnDef", json::object());
+      ColumnInfo info;
+      info.type = ast::type_info(cd.value("typeName", json::object()));
+      columns_[table][ast::str(cd, "colname")] = info;
+    } else if (sub == "AT_SetNotNull") {
+      columns_[table][ast::str(cmd, "name")].not_null = true;
+    } else if (sub == "AT_AlterColumnType") {
+      auto c = column(table, ast::str(cmd, "name"));
+      ColumnInfo info = c.value_or(ColumnInfo{});
+      info.type = ast::type_info(def.value("ColumnDef", json::object()).value("typeName", json::object()));
+      columns_[table][ast::str(cmd, "name")] = info;
+    } else if (sub == "AT_AddConstraint") {
+      const json& con = def.value("Constraint", json::object());
+      std::string t = ast::str(con, "contype");
+      std::string name = ast::str(con, "conname");
+      if (t == "CONSTR_CHECK") {
+        std::string col = not_null_test_column(con.value("raw_expr", json::object()));
+        bool not_valid = ast::flag(con, "skip_validation");
+        if (!col.empty() && !not_valid) not_null_checks_.insert({table, col});
+        if (!col.empty() && not_valid) pending_checks_[{table, name}] = col;
+      }
+      if (ast::flag(con, "skip_validation")) tx_not_valid_.insert({table, name});
+      if (t == "CONSTR_PRIMARY" || t == "CONSTR_UNIQUE") {
+        indexes_[table].push_back(ast::strings(con.value("keys", json::array())));
+      }
+    } else if (sub == "AT_ValidateConstraint") {
+      auto it = pending_checks_.find({table, ast::str(cmd, "name")});
+      if (it != pending_checks_.end()) not_null_checks_.insert({table, it->second});
+    }
+  }
+}
+
+void FileState::apply_set(const json& tree) {
+  std::string name = ast::str(tree, "name");
+  bool local = ast::flag(tree, "is_local");
+  std::string value = set_value(tree);
+  if (ast::str(tree, "kind") == "VAR_RESET_ALL") {
+    lock_timeout_.clear();
+    statement_timeout_.clear();
+    return;
+  }
+  std::string* target = nullptr;
+  if (name == "lock_timeout") target = local ? &local_lock_timeout_ : &lock_timeout_;
+  if (name == "statement_timeout") target = local ? &local_statement_timeout_ : &statement_timeout_;
+  if (name == "timezone") target = local ? &local_timezone_ : &timezone_;
+  // SET LOCAL outside a transaction block has no effect (PostgreSQL warns).
+  if (target && (!local || in_transaction_)) *target = value;
+}
+
+void FileState::record_locks(const Statement& st, const StatementFacts& facts) {
+  for (const auto& r : facts.relations) {
+    if (r.created_here || r.lock < LockMode::kShareRowExclusive) continue;
+    std::string key = table_key(r.relation);
+    bool seen = false;
+    for (const auto& [name, mode] : tx_locks_) seen = seen || name == key;
+    if (seen) continue;
+    for (const auto& [name, mode] : tx_locks_) orders_.emplace(std::make_pair(name, key), st.start);
+    tx_locks_.push_back({key, r.lock});
+    if (r.lock == LockMode::kAccessExclusive && in_transaction_) exclusive_held_ = key;
+  }
+}
+
+void FileState::apply(const Statement& st, const StatementFacts& facts, bool executes) {
+  if (!executes || !st.error.empty()) return;
+  const json& tree = st.tree;
+  if (st.kind == "TransactionStmt") {
+    std::string kind = ast::str(tree, "kind");
+    if (kind == "TRANS_STMT_BEGIN" || kind == "TRANS_STMT_START") {
+      if (!in_transaction_) tx_start_ = st.start;
+      in_transaction_ = true;
+      ++depth_;
+    } else if (kind == "TRANS_STMT_COMMIT" || kind == "TRANS_STMT_ROLLBACK") {
+      end_transaction();
+    }
+    return;
+  }
+  if (st.kind == "VariableSetStmt") apply_set(tree);
+  if (st.kind == "CreateStmt") apply_create_table(tree);
+  if (st.kind == "CreateTableAsStmt") {
+    const json& into = tree.value("into", json::object()).value("IntoClause", json::object());
+    created_.insert(table_key(ast::relation_name(into.value("rel", json::object()))));
+  }
+  if (st.kind == "AlterTableStmt") apply_alter_table(tree);
+  if (st.kind == "IndexStmt") {
+    std::string table = table_key(ast::relation_name(tree.value("relation", json::object())));
+    std::vector<std::string> cols;
+    for (const auto& p : tree.value("indexParams", json::array())) {
+      cols.push_back(ast::str(p.value("IndexElem", json::object()), "name"));
+    }
+    indexes_[table].push_back(cols);
+    if (!ast::str(tree, "idxname").empty()) {
+      created_.insert(table_key(ast::str(tree, "idxname")));
+      index_columns_[table_key(ast::str(tree, "idxname"))] = cols;
+    }
+  }
+  record_locks(st, facts);
+  if (!in_transaction_) {
+    tx_locks_.clear();
+    exclusive_held_.clear();
+    tx_not_valid_.clear();
+  }
+}
+
+}  // namespace colshift::lint

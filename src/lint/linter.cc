@@ -1,0 +1,159 @@
+#include "lint/linter.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include "lint/facts.h"
+#include "lint/migration_file.h"
+#include "lint/parse.h"
+#include "lint/rules.h"
+#include "lint/source.h"
+#include "util/error.h"
+
+namespace colshift::lint {
+
+namespace fs = std::filesystem;
+
+int LintOptions::effective_pg_version() const {
+  if (pg_version) return pg_version;
+  if (config.pg_version) return config.pg_version;
+  if (catalog.loaded && catalog.server_version) return catalog.server_version;
+  return kDefaultPgVersion;
+}
+
+namespace {
+
+bool ignored_by(const std::vector<Statement>& statements, int index, const std::string& rule) {
+  while (index >= 0) {
+    const auto& st = statements[static_cast<size_t>(index)];
+    if (std::find(st.ignores.begin(), st.ignores.end(), rule) != st.ignores.end()) return true;
+    index = st.parent;
+  }
+  return false;
+}
+
+void report_unknown_ignores(const std::vector<Statement>& statements, std::vector<Finding>& out) {
+  const RuleInfo* info = find_rule("unknown-rule-in-ignore");
+  for (size_t i = 0; i < statements.size(); ++i) {
+    for (const auto& id : statements[i].ignores) {
+      if (find_rule(id)) continue;
+      out.push_back({info->id, info->severity,
+                     fmt::format("colshift:ignore names unknown rule '{}'.", id), info->recipe,
+                     static_cast<int>(i), statements[i].ignore_at});
+    }
+  }
+}
+
+// Drops ignored and disabled findings, applies severity overrides, sorts.
+void settle(FileReport& report, const LintOptions& options) {
+  auto& fs = report.findings;
+  const auto& cfg = options.config;
+  fs.erase(std::remove_if(fs.begin(), fs.end(),
+                          [&](const Finding& f) {
+                            if (f.statement >= 0 && ignored_by(report.statements, f.statement, f.rule)) {
+                              return true;
+                            }
+                            if (f.rule == "missing-lock-timeout" &&
+                                (options.assume_lock_timeout || cfg.assume_lock_timeout)) {
+                              return true;
+                            }
+                            auto it = cfg.enabled.find(f.rule);
+                            return it != cfg.enabled.end() && !it->second;
+                          }),
+           fs.end());
+  for (auto& f : fs) {
+    if (auto it = cfg.severity.find(f.rule); it != cfg.severity.end()) f.severity = it->second;
+  }
+  std::stable_sort(fs.begin(), fs.end(),
+                   [](const Finding& a, const Finding& b) { return a.at.offset < b.at.offset; });
+}
+
+}  // namespace
+
+FileReport lint_sql(const std::string& path, const std::string& text, const LintOptions& options) {
+  FileReport report;
+  report.path = path;
+  report.text = text;
+  report.pg_version = options.effective_pg_version();
+  ParsedSql parsed = parse_sql(text);
+  report.statements = std::move(parsed.statements);
+  if (parsed.ignore_file) {
+    report.skipped = true;
+    return report;
+  }
+  SourceText src(text);
+  FactsOptions fopts{report.pg_version,
+                     !options.config.timezone.empty() ? options.config.timezone : options.catalog.timezone};
+  FileState state(options.catalog);
+  std::set<std::string> memo;
+  const auto& sts = report.statements;
+  for (size_t i = 0; i < sts.size(); ++i) {
+    const Statement& st = sts[i];
+    // SQL in a function body runs when the function is called, not now.
+    bool executes = st.parent < 0 || sts[static_cast<size_t>(st.parent)].kind == "DoStmt";
+    StatementFacts facts = compute_facts(st, state, fopts);
+    RuleContext ctx(src, sts, static_cast<int>(i), facts, state, fopts, executes, memo, report.findings);
+    for (const auto* family : rule_families()) family->check(ctx);
+    state.apply(st, facts, executes);
+    report.facts.push_back(std::move(facts));
+  }
+  check_end_of_file(src, sts, state, report.findings);
+  report_unknown_ignores(sts, report.findings);
+  settle(report, options);
+  return report;
+}
+
+FileReport lint_file(const std::string& path, const LintOptions& options) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw Error(ErrorKind::kBadInput, "cannot read the file", path, "check the path");
+  std::stringstream ss;
+  ss << in.rdbuf();
+  std::string ext = fs::path(path).extension().string();
+  if (ext == ".yaml" || ext == ".yml" || ext == ".json") {
+    FileReport r = lint_migration_file(path, ss.str(), options);
+    settle(r, options);
+    return r;
+  }
+  return lint_sql(path, ss.str(), options);
+}
+
+std::vector<std::string> collect_files(const std::vector<std::string>& paths, const LintConfig& config) {
+  static const std::set<std::string> kExtensions = {".sql", ".yaml", ".yml", ".json"};
+  std::vector<std::string> out;
+  for (const auto& p : paths) {
+    std::error_code ec;
+    if (!fs::is_directory(p, ec)) {
+      if (!fs::exists(p, ec)) throw Error(ErrorKind::kBadInput, "no such file or directory", p);
+      if (!config.excluded(p)) out.push_back(p);
+      continue;
+    }
+    std::vector<std::string> found;
+    for (auto it = fs::recursive_directory_iterator(p, ec); it != fs::recursive_directory_iterator();
+         it.increment(ec)) {
+      const auto& e = *it;
+      std::string name = e.path().filename().string();
+      if (e.is_directory() && (name.starts_with(".") || name == "node_modules" || name.starts_with("build"))) {
+        it.disable_recursion_pending();
+        continue;
+      }
+      if (!e.is_regular_file() || !kExtensions.count(e.path().extension().string())) continue;
+      if (name == ".colshift.yaml" || config.excluded(e.path().string())) continue;
+      found.push_back(e.path().string());
+    }
+    std::sort(found.begin(), found.end());
+    out.insert(out.end(), found.begin(), found.end());
+  }
+  return out;
+}
+
+bool has_errors(const FileReport& report) {
+  return std::any_of(report.findings.begin(), report.findings.end(),
+                     [](const Finding& f) { return f.severity == Severity::kError; });
+}
+
+}  // namespace colshift::lint

@@ -1,0 +1,45 @@
+// The linter's entry points: SQL text or a file in, a FileReport out.
+//
+// Nothing here throws for bad SQL (it becomes a syntax-error finding); files
+// that cannot be read, and bad configuration, throw Error(kBadInput).
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "lint/config.h"
+#include "lint/file_state.h"
+#include "lint/types.h"
+
+namespace colshift::lint {
+
+// The PostgreSQL version assumed when neither --pg-version, the config nor
+// --db says otherwise.
+constexpr int kDefaultPgVersion = 170000;
+
+struct LintOptions {
+  int pg_version = 0;        // --pg-version; 0: config, then catalog, then the default
+  LintConfig config;
+  Catalog catalog;           // from --db; empty offline
+  bool assume_lock_timeout = false;  // the runner sets lock_timeout (colshift steps do)
+
+  // The version to lint for, after the fallbacks above.
+  int effective_pg_version() const;
+};
+
+// Lints SQL text. `path` is used for messages only.
+FileReport lint_sql(const std::string& path, const std::string& text, const LintOptions& options);
+
+// Lints one file: .yaml/.yml/.json as a colshift migration, anything else as
+// SQL. Throws Error(kBadInput) when it cannot be read.
+FileReport lint_file(const std::string& path, const LintOptions& options);
+
+// The files to lint for command-line `paths`: files as given, directories
+// searched recursively for .sql, .yaml, .yml and .json; excluded paths and
+// hidden directories skipped; sorted within each directory.
+std::vector<std::string> collect_files(const std::vector<std::string>& paths, const LintConfig& config);
+
+// True when a finding of error severity is left.
+bool has_errors(const FileReport& report);
+
+}  // namespace colshift::lint
