@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "util/error.h"
+#include "util/text.h"
 
 namespace colshift::backfill {
 namespace {
@@ -30,9 +31,8 @@ Params concat(std::initializer_list<const Key*> keys) {
 
 }  // namespace
 
-Backfill::Backfill(const Dialect& dialect, ConnectionFactory connect, state::StateStore& state,
-                   Clock& clock, BackfillOptions options)
-    : dialect_(dialect), connect_(std::move(connect)), state_(state), clock_(clock), options_(options) {}
+Backfill::Backfill(const Dialect& dialect, ConnectionFactory connect, Clock& clock, BackfillOptions options)
+    : dialect_(dialect), connect_(std::move(connect)), clock_(clock), options_(std::move(options)) {}
 
 std::unique_ptr<Connection> Backfill::open_session() {
   auto conn = connect_();
@@ -43,42 +43,92 @@ std::unique_ptr<Connection> Backfill::open_session() {
   return conn;
 }
 
+int Backfill::gate(Connection& conn, state::StateStore& state, const plan::BackfillSpec& spec, long long id,
+                   int step, Progress& progress, const ProgressSink& sink) {
+  const std::string table = dialect_.qualified(spec.schema, spec.table);
+  std::string shown;  // the reason last persisted
+  for (;;) {
+    auto ctl = state.control();
+    if (ctl.abort_requested) {
+      state.update_control("abort_requested = false", {});
+      state.set_throttle_reason(id, step, "");
+      state.event(id, "", "aborted", {{"by", ctl.updated_by}, {"rows_done", progress.rows_done}});
+      throw Error(ErrorKind::kChangeFailed,
+                  fmt::format("backfill aborted by 'colshift abort' ({}) after {} rows", ctl.updated_by,
+                              with_commas(progress.rows_done)),
+                  {}, "the checkpoint is kept: 'colshift start FILE' resumes it, 'colshift rollback' undoes it");
+    }
+    ThrottleSettings s = options_.throttle;
+    if (ctl.max_rate) s.max_rate = *ctl.max_rate;
+    if (ctl.max_replica_lag_ms) s.max_replica_lag = std::chrono::milliseconds(*ctl.max_replica_lag_ms);
+    if (ctl.max_lock_waiters) s.max_lock_waiters = *ctl.max_lock_waiters;
+    if (ctl.throttle_query) s.probe_sql = *ctl.throttle_query;
+    if (ctl.throttle_max) s.probe_max = *ctl.throttle_max;
+    std::string reason = ctl.paused ? fmt::format("paused by 'colshift pause' ({})", ctl.updated_by)
+                                     : throttle_.check(conn, s, table);
+    if (reason.empty() && s.max_rate > 0 && progress.elapsed_seconds > 0) {
+      // Rate ceiling: wait until this run's average is back under it.
+      double allowed = s.max_rate * progress.elapsed_seconds;
+      double run_rows = static_cast<double>(progress.rows_done - progress_base_);
+      if (run_rows > allowed) {
+        double wait = (run_rows - allowed) / s.max_rate;
+        progress.throttle_reason = fmt::format("max rate {:g} rows/s", s.max_rate);
+        if (sink) sink(progress);
+        clock_.sleep_for(std::chrono::duration_cast<Clock::Duration>(std::chrono::duration<double>(std::min(wait, 5.0))));
+        progress.elapsed_seconds += std::min(wait, 5.0);
+        continue;
+      }
+    }
+    if (reason != shown) {
+      state.set_throttle_reason(id, step, reason);
+      shown = reason;
+    }
+    progress.throttle_reason = reason;
+    if (reason.empty()) return ctl.batch_size.value_or(0);
+    if (sink) sink(progress);
+    clock_.sleep_for(s.wait_step);
+  }
+}
+
 long long Backfill::run(const plan::BackfillSpec& spec, long long id, int step, const ProgressSink& sink) {
   auto conn = open_session();
-  std::string state_table = state_.table("backfill");
+  auto state = std::make_unique<state::StateStore>(*conn, options_.state_schema);
+  const std::string state_table = state->table("backfill");
+  const Params ids = {std::to_string(id), std::to_string(step)};
 
-  // The upper bound: the largest key once the trigger exists; stored so a
-  // resumed run visits exactly the same key space.
-  auto cp = state_.checkpoint(id, step);
+  auto cp = state->checkpoint(id, step);
   if (!cp) {
     long long total = conn->exec(dialect_.backfill_count_sql(spec)).integer(0, 0, -1);
     BatchSizer probe(options_.sizing);
-    state_.start_checkpoint(id, step, total, probe.size());
-    cp = state_.checkpoint(id, step);
+    state->start_checkpoint(id, step, total, probe.size());
+    cp = state->checkpoint(id, step);
   }
   if (cp->done) return cp->rows_done;
-  auto max_row = state_.checkpoint(id, step);
+
+  // The upper bound: the largest key once the trigger exists; stored so a
+  // resumed run visits exactly the same key space.
   Key max_key;
   {
     auto r = conn->exec(fmt::format("SELECT max_key::text FROM {} WHERE migration_id = $1 AND step = $2",
                                     state_table),
-                        {std::to_string(id), std::to_string(step)});
+                        ids);
     if (r.at(0, 0)) {
       max_key = nlohmann::json::parse(*r.at(0, 0)).get<Key>();
     } else {
       auto mk = first_row(conn->exec(dialect_.backfill_max_key_sql(spec)));
       if (!mk) {
-        // Empty table: nothing to fill.
         conn->exec(fmt::format("UPDATE {} SET done = true, updated_at = clock_timestamp() "
                                "WHERE migration_id = $1 AND step = $2",
                                state_table),
-                   {std::to_string(id), std::to_string(step)});
+                   ids);
         return 0;
       }
       max_key = *mk;
+      Params p = ids;
+      p.emplace_back(nlohmann::json(max_key).dump());
       conn->exec(fmt::format("UPDATE {} SET max_key = $3::jsonb WHERE migration_id = $1 AND step = $2",
                              state_table),
-                 {std::to_string(id), std::to_string(step), nlohmann::json(max_key).dump()});
+                 p);
     }
   }
 
@@ -87,29 +137,30 @@ long long Backfill::run(const plan::BackfillSpec& spec, long long id, int step, 
   BatchSizer sizer(sizing);
   Key after = cp->last_key;
   long long rows_done = cp->rows_done;
-  const long long rows_at_start = rows_done;
   long long rows_total = cp->rows_total;
+  progress_base_ = rows_done;
   Progress progress;
+  progress.rows_done = rows_done;
+  progress.rows_total = rows_total;
   const auto run_start = clock_.now();
   auto last_report = run_start - options_.progress_every;
   std::deque<std::pair<Clock::TimePoint, long long>> recent;  // for the rate
-  int reconnects = 0;
 
   auto report = [&](bool force) {
     auto now = clock_.now();
-    if (!force && now - last_report < options_.progress_every) return;
-    last_report = now;
-    recent.emplace_back(now, rows_done);
-    while (recent.size() > 10) recent.pop_front();
     progress.rows_done = rows_done;
     progress.rows_total = std::max(rows_total, rows_done);
     progress.batch_size = sizer.size();
     progress.elapsed_seconds = std::chrono::duration<double>(now - run_start).count();
+    if (!force && now - last_report < options_.progress_every) return;
+    last_report = now;
+    recent.emplace_back(now, rows_done);
+    while (recent.size() > 10) recent.pop_front();
     double span = std::chrono::duration<double>(now - recent.front().first).count();
     if (span > 0) {
       progress.rows_per_second = static_cast<double>(rows_done - recent.front().second) / span;
     } else if (progress.elapsed_seconds > 0) {
-      progress.rows_per_second = static_cast<double>(rows_done - rows_at_start) / progress.elapsed_seconds;
+      progress.rows_per_second = static_cast<double>(rows_done - progress_base_) / progress.elapsed_seconds;
     }
     long long left = progress.rows_total - rows_done;
     progress.eta_seconds = progress.rows_per_second > 0 && rows_total >= 0
@@ -119,11 +170,14 @@ long long Backfill::run(const plan::BackfillSpec& spec, long long id, int step, 
   };
 
   bool finished = false;
+  int reconnects = 0;
   while (!finished) {
     int attempts = 0;
     for (;;) {
       try {
-        const int size = sizer.size();
+        report(false);
+        int override_size = gate(*conn, *state, spec, id, step, progress, sink);
+        const int size = override_size > 0 ? override_size : sizer.size();
         auto t0 = clock_.now();
         // The batch's upper key; none means the rest fits in one batch.
         Params bp = concat({after.empty() ? nullptr : &after, &max_key});
@@ -132,18 +186,18 @@ long long Backfill::run(const plan::BackfillSpec& spec, long long id, int step, 
         Key upto = upto_row ? *upto_row : max_key;
         bool last = !upto_row || upto == max_key;
 
-        conn->exec("BEGIN");
-        auto res = conn->exec(dialect_.backfill_update_sql(spec, !after.empty(), true),
-                              concat({after.empty() ? nullptr : &after, &upto}));
-        long long filled = std::max(0LL, res.affected());
-        state::BackfillCheckpoint next;
-        next.migration_id = id;
-        next.step = step;
-        next.last_key = upto;
-        next.batch_size = size;
-        next.done = last;
-        state_.save_checkpoint(*conn, next, filled);
-        conn->exec("COMMIT");
+        Params params = concat({after.empty() ? nullptr : &after, &upto});
+        params.emplace_back(std::to_string(id));
+        params.emplace_back(std::to_string(step));
+        params.emplace_back(nlohmann::json(upto).dump());
+        params.emplace_back(std::to_string(size));
+        params.emplace_back(last ? "true" : "false");
+        auto res = conn->exec(dialect_.backfill_batch_sql(spec, !after.empty(), state_table), params);
+        if (res.empty()) {
+          throw Error(ErrorKind::kChangeFailed, "the backfill checkpoint row disappeared", state_table,
+                      "someone changed colshift's state tables; 'colshift rollback' and start again");
+        }
+        long long filled = res.integer(0, 0);
 
         sizer.record(size, clock_.now() - t0);
         rows_done += filled;
@@ -162,8 +216,12 @@ long long Backfill::run(const plan::BackfillSpec& spec, long long id, int step, 
           report(true);
           clock_.sleep_for(wait);
           try {
-            conn = open_session();
-            auto again = state_.checkpoint(id, step);
+            auto fresh = open_session();
+            auto fresh_state = std::make_unique<state::StateStore>(*fresh, options_.state_schema);
+            auto again = fresh_state->checkpoint(id, step);
+            conn = std::move(fresh);
+            state = std::move(fresh_state);
+            if (options_.on_reconnect) options_.on_reconnect();
             if (again) {
               after = again->last_key;
               rows_done = again->rows_done;
@@ -171,6 +229,7 @@ long long Backfill::run(const plan::BackfillSpec& spec, long long id, int step, 
             }
             progress.throttle_reason.clear();
           } catch (const DbError&) {
+            // Server still away: try again after a longer wait.
           }
           if (finished) break;
           continue;
@@ -191,11 +250,10 @@ long long Backfill::run(const plan::BackfillSpec& spec, long long id, int step, 
         progress.throttle_reason.clear();
       }
     }
-    report(finished);
   }
+  report(true);
   progress.done = true;
   report(true);
-  (void)max_row;
   return rows_done;
 }
 

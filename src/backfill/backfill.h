@@ -10,6 +10,11 @@
 // trigger. Lock timeouts and deadlocks give way: the batch is rolled back,
 // shrunk and retried after a backoff, so the application never waits on it for
 // longer than lock_timeout.
+//
+// Before every batch the backfill reads the control row (pause, abort and
+// throttle overrides set by other colshift processes) and checks the throttle
+// signals (throttle.h); while any says wait, it sleeps and reports why, in the
+// progress line and in colshift.backfill.throttle for `colshift status`.
 #pragma once
 
 #include <chrono>
@@ -18,6 +23,7 @@
 #include <string>
 
 #include "backfill/batch_sizer.h"
+#include "backfill/throttle.h"
 #include "dialect/connection.h"
 #include "dialect/dialect.h"
 #include "plan/plan.h"
@@ -44,6 +50,11 @@ struct BackfillOptions {
   int max_retries = 50;                         // per batch, on lock timeout/deadlock
   int max_reconnect_attempts = 30;              // on a lost connection
   std::chrono::milliseconds progress_every{1000};
+  ThrottleSettings throttle;
+  std::string state_schema = "colshift";
+  // Called after the backfill reconnected (the caller re-takes its session
+  // locks); may throw to stop the backfill.
+  std::function<void()> on_reconnect;
 };
 
 using ConnectionFactory = std::function<std::unique_ptr<Connection>()>;
@@ -51,23 +62,29 @@ using ProgressSink = std::function<void(const Progress&)>;
 
 class Backfill {
  public:
-  // `state` uses the caller's own connection (not the batch connection).
-  Backfill(const Dialect& dialect, ConnectionFactory connect, state::StateStore& state, Clock& clock,
-           BackfillOptions options);
+  // Opens its own sessions with `connect`; state goes through the batch session.
+  Backfill(const Dialect& dialect, ConnectionFactory connect, Clock& clock, BackfillOptions options);
 
   // Fills spec.column for migration `migration_id`, plan step `step`.
   // Returns the total rows filled. Throws DbError/Error when it cannot go on
-  // (e.g. the expression fails for a row); the checkpoint stays valid.
+  // (e.g. the expression fails for a row) or when `colshift abort` asked it
+  // to stop (Error kChangeFailed); the checkpoint stays valid either way.
   long long run(const plan::BackfillSpec& spec, long long migration_id, int step,
                 const ProgressSink& sink);
 
  private:
   std::unique_ptr<Connection> open_session();
+  // Waits while paused or throttled; throws on abort. Returns the batch size
+  // override from the control row (0: none).
+  int gate(Connection& conn, state::StateStore& state, const plan::BackfillSpec& spec, long long id,
+           int step, Progress& progress, const ProgressSink& sink);
+
   const Dialect& dialect_;
   ConnectionFactory connect_;
-  state::StateStore& state_;
   Clock& clock_;
   BackfillOptions options_;
+  Throttle throttle_{clock_};
+  long long progress_base_ = 0;  // rows done before this run (for the rate ceiling)
 };
 
 }  // namespace colshift::backfill

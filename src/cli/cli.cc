@@ -24,6 +24,10 @@ CommandRun setup_rollback(CLI::App&, const GlobalOptions&);
 CommandRun setup_migrate(CLI::App&, const GlobalOptions&);
 CommandRun setup_history(CLI::App&, const GlobalOptions&);
 CommandRun setup_docs(CLI::App&, const GlobalOptions&);
+CommandRun setup_pause(CLI::App&, const GlobalOptions&);
+CommandRun setup_resume(CLI::App&, const GlobalOptions&);
+CommandRun setup_throttle(CLI::App&, const GlobalOptions&);
+CommandRun setup_abort(CLI::App&, const GlobalOptions&);
 
 const std::vector<CommandSpec>& command_table() {
   static const std::vector<CommandSpec> table = {
@@ -33,6 +37,10 @@ const std::vector<CommandSpec>& command_table() {
       {"plan", "show steps, locks, estimated time and rollback plan; changes nothing", setup_plan},
       {"start", "expand, backfill, finish; leaves the migration active", setup_start},
       {"status", "the active migration: phase, backfill progress, ETA", setup_status},
+      {"pause", "pause the running backfill (from another terminal)", setup_pause},
+      {"resume", "resume a paused backfill", setup_resume},
+      {"throttle", "change the running backfill's throttle thresholds", setup_throttle},
+      {"abort", "stop the running start after its current batch (resumable)", setup_abort},
       {"complete", "contract the active migration", setup_complete},
       {"rollback", "undo the active migration", setup_rollback},
       {"migrate", "start and complete every pending migration in order", setup_migrate},

@@ -42,7 +42,8 @@ CommandRun setup_status(CLI::App& /*sub*/, const GlobalOptions& g) {
       const auto& b = *p.steps[i].backfill;
       backfills.push_back({{"table", b.table}, {"column", b.column}, {"rows_done", cp->rows_done},
                            {"rows_total", total}, {"rows_per_second", rate}, {"eta_seconds", eta},
-                           {"batch_size", cp->batch_size}, {"done", cp->done}});
+                           {"batch_size", cp->batch_size}, {"done", cp->done},
+                           {"throttle", cp->throttle}, {"seconds_since_last_batch", cp->idle_seconds}});
       backfill::Progress pr;
       pr.rows_done = cp->rows_done;
       pr.rows_total = total;
@@ -50,10 +51,12 @@ CommandRun setup_status(CLI::App& /*sub*/, const GlobalOptions& g) {
       pr.eta_seconds = eta;
       pr.batch_size = cp->batch_size;
       pr.done = cp->done;
+      pr.throttle_reason = cp->throttle;
       lines += fmt::format("  {}.{}: {}\n", b.table, b.column, progress_line(pr));
     }
+    auto ctl = store.control();
     if (g.json) {
-      print_json({{"active", {{"name", active->name}, {"phase", active->phase}, {"purpose", active->purpose},
+      print_json({{"paused", ctl.paused}, {"active", {{"name", active->name}, {"phase", active->phase}, {"purpose", active->purpose},
                               {"started_at", active->started_at}, {"applied_by", active->applied_by},
                               {"steps_done", active->steps_done}, {"steps_total", active->steps_total},
                               {"error", active->error}, {"backfill", backfills}}}});
@@ -63,6 +66,7 @@ CommandRun setup_status(CLI::App& /*sub*/, const GlobalOptions& g) {
                                active->steps_total, active->started_at, active->applied_by,
                                human_duration(active->duration_seconds));
       std::cout << lines;
+      if (ctl.paused) std::cout << "  paused by " << ctl.updated_by << " ('colshift resume' goes on)\n";
       if (!active->error.empty()) {
         std::cout << "  last error: " << active->error
                   << "\n  next: 'colshift start FILE' again to resume, or 'colshift rollback'\n";

@@ -27,6 +27,17 @@ void add_backfill_options(CLI::App& sub, ChangeOptions& o) {
   sub.add_option("--batch-max", o.batch_max, "largest adaptive batch")->capture_default_str();
   sub.add_option("--lock-retries", o.lock_retries, "tries per DDL step when lock_timeout expires")
       ->capture_default_str();
+  sub.add_option("--max-replica-lag", o.max_replica_lag,
+                 "pause the backfill while any standby lags more (0 = do not check)")
+      ->capture_default_str();
+  sub.add_option("--max-lock-waiters", o.max_lock_waiters,
+                 "pause the backfill while more sessions wait on locks (-1 = do not check)")
+      ->capture_default_str();
+  sub.add_option("--throttle-query", o.throttle_query,
+                 "SQL returning one number; the backfill waits while it exceeds --throttle-max");
+  sub.add_option("--throttle-max", o.throttle_max, "threshold for --throttle-query")->capture_default_str();
+  sub.add_option("--max-rate", o.max_rate, "rows per second ceiling for the backfill (0 = none)")
+      ->capture_default_str();
 }
 
 void add_complete_options(CLI::App& sub, ChangeOptions& o) {
@@ -47,6 +58,11 @@ run::RunOptions run_options(const GlobalOptions& g, const ChangeOptions& o) {
   r.backfill.sizing.min = std::max(1, o.batch_min);
   r.backfill.sizing.max = std::max(r.backfill.sizing.min, o.batch_max);
   if (o.batch_size > 0) r.backfill.sizing.initial = o.batch_size;
+  r.backfill.throttle.max_replica_lag = parse_duration(o.max_replica_lag, "--max-replica-lag");
+  r.backfill.throttle.max_lock_waiters = o.max_lock_waiters;
+  r.backfill.throttle.probe_sql = o.throttle_query;
+  r.backfill.throttle.probe_max = o.throttle_max;
+  r.backfill.throttle.max_rate = o.max_rate;
   r.quiet_period = std::chrono::duration_cast<std::chrono::seconds>(
       parse_duration(o.quiet_period, "--quiet-period"));
   r.force = o.force;

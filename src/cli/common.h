@@ -30,6 +30,11 @@ struct ChangeOptions {
   int batch_min = 100;
   int batch_max = 50000;
   std::string quiet_period = "5m";
+  std::string max_replica_lag = "1s";
+  int max_lock_waiters = 4;
+  std::string throttle_query;
+  double throttle_max = 0;
+  double max_rate = 0;
   bool force = false;
 };
 void add_backfill_options(CLI::App& sub, ChangeOptions& o);

@@ -72,6 +72,12 @@ class Dialect {
   // values (if any). Affected rows = rows filled.
   virtual std::string backfill_update_sql(const plan::BackfillSpec& spec, bool has_after,
                                           bool has_upto) const = 0;
+  // One whole batch in one statement (one round trip, atomic): the UPDATE of
+  // the key range and the checkpoint row in `checkpoint_table`. Params: after
+  // key values (if any), upto key values, then migration id, step, last key
+  // (JSON array), batch size, done. Returns one row: the rows filled.
+  virtual std::string backfill_batch_sql(const plan::BackfillSpec& spec, bool has_after,
+                                         const std::string& checkpoint_table) const = 0;
   // Rows still to fill (estimate allowed): used for progress totals.
   virtual std::string backfill_count_sql(const plan::BackfillSpec& spec) const = 0;
 };

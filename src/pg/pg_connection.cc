@@ -55,6 +55,17 @@ void check_conninfo(const std::string& conninfo) {
                 "use postgresql://user@host:port/dbname or a keyword string like "
                 "'host=localhost dbname=app'");
   }
+  // libpq checks ports only when connecting; a typo there is bad input, not an outage.
+  for (PQconninfoOption* o = opts.get(); o->keyword; ++o) {
+    if (std::string(o->keyword) != "port" || !o->val) continue;
+    std::string port = o->val;
+    bool ok = !port.empty();
+    for (char c : port) ok = ok && (std::isdigit(static_cast<unsigned char>(c)) || c == ',');
+    if (!ok) {
+      throw Error(ErrorKind::kBadInput, "invalid database URL: port '" + port + "' is not a number",
+                  redact_conninfo(conninfo), "write the port as digits, e.g. postgresql://app@db:5432/app");
+    }
+  }
 }
 
 std::string redact_conninfo(const std::string& conninfo) {

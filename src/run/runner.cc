@@ -30,6 +30,31 @@ MigrationLock::MigrationLock(std::unique_ptr<Connection> conn, const std::string
     : conn_(std::move(conn)) {
   key_sql_ = "hashtextextended('colshift:migration:' || " +
              postgres_dialect().quote_literal(schema) + ", 0)";
+  acquire();
+}
+
+void MigrationLock::ensure(const std::function<std::unique_ptr<Connection>()>& connect) {
+  try {
+    conn_->exec("SELECT 1");
+    return;
+  } catch (const DbError& e) {
+    if (!e.connection_lost()) throw;
+  }
+  conn_ = connect();
+  acquire();
+}
+
+void MigrationLock::acquire() {
+  // Through a pooler (PgBouncer) the backend that answers is not the one the
+  // client connected to: session settings and advisory locks would not hold.
+  long long real_pid = conn_->exec("SELECT pg_backend_pid()").integer(0, 0);
+  if (real_pid != conn_->backend_pid()) {
+    throw Error(ErrorKind::kConflict,
+                fmt::format("this connection goes through a connection pooler (client sees backend {}, "
+                            "server answers from {}): colshift's session lock and settings would not hold",
+                            conn_->backend_pid(), real_pid),
+                {}, "connect colshift directly to the primary (bypass PgBouncer) with --db");
+  }
   if (conn_->exec("SELECT pg_try_advisory_lock(" + key_sql_ + ")").boolean(0, 0)) return;
   auto r = conn_->exec(
       "SELECT a.pid, coalesce(a.application_name, ''), coalesce(host(a.client_addr), 'local'), "
@@ -219,7 +244,10 @@ void Runner::run_step(long long id, const plan::Plan& p, size_t index) {
           break;
         }
         case StepKind::kBackfill: {
-          backfill::Backfill b(dialect_, connect_, *state_, clock_, options_.backfill);
+          backfill::BackfillOptions bo = options_.backfill;
+          bo.state_schema = options_.state_schema;
+          bo.on_reconnect = [this] { lock_->ensure(connect_); };
+          backfill::Backfill b(dialect_, connect_, clock_, bo);
           long long rows = b.run(*s.backfill, id, step, hooks_.progress);
           say(fmt::format("    {} rows filled", with_commas(rows)));
           record();
@@ -239,6 +267,7 @@ void Runner::run_step(long long id, const plan::Plan& p, size_t index) {
       try {
         main_ = connect_();
         state_ = std::make_unique<state::StateStore>(*main_, options_.state_schema);
+        if (lock_) lock_->ensure(connect_);
         if (state_->steps_done(id, "forward").count(step)) return;
       } catch (const DbError&) {
       }
@@ -250,22 +279,22 @@ void Runner::quiet_check(const Step& s) {
   const auto& b = *s.backfill;
   auto r = main_->exec(fmt::format(
       "SELECT (SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM {}), "
-      "(SELECT last_value FROM {}), extract(epoch FROM clock_timestamp())::bigint",
+      "(SELECT last_value FROM {}), (extract(epoch FROM clock_timestamp()) * 1000)::bigint",
       b.old_write_counter, b.old_write_last));
   long long count = r.integer(0, 0);
-  long long last = r.integer(0, 1);
-  long long now = r.integer(0, 2);
-  if (count == 0 || last <= 0) return;
-  long long ago = now - last;
-  if (ago >= options_.quiet_period.count()) {
+  long long last_ms = r.integer(0, 1);  // epoch milliseconds
+  long long now_ms = r.integer(0, 2);
+  if (count == 0 || last_ms <= 0) return;
+  double ago = static_cast<double>(now_ms - last_ms) / 1000.0;
+  if (ago >= static_cast<double>(options_.quiet_period.count())) {
     say(fmt::format("    {} writes left {} to the trigger; the latest {} ago, outside the quiet period",
-                    with_commas(count), b.column, human_duration(static_cast<double>(ago))));
+                    with_commas(count), b.column, human_duration(ago)));
     return;
   }
   std::string msg = fmt::format(
       "an application version that does not know column {}.{} wrote {} ago ({} such writes in all); "
       "once complete makes the column final, such writes may fail",
-      b.table, b.column, human_duration(static_cast<double>(ago)), with_commas(count));
+      b.table, b.column, human_duration(ago), with_commas(count));
   if (options_.force) {
     say("    --force: " + msg);
     return;

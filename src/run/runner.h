@@ -41,11 +41,16 @@ struct RunHooks {
 class MigrationLock {
  public:
   MigrationLock(std::unique_ptr<Connection> conn, const std::string& schema);
+  // After a lost connection (e.g. a server restart) the lock is gone with its
+  // session: reconnects with `connect` and takes it again, or throws
+  // Error(kConflict) when another colshift took it meanwhile.
+  void ensure(const std::function<std::unique_ptr<Connection>()>& connect);
   ~MigrationLock();
   MigrationLock(const MigrationLock&) = delete;
   MigrationLock& operator=(const MigrationLock&) = delete;
 
  private:
+  void acquire();
   std::unique_ptr<Connection> conn_;
   std::string key_sql_;
 };

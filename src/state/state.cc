@@ -1,5 +1,6 @@
 #include "state/state.h"
 
+#include <pwd.h>
 #include <unistd.h>
 
 #include <cstdlib>
@@ -67,10 +68,25 @@ CREATE TABLE IF NOT EXISTS {s}.backfill (
   rows_total bigint NOT NULL DEFAULT -1,
   batch_size int NOT NULL DEFAULT 0,
   done boolean NOT NULL DEFAULT false,
+  throttle text,
   started_at timestamptz NOT NULL DEFAULT clock_timestamp(),
   updated_at timestamptz NOT NULL DEFAULT clock_timestamp(),
   PRIMARY KEY (migration_id, step)
 );
+CREATE TABLE IF NOT EXISTS {s}.control (
+  id int PRIMARY KEY DEFAULT 1 CHECK (id = 1),
+  paused boolean NOT NULL DEFAULT false,
+  abort_requested boolean NOT NULL DEFAULT false,
+  max_rate double precision,
+  max_replica_lag_ms int,
+  max_lock_waiters int,
+  throttle_query text,
+  throttle_max double precision,
+  batch_size int,
+  updated_at timestamptz NOT NULL DEFAULT clock_timestamp(),
+  updated_by text
+);
+INSERT INTO {s}.control (id) VALUES (1) ON CONFLICT DO NOTHING;
 CREATE TABLE IF NOT EXISTS {s}.events (
   id bigserial PRIMARY KEY,
   at timestamptz NOT NULL DEFAULT clock_timestamp(),
@@ -207,7 +223,9 @@ std::set<int> StateStore::steps_done(long long id, const std::string& direction)
 std::optional<BackfillCheckpoint> StateStore::checkpoint(long long id, int step) {
   auto r = conn_.exec(
       fmt::format("SELECT coalesce(last_key::text, 'null'), rows_done, rows_total, batch_size, done, "
-                  "extract(epoch FROM updated_at - started_at) FROM {} WHERE migration_id = $1 AND step = $2",
+                  "extract(epoch FROM updated_at - started_at), coalesce(throttle, ''), "
+                  "extract(epoch FROM clock_timestamp() - updated_at) FROM {} "
+                  "WHERE migration_id = $1 AND step = $2",
                   table("backfill")),
       {std::to_string(id), std::to_string(step)});
   if (r.empty()) return std::nullopt;
@@ -221,6 +239,8 @@ std::optional<BackfillCheckpoint> StateStore::checkpoint(long long id, int step)
   cp.batch_size = static_cast<int>(r.integer(0, 3));
   cp.done = r.boolean(0, 4);
   cp.elapsed_seconds = std::stod(r.text(0, 5, "0"));
+  cp.throttle = r.text(0, 6);
+  cp.idle_seconds = std::stod(r.text(0, 7, "0"));
   return cp;
 }
 
@@ -230,17 +250,6 @@ void StateStore::start_checkpoint(long long id, int step, long long rows_total, 
                          table("backfill")),
              {std::to_string(id), std::to_string(step), std::to_string(rows_total),
               std::to_string(batch_size)});
-}
-
-void StateStore::save_checkpoint(Connection& conn, const BackfillCheckpoint& cp, long long rows_added) {
-  nlohmann::json key = cp.last_key;
-  conn.exec(fmt::format("UPDATE {} SET last_key = $3::jsonb, rows_done = rows_done + $4, batch_size = $5, "
-                        "done = $6, rows_total = GREATEST(rows_total, rows_done + $4), "
-                        "updated_at = clock_timestamp() WHERE migration_id = $1 AND step = $2",
-                        table("backfill")),
-            {std::to_string(cp.migration_id), std::to_string(cp.step),
-             cp.last_key.empty() ? Param{} : Param{key.dump()}, std::to_string(rows_added),
-             std::to_string(cp.batch_size), cp.done ? "true" : "false"});
 }
 
 void StateStore::event(long long id, const std::string& migration, const std::string& kind,
@@ -254,9 +263,46 @@ void StateStore::event(long long id, const std::string& migration, const std::st
   conn_.exec("SELECT pg_notify('colshift', $1)", {payload.dump()});
 }
 
+Control StateStore::control() {
+  auto r = conn_.exec(fmt::format(
+      "SELECT paused, abort_requested, max_rate, max_replica_lag_ms, max_lock_waiters, throttle_query, "
+      "throttle_max, batch_size, coalesce(updated_by, '') FROM {} WHERE id = 1",
+      table("control")));
+  Control c;
+  if (r.empty()) return c;
+  c.paused = r.boolean(0, 0);
+  c.abort_requested = r.boolean(0, 1);
+  if (r.at(0, 2)) c.max_rate = std::stod(*r.at(0, 2));
+  if (r.at(0, 3)) c.max_replica_lag_ms = static_cast<int>(r.integer(0, 3));
+  if (r.at(0, 4)) c.max_lock_waiters = static_cast<int>(r.integer(0, 4));
+  if (r.at(0, 5)) c.throttle_query = *r.at(0, 5);
+  if (r.at(0, 6)) c.throttle_max = std::stod(*r.at(0, 6));
+  if (r.at(0, 7)) c.batch_size = static_cast<int>(r.integer(0, 7));
+  c.updated_by = r.text(0, 8);
+  return c;
+}
+
+void StateStore::update_control(const std::string& assignments, const Params& params) {
+  Params p = params;
+  p.push_back(current_operator(conn_));
+  conn_.exec(fmt::format("UPDATE {} SET {}, updated_at = clock_timestamp(), updated_by = ${} WHERE id = 1",
+                         table("control"), assignments, p.size()),
+             p);
+}
+
+void StateStore::set_throttle_reason(long long id, int step, const std::string& reason) {
+  conn_.exec(fmt::format("UPDATE {} SET throttle = NULLIF($3, '') WHERE migration_id = $1 AND step = $2",
+                         table("backfill")),
+             {std::to_string(id), std::to_string(step), reason});
+}
+
 std::string current_operator(Connection& conn) {
   std::string db_user = conn.exec("SELECT current_user").text(0, 0);
   const char* user = std::getenv("USER");
+  if (!user) user = std::getenv("LOGNAME");
+  if (!user) {
+    if (auto* pw = getpwuid(getuid())) user = pw->pw_name;
+  }
   char host[256] = {0};
   gethostname(host, sizeof host - 1);
   return fmt::format("{} ({}@{})", db_user, user ? user : "?", host);

@@ -13,8 +13,13 @@
 //               step is recorded done in the same transaction as its DDL when
 //               the DDL is transactional, so a re-run redoes nothing committed.
 //   backfill    (migration_id, step): last_key (jsonb array of key values as
-//               text), rows_done, rows_total, batch_size, done, started_at,
+//               text), max_key (the last key to visit), rows_done, rows_total,
+//               batch_size, done, throttle (why it waits), started_at,
 //               updated_at; written in the same transaction as each batch.
+//   control     one row (id 1): paused, abort_requested, and throttle
+//               overrides (max_rate, max_replica_lag_ms, max_lock_waiters,
+//               throttle_query, throttle_max, batch_size) that a running
+//               backfill reads before every batch; updated_at, updated_by.
 //   events      id, at, migration_id, migration, kind, detail (jsonb); every
 //               insert is also sent as pg_notify('colshift', json).
 //
@@ -68,7 +73,24 @@ struct BackfillCheckpoint {
   long long rows_total = -1;
   int batch_size = 0;
   bool done = false;
-  double elapsed_seconds = 0;  // since the backfill started
+  double elapsed_seconds = 0;  // since the backfill started (to its last batch)
+  std::string throttle;        // why it waits, while it waits
+  double idle_seconds = 0;     // since the last checkpoint write
+};
+
+// Live control of a running backfill (row `control`, id 1), set from another
+// terminal by pause/resume/throttle/abort and read before every batch.
+// Unset optionals mean "use the value given on the command line".
+struct Control {
+  bool paused = false;
+  bool abort_requested = false;
+  std::optional<double> max_rate;
+  std::optional<int> max_replica_lag_ms;
+  std::optional<int> max_lock_waiters;
+  std::optional<std::string> throttle_query;
+  std::optional<double> throttle_max;
+  std::optional<int> batch_size;
+  std::string updated_by;
 };
 
 class StateStore {
@@ -100,9 +122,12 @@ class StateStore {
   std::set<int> steps_done(long long id, const std::string& direction);
 
   std::optional<BackfillCheckpoint> checkpoint(long long id, int step);
-  // Upserts the checkpoint on `conn` (the batch's connection, inside its transaction).
-  void save_checkpoint(Connection& conn, const BackfillCheckpoint& cp, long long rows_added);
   void start_checkpoint(long long id, int step, long long rows_total, int batch_size);
+
+  Control control();
+  // UPDATE control SET <assignments> (with $1.. bound to params), stamping who and when.
+  void update_control(const std::string& assignments, const Params& params);
+  void set_throttle_reason(long long id, int step, const std::string& reason);
 
   // Inserts an event and notifies channel 'colshift' with its JSON.
   void event(long long id, const std::string& migration, const std::string& kind,

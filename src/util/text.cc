@@ -88,7 +88,7 @@ std::string human_duration(double seconds) {
   if (seconds < 1) return fmt::format("{} ms", static_cast<long long>(std::llround(seconds * 1000)));
   if (seconds < 60) return fmt::format("{:.1f} s", seconds);
   long long s = std::llround(seconds);
-  if (s < 3600) return fmt::format("{} min {} s", s / 60, s % 60);
+  if (s < 3600) return s % 60 ? fmt::format("{} min {} s", s / 60, s % 60) : fmt::format("{} min", s / 60);
   return fmt::format("{} h {} min", s / 3600, (s % 3600) / 60);
 }
 

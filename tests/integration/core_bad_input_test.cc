@@ -50,7 +50,7 @@ TEST_F(CoreBadInput, FileAndSchemaProblemsAreExit2AtFileLineColChangingNothing) 
        2, {"@FILE:4:7: error: 'up' of add_column does not fit the table", "column \"mail\" does not exist"}},
       {"not_null_without_default_or_up",
        head + "  - add_column:\n      table: users\n      column: { name: d, type: text, nullable: false }\n", 2,
-       {"@FILE:5:45: error: column 'd' is NOT NULL but has neither 'default' nor 'up'"}},
+       {"@FILE:5:48: error: column 'd' is NOT NULL but has neither 'default' nor 'up'"}},
       {"no_primary_key",
        head + "  - add_column:\n      table: logs\n      column: { name: day, type: date }\n"
               "      up: at::date\n",

@@ -32,15 +32,15 @@ TEST_F(CoreLiveWrites, OldShapeWritesDuringStartAreFilledExplicitWritesKept) {
         switch (rng() % 6) {
           case 0:
           case 1:  // old shape UPDATE of the value `up` reads
-            conn->exec("UPDATE users SET email = 'moved' || $1 || '@m' || ($1::bigint % 11) || '.example' "
-                       "WHERE id = $1",
+            conn->exec("UPDATE users SET email = 'moved' || $1::text || '@m' || ($1::bigint % 11) || '.example' "
+                       "WHERE id = $1::bigint",
                        {std::to_string(id)});
             break;
           case 2:  // old shape UPDATE of another column
             conn->exec("UPDATE users SET n = n + 1 WHERE id = $1", {std::to_string(id)});
             break;
           case 3:  // old shape INSERT
-            conn->exec("INSERT INTO users (id, email) VALUES ($1, 'new' || $1 || '@fresh.example')",
+            conn->exec("INSERT INTO users (id, email) VALUES ($1::bigint, 'new' || $1::text || '@fresh.example')",
                        {std::to_string(next_id++)});
             break;
           case 4:  // old shape DELETE
@@ -52,8 +52,8 @@ TEST_F(CoreLiveWrites, OldShapeWritesDuringStartAreFilledExplicitWritesKept) {
               if (rng() % 2) {
                 // A new value each time: a row trigger cannot tell "set to
                 // the value it already had" from "not named in SET".
-                conn->exec("UPDATE users SET email = 'e' || $1 || '@explicit.example', "
-                           "email_domain = 'explicit-' || $2 WHERE id = $1",
+                conn->exec("UPDATE users SET email = 'e' || $1::text || '@explicit.example', "
+                           "email_domain = 'explicit-' || $2::text WHERE id = $1::bigint",
                            {std::to_string(eid), std::to_string(explicit_writes.load())});
               } else {
                 conn->exec("INSERT INTO users (id, email, email_domain) VALUES ($1, 'x@ignored.example', "

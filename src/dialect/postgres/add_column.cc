@@ -68,24 +68,12 @@ std::vector<Step> PostgresDialect::plan_add_column(const migration::AddColumn& o
     return s;
   };
 
-  // Constraints added NOT VALID then validated in finish: the user's check,
-  // and (dual-write path) the NOT NULL check.
-  auto add_checked_constraint = [&](const std::string& cname, const std::string& expr,
-                                    const std::string& label) {
-    Step add = base(Phase::kFinish, StepKind::kTransactional,
-                    fmt::format("add {} on {} as NOT VALID (no scan)", label, what));
-    add.sql = {fmt::format("ALTER TABLE {} ADD CONSTRAINT {} CHECK ({}) NOT VALID", table,
-                           quote_ident(cname), expr)};
-    add.done_check = fmt::format(
-        "SELECT EXISTS (SELECT 1 FROM pg_constraint WHERE conrelid = {}::regclass AND conname = {})",
-        quote_literal(table), quote_literal(cname));
-    add.lock = LockMode::kAccessExclusive;
-    add.estimate_note = "instant";
-    add.undo = {fmt::format("ALTER TABLE {} DROP CONSTRAINT IF EXISTS {}", table, quote_ident(cname))};
-    add.undo_lock = LockMode::kAccessExclusive;
-    add.undo_summary = fmt::format("drop {} {}", label, cname);
-    steps.push_back(add);
-
+  // A CHECK added NOT VALID (catalog only), then validated in finish with a
+  // scan under SHARE UPDATE EXCLUSIVE, which blocks no reads or writes.
+  auto add_constraint_sql = [&](const std::string& cname, const std::string& expr) {
+    return fmt::format("ALTER TABLE {} ADD CONSTRAINT {} CHECK ({}) NOT VALID", table, quote_ident(cname), expr);
+  };
+  auto validate_step = [&](const std::string& cname, const std::string& label) {
     Step validate = base(Phase::kFinish, StepKind::kTransactional,
                          fmt::format("validate {} on {} (scans, reads and writes continue)", label, what));
     validate.sql = {fmt::format("ALTER TABLE {} VALIDATE CONSTRAINT {}", table, quote_ident(cname))};
@@ -97,7 +85,24 @@ std::vector<Step> PostgresDialect::plan_add_column(const migration::AddColumn& o
     validate.scans = true;
     validate.estimate_seconds = rows_at(t.row_estimate, kValidateRowsPerSecond);
     validate.undo_summary = "nothing (undone with the constraint)";
-    steps.push_back(validate);
+    return validate;
+  };
+  // The user's CHECK: its own step (the instant path has no other expand
+  // transaction to share), kept after complete.
+  auto add_checked_constraint = [&](const std::string& cname, const std::string& expr, const std::string& label) {
+    Step add = base(Phase::kFinish, StepKind::kTransactional,
+                    fmt::format("add {} on {} as NOT VALID (no scan)", label, what));
+    add.sql = {add_constraint_sql(cname, expr)};
+    add.done_check = fmt::format(
+        "SELECT EXISTS (SELECT 1 FROM pg_constraint WHERE conrelid = {}::regclass AND conname = {})",
+        quote_literal(table), quote_literal(cname));
+    add.lock = LockMode::kAccessExclusive;
+    add.estimate_note = "instant";
+    add.undo = {fmt::format("ALTER TABLE {} DROP CONSTRAINT IF EXISTS {}", table, quote_ident(cname))};
+    add.undo_lock = LockMode::kAccessExclusive;
+    add.undo_summary = fmt::format("drop {} {}", label, cname);
+    steps.push_back(add);
+    steps.push_back(validate_step(cname, label));
   };
 
   if (instant) {
@@ -144,15 +149,7 @@ std::vector<Step> PostgresDialect::plan_add_column(const migration::AddColumn& o
   const std::string qlast = qualified(ctx.state_schema, last);
   const std::string row_alias = quote_ident(t.name);
 
-  Step add = base(Phase::kExpand, StepKind::kTransactional,
-                  fmt::format("add column {} {} as nullable, no default (catalog only)", what, type));
-  add.sql = {fmt::format("ALTER TABLE {} ADD COLUMN IF NOT EXISTS {} {}", table, c, type)};
-  add.lock = LockMode::kAccessExclusive;
-  add.estimate_note = "instant";
-  add.undo = {fmt::format("ALTER TABLE {} DROP COLUMN IF EXISTS {}", table, c)};
-  add.undo_lock = LockMode::kAccessExclusive;
-  add.undo_summary = fmt::format("drop column {} (catalog only)", what);
-  steps.push_back(add);
+  const std::string nn = object_name({"nn", col.name});
 
   // The trigger: an INSERT that leaves the column NULL, or an UPDATE that leaves
   // it unchanged while the row's `up` value moved, comes from an app version
@@ -160,23 +157,24 @@ std::vector<Step> PostgresDialect::plan_add_column(const migration::AddColumn& o
   // sets the column wins. The backfill session switches the trigger off with
   // colshift.backfill = on (it computes the value itself).
   std::string body = fmt::format(
+      "#variable_conflict use_column\n"
       "DECLARE\n"
-      "  v {type};\n"
+      "  colshift_value {type};\n"
       "BEGIN\n"
       "  IF TG_OP = 'INSERT' THEN\n"
       "    IF NEW.{c} IS NULL THEN\n"
       "      NEW.{c} := (SELECT ({expr})::{type} FROM (SELECT NEW.*) AS {alias});\n"
       "      PERFORM nextval({counter_lit});\n"
-      "      PERFORM setval({last_lit}, GREATEST(1, extract(epoch FROM clock_timestamp())::bigint));\n"
+      "      PERFORM setval({last_lit}, GREATEST(1, (extract(epoch FROM clock_timestamp()) * 1000)::bigint));\n"
       "    END IF;\n"
       "  ELSIF NEW.{c} IS NOT DISTINCT FROM OLD.{c} THEN\n"
-      "    v := (SELECT ({expr})::{type} FROM (SELECT NEW.*) AS {alias});\n"
-      "    IF v IS DISTINCT FROM NEW.{c} THEN\n"
+      "    colshift_value := (SELECT ({expr})::{type} FROM (SELECT NEW.*) AS {alias});\n"
+      "    IF colshift_value IS DISTINCT FROM NEW.{c} THEN\n"
       "      IF OLD.{c} IS NOT NULL THEN\n"
       "        PERFORM nextval({counter_lit});\n"
-      "        PERFORM setval({last_lit}, GREATEST(1, extract(epoch FROM clock_timestamp())::bigint));\n"
+      "        PERFORM setval({last_lit}, GREATEST(1, (extract(epoch FROM clock_timestamp()) * 1000)::bigint));\n"
       "      END IF;\n"
-      "      NEW.{c} := v;\n"
+      "      NEW.{c} := colshift_value;\n"
       "    END IF;\n"
       "  END IF;\n"
       "  RETURN NEW;\n"
@@ -184,34 +182,41 @@ std::vector<Step> PostgresDialect::plan_add_column(const migration::AddColumn& o
       fmt::arg("type", type), fmt::arg("c", c), fmt::arg("expr", expr), fmt::arg("alias", row_alias),
       fmt::arg("counter_lit", quote_literal(qcounter)), fmt::arg("last_lit", quote_literal(qlast)));
 
-  Step trig = base(Phase::kExpand, StepKind::kTransactional,
-                   fmt::format("install dual-write trigger {} on {}: fills {} for writers that "
-                               "leave it to the database",
-                               trigger, t.name, col.name));
-  trig.sql = {
-      fmt::format("CREATE SEQUENCE IF NOT EXISTS {}", qcounter),
-      fmt::format("CREATE SEQUENCE IF NOT EXISTS {} MINVALUE 0 START 0", qlast),
-      fmt::format("CREATE OR REPLACE FUNCTION {}() RETURNS trigger LANGUAGE plpgsql AS $colshift$\n{}\n$colshift$",
-                  qfn, body),
-      fmt::format("CREATE TRIGGER {} BEFORE INSERT OR UPDATE ON {} FOR EACH ROW "
-                  "WHEN (current_setting('colshift.backfill', true) IS DISTINCT FROM 'on') "
-                  "EXECUTE FUNCTION {}()",
-                  quote_ident(trigger), table, qfn),
-  };
+  // One short transaction, one lock acquisition: the column, its NOT NULL
+  // check (NOT VALID: no scan; new rows must already satisfy it, and the
+  // trigger fills them), and the dual-write trigger. Old app versions never
+  // see the column without the trigger.
+  Step expand = base(Phase::kExpand, StepKind::kTransactional,
+                     fmt::format("add column {} {} as nullable, no default{}, with dual-write trigger {} "
+                                 "filling it for writers that leave it to the database (catalog only)",
+                                 what, type, col.nullable ? "" : ", CHECK NOT NULL as NOT VALID", trigger));
+  expand.sql = {fmt::format("ALTER TABLE {} ADD COLUMN IF NOT EXISTS {} {}", table, c, type)};
+  if (!col.nullable) expand.sql.push_back(add_constraint_sql(nn, fmt::format("{} IS NOT NULL", c)));
+  expand.sql.push_back(fmt::format("CREATE SEQUENCE IF NOT EXISTS {}", qcounter));
+  expand.sql.push_back(fmt::format("CREATE SEQUENCE IF NOT EXISTS {} MINVALUE 0 START 0", qlast));
+  expand.sql.push_back(fmt::format(
+      "CREATE OR REPLACE FUNCTION {}() RETURNS trigger LANGUAGE plpgsql AS $colshift$\n{}\n$colshift$", qfn, body));
+  std::string create_trigger = fmt::format(
+      "CREATE TRIGGER {} BEFORE INSERT OR UPDATE ON {} FOR EACH ROW "
+      "WHEN (current_setting('colshift.backfill', true) IS DISTINCT FROM 'on') EXECUTE FUNCTION {}()",
+      quote_ident(trigger), table, qfn);
   if (facts.server_version < 110000) {
-    trig.sql.back().replace(trig.sql.back().find("EXECUTE FUNCTION"), 16, "EXECUTE PROCEDURE");
+    create_trigger.replace(create_trigger.find("EXECUTE FUNCTION"), 16, "EXECUTE PROCEDURE");
   }
-  trig.done_check = fmt::format(
+  expand.sql.push_back(create_trigger);
+  // All in one transaction: the trigger exists exactly when everything does.
+  expand.done_check = fmt::format(
       "SELECT EXISTS (SELECT 1 FROM pg_trigger WHERE tgrelid = {}::regclass AND tgname = {})",
       quote_literal(table), quote_literal(trigger));
-  trig.lock = LockMode::kShareRowExclusive;
-  trig.estimate_note = "instant";
-  trig.undo = {fmt::format("DROP TRIGGER IF EXISTS {} ON {}", quote_ident(trigger), table),
-               fmt::format("DROP FUNCTION IF EXISTS {}()", qfn),
-               fmt::format("DROP SEQUENCE IF EXISTS {}, {}", qcounter, qlast)};
-  trig.undo_lock = LockMode::kAccessExclusive;
-  trig.undo_summary = fmt::format("drop trigger {} and its function", trigger);
-  steps.push_back(trig);
+  expand.lock = LockMode::kAccessExclusive;
+  expand.estimate_note = "instant";
+  expand.undo = {fmt::format("DROP TRIGGER IF EXISTS {} ON {}", quote_ident(trigger), table),
+                 fmt::format("DROP FUNCTION IF EXISTS {}()", qfn),
+                 fmt::format("DROP SEQUENCE IF EXISTS {}, {}", qcounter, qlast),
+                 fmt::format("ALTER TABLE {} DROP COLUMN IF EXISTS {}", table, c)};
+  expand.undo_lock = LockMode::kAccessExclusive;
+  expand.undo_summary = fmt::format("drop column {} with its trigger {} (catalog only)", what, trigger);
+  steps.push_back(expand);
 
   Step fill = base(Phase::kBackfill, StepKind::kBackfill,
                    fmt::format("backfill {} = {} for existing rows, in primary-key batches", what, expr));
@@ -237,10 +242,7 @@ std::vector<Step> PostgresDialect::plan_add_column(const migration::AddColumn& o
     add_checked_constraint(fmt::format("{}_{}_check", t.name, col.name).substr(0, 63), *col.check,
                            "CHECK");
   }
-  const std::string nn = object_name({"nn", col.name});
-  if (!col.nullable) {
-    add_checked_constraint(nn, fmt::format("{} IS NOT NULL", c), "NOT NULL check");
-  }
+  if (!col.nullable) steps.push_back(validate_step(nn, "NOT NULL check"));
 
   Step quiet = base(Phase::kComplete, StepKind::kQuietCheck,
                     fmt::format("check that no app version still leaves {} to the trigger", col.name));

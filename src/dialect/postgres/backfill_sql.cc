@@ -59,6 +59,20 @@ std::string PostgresDialect::backfill_update_sql(const plan::BackfillSpec& spec,
                      quote_ident(spec.column), spec.expression, spec.type, join(conds, " AND "));
 }
 
+std::string PostgresDialect::backfill_batch_sql(const plan::BackfillSpec& spec, bool has_after,
+                                               const std::string& checkpoint_table) const {
+  const size_t n = spec.key_columns.size();
+  const size_t first = (has_after ? 2 * n : n) + 1;
+  // A data-modifying CTE: the UPDATE and its checkpoint commit together.
+  return fmt::format(
+      "WITH colshift_filled AS ({} RETURNING 1), colshift_n AS (SELECT count(*) AS n FROM colshift_filled) "
+      "UPDATE {} SET last_key = ${}::jsonb, rows_done = rows_done + colshift_n.n, batch_size = ${}, "
+      "done = ${}, rows_total = GREATEST(rows_total, rows_done + colshift_n.n), updated_at = clock_timestamp() "
+      "FROM colshift_n WHERE migration_id = ${} AND step = ${} RETURNING colshift_n.n",
+      backfill_update_sql(spec, has_after, true), checkpoint_table, first + 2, first + 3, first + 4, first,
+      first + 1);
+}
+
 std::string PostgresDialect::backfill_count_sql(const plan::BackfillSpec& spec) const {
   return fmt::format(
       "SELECT CASE WHEN c.reltuples > 0 THEN c.reltuples::bigint "

@@ -11,6 +11,19 @@
 
 namespace colshift::postgres {
 
+std::pair<std::string, std::string> split_index_ordering(const std::string& column) {
+  static const std::regex suffix(R"(^(.*?)\s+((ASC|DESC)(\s+NULLS\s+(FIRST|LAST))?|NULLS\s+(FIRST|LAST))\s*$)",
+                                 std::regex::icase);
+  std::smatch m;
+  std::string c = trim(column);
+  if (!std::regex_match(c, m, suffix)) return {c, ""};
+  std::string order = m[2].str();
+  for (auto& ch : order) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+  // Collapse runs of spaces: "DESC  NULLS LAST" -> "DESC NULLS LAST".
+  order = std::regex_replace(order, std::regex(R"(\s+)"), " ");
+  return {trim(m[1].str()), order};
+}
+
 std::vector<plan::Step> PostgresDialect::plan_create_index(const migration::CreateIndex& op,
                                                            const PlanContext& ctx) const {
   const auto& facts = *ctx.facts;
@@ -21,15 +34,12 @@ std::vector<plan::Step> PostgresDialect::plan_create_index(const migration::Crea
                 "choose another name, or drop this operation if the index is already in place");
   }
   // A plain column name is quoted; anything else is an expression as written.
-  static const std::regex plain(R"(^([A-Za-z_][A-Za-z0-9_$]*)(\s+(ASC|DESC|asc|desc))?$)");
+  static const std::regex plain(R"(^[A-Za-z_][A-Za-z0-9_$]*$)");
   std::vector<std::string> cols;
   for (const auto& col : op.columns) {
-    std::smatch m;
-    if (std::regex_match(col, m, plain)) {
-      cols.push_back(quote_ident(m[1].str()) + (m[2].matched ? " " + to_lower(trim(m[2].str())) : ""));
-    } else {
-      cols.push_back("(" + col + ")");
-    }
+    auto [expr, order] = split_index_ordering(col);
+    std::string item = std::regex_match(expr, plain) ? quote_ident(expr) : "(" + expr + ")";
+    cols.push_back(order.empty() ? item : item + " " + order);
   }
   const std::string table = qualified(t.schema, t.name);
   const std::string index = qualified(t.schema, op.name);

@@ -190,7 +190,7 @@ plan::CatalogFacts PostgresDialect::gather_facts(Connection& conn, const Migrati
         if (it == f.tables.end()) continue;
         std::string src = row_source(*this, it->second, m, c->table.display());
         std::vector<std::string> exprs;
-        for (const auto& col : c->columns) exprs.push_back("(" + col + ")");
+        for (const auto& col : c->columns) exprs.push_back("(" + split_index_ordering(col).first + ")");
         check_expression(conn, fmt::format("SELECT {} FROM {} LIMIT 0", join(exprs, ", "), src), pos,
                          "'columns' of create_index");
         if (c->where) {

@@ -24,6 +24,8 @@ class PostgresDialect final : public Dialect {
   std::string backfill_update_sql(const plan::BackfillSpec& spec, bool has_after,
                                   bool has_upto) const override;
   std::string backfill_count_sql(const plan::BackfillSpec& spec) const override;
+  std::string backfill_batch_sql(const plan::BackfillSpec& spec, bool has_after,
+                                 const std::string& checkpoint_table) const override;
 
   // Operation planners (one file each).
   std::vector<plan::Step> plan_add_column(const migration::AddColumn& op, const PlanContext& ctx) const;
@@ -42,6 +44,11 @@ class PostgresDialect final : public Dialect {
 // Throws Error(kBadInput) when the expression does not parse; `where` names
 // the migration's file position.
 std::vector<std::string> expression_functions(const std::string& expr, const std::string& where);
+
+// Splits an index column as written ("score DESC NULLS LAST") into the column
+// or expression and its ordering suffix ("DESC NULLS LAST", upper-cased; empty
+// when none).
+std::pair<std::string, std::string> split_index_ordering(const std::string& column);
 
 // The PostgreSQL version a feature appeared in.
 constexpr int kPgFastDefault = 110000;       // ADD COLUMN ... DEFAULT without rewrite
