@@ -55,8 +55,14 @@ CommandRun setup_status(CLI::App& /*sub*/, const GlobalOptions& g) {
       lines += fmt::format("  {}.{}: {}\n", b.table, b.column, progress_line(pr));
     }
     auto ctl = store.control();
+    // Is a colshift process driving it right now? (It holds the migration lock.)
+    bool running = conn->exec("SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND granted "
+                              "AND ((classid::bigint << 32) | objid::bigint) = "
+                              "hashtextextended('colshift:migration:' || $1, 0))",
+                              {g.schema})
+                       .boolean(0, 0);
     if (g.json) {
-      print_json({{"paused", ctl.paused}, {"active", {{"name", active->name}, {"phase", active->phase}, {"purpose", active->purpose},
+      print_json({{"paused", ctl.paused}, {"running", running}, {"active", {{"name", active->name}, {"phase", active->phase}, {"purpose", active->purpose},
                               {"started_at", active->started_at}, {"applied_by", active->applied_by},
                               {"steps_done", active->steps_done}, {"steps_total", active->steps_total},
                               {"error", active->error}, {"backfill", backfills}}}});
@@ -66,6 +72,12 @@ CommandRun setup_status(CLI::App& /*sub*/, const GlobalOptions& g) {
                                active->steps_total, active->started_at, active->applied_by,
                                human_duration(active->duration_seconds));
       std::cout << lines;
+      if (running) {
+        std::cout << "  a colshift process is working on it now\n";
+      } else if (active->phase != "active") {
+        std::cout << "  no colshift process is working on it: 'colshift start FILE' resumes it, "
+                     "'colshift rollback' undoes it\n";
+      }
       if (ctl.paused) std::cout << "  paused by " << ctl.updated_by << " ('colshift resume' goes on)\n";
       if (!active->error.empty()) {
         std::cout << "  last error: " << active->error

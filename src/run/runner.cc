@@ -389,7 +389,11 @@ void Runner::rollback() {
     for (size_t k = p.steps.size(); k-- > 0;) {
       const Step& s = p.steps[k];
       if (s.phase == Phase::kComplete || s.undo.empty() || undone.count(static_cast<int>(k))) continue;
-      if (s.undo_only_if_done && !done.count(static_cast<int>(k))) continue;
+      // A transactional step records itself in its own transaction: not
+      // recorded means it never committed, so there is nothing to undo.
+      // CONCURRENTLY steps may have left something (an INVALID index) either way.
+      const bool recorded = done.count(static_cast<int>(k)) > 0;
+      if (!recorded && (s.undo_only_if_done || s.kind == StepKind::kTransactional)) continue;
       say(fmt::format("  undo: {} ...", s.undo_summary));
       run_undo(active->id, p, k);
     }

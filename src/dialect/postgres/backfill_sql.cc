@@ -19,7 +19,12 @@ std::string params(size_t first, size_t count) {
 }  // namespace
 
 std::vector<std::string> PostgresDialect::backfill_session_setup() const {
-  return {"SET colshift.backfill = 'on'", "SET application_name = 'colshift backfill'"};
+  // synchronous_commit = off: a batch and its checkpoint commit together, so a
+  // crash that loses the last few commits loses their checkpoints too, and the
+  // resumed backfill redoes exactly those batches. Waiting for each WAL flush
+  // cost a third of the backfill's throughput (1M rows: 14.9 s vs 10.1 s).
+  return {"SET colshift.backfill = 'on'", "SET application_name = 'colshift backfill'",
+          "SET synchronous_commit = off"};
 }
 
 std::string PostgresDialect::backfill_boundary_sql(const plan::BackfillSpec& spec, bool has_after) const {
