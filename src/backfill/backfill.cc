@@ -31,8 +31,12 @@ Params concat(std::initializer_list<const Key*> keys) {
 
 }  // namespace
 
-Backfill::Backfill(const Dialect& dialect, ConnectionFactory connect, Clock& clock, BackfillOptions options)
-    : dialect_(dialect), connect_(std::move(connect)), clock_(clock), options_(std::move(options)) {}
+Backfill::Backfill(const Dialect& dialect, ConnectionFactory connect, Clock& clock,
+                   BackfillOptions options)
+    : dialect_(dialect),
+      connect_(std::move(connect)),
+      clock_(clock),
+      options_(std::move(options)) {}
 
 std::unique_ptr<Connection> Backfill::open_session() {
   auto conn = connect_();
@@ -43,8 +47,8 @@ std::unique_ptr<Connection> Backfill::open_session() {
   return conn;
 }
 
-int Backfill::gate(Connection& conn, state::StateStore& state, const plan::BackfillSpec& spec, long long id,
-                   int step, Progress& progress, const ProgressSink& sink) {
+int Backfill::gate(Connection& conn, state::StateStore& state, const plan::BackfillSpec& spec,
+                   long long id, int step, Progress& progress, const ProgressSink& sink) {
   const std::string table = dialect_.qualified(spec.schema, spec.table);
   std::string shown;  // the reason last persisted
   for (;;) {
@@ -54,18 +58,21 @@ int Backfill::gate(Connection& conn, state::StateStore& state, const plan::Backf
       state.set_throttle_reason(id, step, "");
       state.event(id, "", "aborted", {{"by", ctl.updated_by}, {"rows_done", progress.rows_done}});
       throw Error(ErrorKind::kChangeFailed,
-                  fmt::format("backfill aborted by 'colshift abort' ({}) after {} rows", ctl.updated_by,
-                              with_commas(progress.rows_done)),
-                  {}, "the checkpoint is kept: 'colshift start FILE' resumes it, 'colshift rollback' undoes it");
+                  fmt::format("backfill aborted by 'colshift abort' ({}) after {} rows",
+                              ctl.updated_by, with_commas(progress.rows_done)),
+                  {},
+                  "the checkpoint is kept: 'colshift start FILE' resumes it, 'colshift rollback' "
+                  "undoes it");
     }
     ThrottleSettings s = options_.throttle;
     if (ctl.max_rate) s.max_rate = *ctl.max_rate;
-    if (ctl.max_replica_lag_ms) s.max_replica_lag = std::chrono::milliseconds(*ctl.max_replica_lag_ms);
+    if (ctl.max_replica_lag_ms)
+      s.max_replica_lag = std::chrono::milliseconds(*ctl.max_replica_lag_ms);
     if (ctl.max_lock_waiters) s.max_lock_waiters = *ctl.max_lock_waiters;
     if (ctl.throttle_query) s.probe_sql = *ctl.throttle_query;
     if (ctl.throttle_max) s.probe_max = *ctl.throttle_max;
     std::string reason = ctl.paused ? fmt::format("paused by 'colshift pause' ({})", ctl.updated_by)
-                                     : throttle_.check(conn, s, table);
+                                    : throttle_.check(conn, s, table);
     if (reason.empty() && s.max_rate > 0 && progress.elapsed_seconds > 0) {
       // Rate ceiling: wait until this run's average is back under it.
       double allowed = s.max_rate * progress.elapsed_seconds;
@@ -74,7 +81,8 @@ int Backfill::gate(Connection& conn, state::StateStore& state, const plan::Backf
         double wait = (run_rows - allowed) / s.max_rate;
         progress.throttle_reason = fmt::format("max rate {:g} rows/s", s.max_rate);
         if (sink) sink(progress);
-        clock_.sleep_for(std::chrono::duration_cast<Clock::Duration>(std::chrono::duration<double>(std::min(wait, 5.0))));
+        clock_.sleep_for(std::chrono::duration_cast<Clock::Duration>(
+            std::chrono::duration<double>(std::min(wait, 5.0))));
         progress.elapsed_seconds += std::min(wait, 5.0);
         continue;
       }
@@ -90,7 +98,8 @@ int Backfill::gate(Connection& conn, state::StateStore& state, const plan::Backf
   }
 }
 
-long long Backfill::run(const plan::BackfillSpec& spec, long long id, int step, const ProgressSink& sink) {
+long long Backfill::run(const plan::BackfillSpec& spec, long long id, int step,
+                        const ProgressSink& sink) {
   auto conn = open_session();
   auto state = std::make_unique<state::StateStore>(*conn, options_.state_schema);
   const std::string state_table = state->table("backfill");
@@ -109,9 +118,10 @@ long long Backfill::run(const plan::BackfillSpec& spec, long long id, int step, 
   // resumed run visits exactly the same key space.
   Key max_key;
   {
-    auto r = conn->exec(fmt::format("SELECT max_key::text FROM {} WHERE migration_id = $1 AND step = $2",
-                                    state_table),
-                        ids);
+    auto r =
+        conn->exec(fmt::format("SELECT max_key::text FROM {} WHERE migration_id = $1 AND step = $2",
+                               state_table),
+                   ids);
     if (r.at(0, 0)) {
       max_key = nlohmann::json::parse(*r.at(0, 0)).get<Key>();
     } else {
@@ -126,9 +136,10 @@ long long Backfill::run(const plan::BackfillSpec& spec, long long id, int step, 
       max_key = *mk;
       Params p = ids;
       p.emplace_back(nlohmann::json(max_key).dump());
-      conn->exec(fmt::format("UPDATE {} SET max_key = $3::jsonb WHERE migration_id = $1 AND step = $2",
-                             state_table),
-                 p);
+      conn->exec(
+          fmt::format("UPDATE {} SET max_key = $3::jsonb WHERE migration_id = $1 AND step = $2",
+                      state_table),
+          p);
     }
   }
 
@@ -160,7 +171,8 @@ long long Backfill::run(const plan::BackfillSpec& spec, long long id, int step, 
     if (span > 0) {
       progress.rows_per_second = static_cast<double>(rows_done - recent.front().second) / span;
     } else if (progress.elapsed_seconds > 0) {
-      progress.rows_per_second = static_cast<double>(rows_done - progress_base_) / progress.elapsed_seconds;
+      progress.rows_per_second =
+          static_cast<double>(rows_done - progress_base_) / progress.elapsed_seconds;
     }
     long long left = progress.rows_total - rows_done;
     progress.eta_seconds = progress.rows_per_second > 0 && rows_total >= 0
@@ -182,7 +194,8 @@ long long Backfill::run(const plan::BackfillSpec& spec, long long id, int step, 
         // The batch's upper key; none means the rest fits in one batch.
         Params bp = concat({after.empty() ? nullptr : &after, &max_key});
         bp.emplace_back(std::to_string(size - 1));
-        auto upto_row = first_row(conn->exec(dialect_.backfill_boundary_sql(spec, !after.empty()), bp));
+        auto upto_row =
+            first_row(conn->exec(dialect_.backfill_boundary_sql(spec, !after.empty()), bp));
         Key upto = upto_row ? *upto_row : max_key;
         bool last = !upto_row || upto == max_key;
 
@@ -192,10 +205,12 @@ long long Backfill::run(const plan::BackfillSpec& spec, long long id, int step, 
         params.emplace_back(nlohmann::json(upto).dump());
         params.emplace_back(std::to_string(size));
         params.emplace_back(last ? "true" : "false");
-        auto res = conn->exec(dialect_.backfill_batch_sql(spec, !after.empty(), state_table), params);
+        auto res =
+            conn->exec(dialect_.backfill_batch_sql(spec, !after.empty(), state_table), params);
         if (res.empty()) {
-          throw Error(ErrorKind::kChangeFailed, "the backfill checkpoint row disappeared", state_table,
-                      "someone changed colshift's state tables; 'colshift rollback' and start again");
+          throw Error(
+              ErrorKind::kChangeFailed, "the backfill checkpoint row disappeared", state_table,
+              "someone changed colshift's state tables; 'colshift rollback' and start again");
         }
         long long filled = res.integer(0, 0);
 
@@ -211,7 +226,8 @@ long long Backfill::run(const plan::BackfillSpec& spec, long long id, int step, 
           // In doubt or not, the checkpoint (same transaction) says what
           // committed: reconnect and continue from it.
           if (++reconnects > options_.max_reconnect_attempts) throw;
-          auto wait = std::chrono::milliseconds(std::min(10'000LL, 200LL << std::min(reconnects, 6)));
+          auto wait =
+              std::chrono::milliseconds(std::min(10'000LL, 200LL << std::min(reconnects, 6)));
           progress.throttle_reason = fmt::format("connection lost ({}); reconnecting", e.what());
           report(true);
           clock_.sleep_for(wait);
@@ -242,9 +258,10 @@ long long Backfill::run(const plan::BackfillSpec& spec, long long id, int step, 
         // Give way to the application: smaller batch, wait, try again.
         sizer.back_off();
         double jitter = 0.5 + clock_.random_unit();
-        auto wait = std::chrono::milliseconds(
-            static_cast<long long>(std::min(5000.0, 50.0 * std::pow(2.0, std::min(attempts, 7))) * jitter));
-        progress.throttle_reason = fmt::format("gave way to the application ({}); retrying", e.code());
+        auto wait = std::chrono::milliseconds(static_cast<long long>(
+            std::min(5000.0, 50.0 * std::pow(2.0, std::min(attempts, 7))) * jitter));
+        progress.throttle_reason =
+            fmt::format("gave way to the application ({}); retrying", e.code());
         report(true);
         clock_.sleep_for(wait);
         progress.throttle_reason.clear();

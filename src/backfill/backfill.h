@@ -33,22 +33,22 @@
 namespace colshift::backfill {
 
 struct Progress {
-  long long rows_done = 0;       // rows filled so far (all runs)
-  long long rows_total = -1;     // estimate; -1 unknown
-  long long batches = 0;         // batches committed in this run
+  long long rows_done = 0;    // rows filled so far (all runs)
+  long long rows_total = -1;  // estimate; -1 unknown
+  long long batches = 0;      // batches committed in this run
   int batch_size = 0;
-  double rows_per_second = 0;    // recent rate
-  double eta_seconds = -1;       // -1 unknown
-  double elapsed_seconds = 0;    // this run
-  std::string throttle_reason;   // non-empty while waiting
+  double rows_per_second = 0;   // recent rate
+  double eta_seconds = -1;      // -1 unknown
+  double elapsed_seconds = 0;   // this run
+  std::string throttle_reason;  // non-empty while waiting
   bool done = false;
 };
 
 struct BackfillOptions {
   BatchSizerOptions sizing;
   std::chrono::milliseconds lock_timeout{500};
-  int max_retries = 50;                         // per batch, on lock timeout/deadlock
-  int max_reconnect_attempts = 30;              // on a lost connection
+  int max_retries = 50;             // per batch, on lock timeout/deadlock
+  int max_reconnect_attempts = 30;  // on a lost connection
   std::chrono::milliseconds progress_every{1000};
   ThrottleSettings throttle;
   std::string state_schema = "colshift";
@@ -63,7 +63,8 @@ using ProgressSink = std::function<void(const Progress&)>;
 class Backfill {
  public:
   // Opens its own sessions with `connect`; state goes through the batch session.
-  Backfill(const Dialect& dialect, ConnectionFactory connect, Clock& clock, BackfillOptions options);
+  Backfill(const Dialect& dialect, ConnectionFactory connect, Clock& clock,
+           BackfillOptions options);
 
   // Fills spec.column for migration `migration_id`, plan step `step`.
   // Returns the total rows filled. Throws DbError/Error when it cannot go on

@@ -15,7 +15,8 @@ unsigned long long parse_lsn(const std::string& text) {
 }
 
 void Throttle::sample(Connection& conn) {
-  auto r = conn.exec("SELECT pg_current_wal_lsn()::text, extract(epoch FROM clock_timestamp())::float8");
+  auto r =
+      conn.exec("SELECT pg_current_wal_lsn()::text, extract(epoch FROM clock_timestamp())::float8");
   auto lsn = parse_lsn(r.text(0, 0));
   double at = std::stod(r.text(0, 1));
   if (wal_.empty() || wal_.back().lsn != lsn) wal_.push_back({at, lsn});
@@ -53,9 +54,10 @@ std::string Throttle::check_replicas(Connection& conn, std::chrono::milliseconds
   for (size_t i = 0; i < r.size(); ++i) {
     std::string name = r.text(i, 0).empty() ? r.text(i, 1) : r.text(i, 0);
     if (!r.at(i, 3)) {
-      return fmt::format("cannot read the replay position of standby {} (grant pg_monitor to the "
-                         "colshift user); waiting (fail closed)",
-                         name);
+      return fmt::format(
+          "cannot read the replay position of standby {} (grant pg_monitor to the "
+          "colshift user); waiting (fail closed)",
+          name);
     }
     double lag = lag_seconds(parse_lsn(r.text(i, 3)), std::stod(r.text(i, 4)));
     if (lag > worst) {
@@ -66,8 +68,8 @@ std::string Throttle::check_replicas(Connection& conn, std::chrono::milliseconds
   last_lag_ = worst;
   double limit = static_cast<double>(max_lag.count()) / 1000.0;
   if (worst > limit) {
-    return fmt::format("replica lag {} > {} on standby {}", human_duration(worst), human_duration(limit),
-                       worst_name);
+    return fmt::format("replica lag {} > {} on standby {}", human_duration(worst),
+                       human_duration(limit), worst_name);
   }
   return {};
 }

@@ -28,11 +28,11 @@ namespace colshift::backfill {
 
 struct ThrottleSettings {
   std::chrono::milliseconds max_replica_lag{1000};  // 0: do not check replicas
-  int max_lock_waiters = 4;       // sessions waiting on locks; < 0: do not check
-  std::string probe_sql;          // user probe returning one number; empty: none
-  double probe_max = 0;           // wait while probe value > probe_max
-  double max_rate = 0;            // rows/s ceiling; 0: none
-  std::chrono::milliseconds wait_step{250};  // sleep between re-checks while throttled
+  int max_lock_waiters = 4;                         // sessions waiting on locks; < 0: do not check
+  std::string probe_sql;                            // user probe returning one number; empty: none
+  double probe_max = 0;                             // wait while probe value > probe_max
+  double max_rate = 0;                              // rows/s ceiling; 0: none
+  std::chrono::milliseconds wait_step{250};         // sleep between re-checks while throttled
 };
 
 class Throttle {

@@ -1,10 +1,10 @@
 #include "cli/cli.h"
 
+#include <fmt/format.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
 #include <cstdlib>
-#include <fmt/format.h>
 #include <iostream>
 #include <regex>
 
@@ -77,9 +77,10 @@ std::chrono::milliseconds parse_duration(const std::string& text, const std::str
 }
 
 int run_cli(int argc, char** argv) {
-  CLI::App app{"colshift: ship schema changes to live databases with zero downtime, "
-               "reversibly, with a record of why and how.",
-               "colshift"};
+  CLI::App app{
+      "colshift: ship schema changes to live databases with zero downtime, "
+      "reversibly, with a record of why and how.",
+      "colshift"};
   app.require_subcommand(1);
   app.set_version_flag("--version", "colshift 0.1.0");
   GlobalOptions global;

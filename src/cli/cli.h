@@ -17,12 +17,12 @@ namespace colshift::cli {
 
 // Options that every command accepts (DESIGN.md "Command line").
 struct GlobalOptions {
-  std::string db;                              // --db, else DATABASE_URL, else PG* variables
-  std::string schema = "colshift";             // --schema: colshift's own schema
-  std::string lock_timeout = "500ms";          // --lock-timeout
-  bool json = false;                           // --json
-  bool verbose = false;                        // --verbose
-  bool color = true;                           // false with NO_COLOR or when not a terminal
+  std::string db;                      // --db, else DATABASE_URL, else PG* variables
+  std::string schema = "colshift";     // --schema: colshift's own schema
+  std::string lock_timeout = "500ms";  // --lock-timeout
+  bool json = false;                   // --json
+  bool verbose = false;                // --verbose
+  bool color = true;                   // false with NO_COLOR or when not a terminal
 
   // The effective connection string: --db, else DATABASE_URL, else "".
   std::string database_url() const;

@@ -1,7 +1,8 @@
 // pause, resume, throttle, abort: live control of a running backfill from
 // another terminal, through the control row that it reads before every batch.
-#include <CLI/CLI.hpp>
 #include <fmt/format.h>
+
+#include <CLI/CLI.hpp>
 #include <iostream>
 
 #include "cli/common.h"
@@ -18,14 +19,17 @@ struct ControlSession {
   explicit ControlSession(const GlobalOptions& g) : conn(connect_db(g)) {
     store = std::make_unique<state::StateStore>(*conn, g.schema);
     if (!store->initialized()) {
-      throw Error(ErrorKind::kUsage, "colshift is not initialised in this database; nothing to control");
+      throw Error(ErrorKind::kUsage,
+                  "colshift is not initialised in this database; nothing to control");
     }
   }
 };
 
 void print_control(const GlobalOptions& g, state::StateStore& store, const std::string& what) {
   auto c = store.control();
-  auto opt = [](const auto& o) -> nlohmann::json { return o ? nlohmann::json(*o) : nlohmann::json(nullptr); };
+  auto opt = [](const auto& o) -> nlohmann::json {
+    return o ? nlohmann::json(*o) : nlohmann::json(nullptr);
+  };
   if (g.json) {
     print_json({{"done", what},
                 {"paused", c.paused},
@@ -40,7 +44,8 @@ void print_control(const GlobalOptions& g, state::StateStore& store, const std::
   }
   std::cout << what << "\n";
   auto active = store.active();
-  if (!active) std::cout << "(no migration is in progress; the setting applies to the next backfill)\n";
+  if (!active)
+    std::cout << "(no migration is in progress; the setting applies to the next backfill)\n";
 }
 
 }  // namespace
@@ -50,7 +55,8 @@ CommandRun setup_pause(CLI::App& /*sub*/, const GlobalOptions& g) {
     ControlSession s(g);
     s.store->update_control("paused = true", {});
     s.store->event(0, "", "paused");
-    print_control(g, *s.store, "backfill paused: it stops before its next batch ('colshift resume' goes on)");
+    print_control(g, *s.store,
+                  "backfill paused: it stops before its next batch ('colshift resume' goes on)");
     return 0;
   };
 }
@@ -69,9 +75,10 @@ CommandRun setup_abort(CLI::App& /*sub*/, const GlobalOptions& g) {
   return [&g]() -> int {
     ControlSession s(g);
     s.store->update_control("abort_requested = true", {});
-    print_control(g, *s.store,
-                  "abort requested: the running start stops after its current batch; 'colshift start FILE' "
-                  "resumes, 'colshift rollback' undoes");
+    print_control(
+        g, *s.store,
+        "abort requested: the running start stops after its current batch; 'colshift start FILE' "
+        "resumes, 'colshift rollback' undoes");
     return 0;
   };
 }
@@ -88,8 +95,10 @@ CommandRun setup_throttle(CLI::App& sub, const GlobalOptions& g) {
   };
   auto o = std::make_shared<Opts>();
   sub.add_option("--max-rate", o->max_rate, "rows per second ceiling (0 = none)");
-  sub.add_option("--max-replica-lag", o->max_replica_lag, "replica lag limit, e.g. 500ms (0 = do not check)");
-  sub.add_option("--max-lock-waiters", o->max_lock_waiters, "lock waiters limit (-1 = do not check)");
+  sub.add_option("--max-replica-lag", o->max_replica_lag,
+                 "replica lag limit, e.g. 500ms (0 = do not check)");
+  sub.add_option("--max-lock-waiters", o->max_lock_waiters,
+                 "lock waiters limit (-1 = do not check)");
   sub.add_option("--throttle-query", o->throttle_query, "SQL returning one number");
   sub.add_option("--throttle-max", o->throttle_max, "threshold for --throttle-query");
   sub.add_option("--batch-size", o->batch_size, "fixed batch size (0 = adaptive)");
@@ -103,17 +112,22 @@ CommandRun setup_throttle(CLI::App& sub, const GlobalOptions& g) {
       sets.push_back(fmt::format("{} = ${}", column, params.size()));
     };
     if (o->reset) {
-      sets.push_back("max_rate = NULL, max_replica_lag_ms = NULL, max_lock_waiters = NULL, "
-                     "throttle_query = NULL, throttle_max = NULL, batch_size = NULL");
+      sets.push_back(
+          "max_rate = NULL, max_replica_lag_ms = NULL, max_lock_waiters = NULL, "
+          "throttle_query = NULL, throttle_max = NULL, batch_size = NULL");
     }
     if (o->max_rate) add("max_rate", fmt::format("{}", *o->max_rate));
     if (o->max_replica_lag) {
-      add("max_replica_lag_ms", std::to_string(parse_duration(*o->max_replica_lag, "--max-replica-lag").count()));
+      add("max_replica_lag_ms",
+          std::to_string(parse_duration(*o->max_replica_lag, "--max-replica-lag").count()));
     }
     if (o->max_lock_waiters) add("max_lock_waiters", std::to_string(*o->max_lock_waiters));
     if (o->throttle_query) add("throttle_query", *o->throttle_query);
     if (o->throttle_max) add("throttle_max", fmt::format("{}", *o->throttle_max));
-    if (o->batch_size) add("batch_size", *o->batch_size > 0 ? std::optional<std::string>(std::to_string(*o->batch_size)) : std::nullopt);
+    if (o->batch_size)
+      add("batch_size", *o->batch_size > 0
+                            ? std::optional<std::string>(std::to_string(*o->batch_size))
+                            : std::nullopt);
     if (sets.empty()) {
       throw Error(ErrorKind::kUsage, "throttle needs at least one setting", {},
                   "e.g. colshift throttle --max-rate 5000, or --reset");
@@ -122,7 +136,9 @@ CommandRun setup_throttle(CLI::App& sub, const GlobalOptions& g) {
     for (size_t i = 0; i < sets.size(); ++i) assignments += (i ? ", " : "") + sets[i];
     s.store->update_control(assignments, params);
     s.store->event(0, "", "throttle", {{"set", assignments}});
-    print_control(g, *s.store, "throttle settings updated; the running backfill applies them before its next batch");
+    print_control(
+        g, *s.store,
+        "throttle settings updated; the running backfill applies them before its next batch");
     return 0;
   };
 }

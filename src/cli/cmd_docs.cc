@@ -1,7 +1,8 @@
+#include <fmt/format.h>
+
 #include <CLI/CLI.hpp>
 #include <cstdlib>
 #include <filesystem>
-#include <fmt/format.h>
 #include <fstream>
 #include <iostream>
 
@@ -62,8 +63,8 @@ CommandRun setup_docs(CLI::App& sub, const GlobalOptions& g) {
     if (g.json) {
       print_json({{"written", written}, {"index", (fs::path(o->out) / "README.md").string()}});
     } else {
-      std::cout << fmt::format("wrote {} page{} and an index to {}\n", index.size(), index.size() == 1 ? "" : "s",
-                               o->out);
+      std::cout << fmt::format("wrote {} page{} and an index to {}\n", index.size(),
+                               index.size() == 1 ? "" : "s", o->out);
     }
     return 0;
   };

@@ -1,5 +1,6 @@
-#include <CLI/CLI.hpp>
 #include <fmt/format.h>
+
+#include <CLI/CLI.hpp>
 #include <iostream>
 
 #include "cli/common.h"
@@ -17,10 +18,16 @@ CommandRun setup_history(CLI::App& /*sub*/, const GlobalOptions& g) {
     if (g.json) {
       nlohmann::json out = nlohmann::json::array();
       for (const auto& r : rows) {
-        out.push_back({{"id", r.id}, {"name", r.name}, {"phase", r.phase}, {"purpose", r.purpose},
-                       {"checksum", r.checksum}, {"started_at", r.started_at},
-                       {"finished_at", r.finished_at}, {"completed_at", r.completed_at},
-                       {"applied_by", r.applied_by}, {"duration_seconds", r.duration_seconds},
+        out.push_back({{"id", r.id},
+                       {"name", r.name},
+                       {"phase", r.phase},
+                       {"purpose", r.purpose},
+                       {"checksum", r.checksum},
+                       {"started_at", r.started_at},
+                       {"finished_at", r.finished_at},
+                       {"completed_at", r.completed_at},
+                       {"applied_by", r.applied_by},
+                       {"duration_seconds", r.duration_seconds},
                        {"error", r.error}});
       }
       print_json(out);
@@ -30,8 +37,8 @@ CommandRun setup_history(CLI::App& /*sub*/, const GlobalOptions& g) {
       std::cout << "no migrations recorded\n";
       return 0;
     }
-    std::cout << fmt::format("{:<4} {:<32} {:<12} {:<25} {:<10} {}\n", "id", "name", "phase", "started",
-                             "took", "by");
+    std::cout << fmt::format("{:<4} {:<32} {:<12} {:<25} {:<10} {}\n", "id", "name", "phase",
+                             "started", "took", "by");
     for (const auto& r : rows) {
       std::cout << fmt::format("{:<4} {:<32} {:<12} {:<25} {:<10} {}\n", r.id, r.name, r.phase,
                                r.started_at, human_duration(r.duration_seconds), r.applied_by);

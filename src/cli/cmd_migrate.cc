@@ -1,6 +1,7 @@
+#include <fmt/format.h>
+
 #include <CLI/CLI.hpp>
 #include <filesystem>
-#include <fmt/format.h>
 #include <iostream>
 
 #include "cli/common.h"
@@ -22,7 +23,8 @@ CommandRun setup_migrate(CLI::App& sub, const GlobalOptions& g) {
   return [o, &g]() -> int {
     // Load (and so validate) every file before changing anything.
     std::vector<migration::Migration> all;
-    for (const auto& f : migration::list_migration_files(o->dir)) all.push_back(migration::load_migration_file(f));
+    for (const auto& f : migration::list_migration_files(o->dir))
+      all.push_back(migration::load_migration_file(f));
     auto hooks = make_hooks(g);
     run::Runner runner(postgres_dialect(), connection_factory(g), run_options(g, o->change), hooks);
     nlohmann::json out = nlohmann::json::array();
@@ -41,8 +43,8 @@ CommandRun setup_migrate(CLI::App& sub, const GlobalOptions& g) {
     if (g.json) {
       print_json(out);
     } else {
-      std::cout << fmt::format("{} migration{} applied, {} already applied\n", applied, applied == 1 ? "" : "s",
-                               all.size() - applied);
+      std::cout << fmt::format("{} migration{} applied, {} already applied\n", applied,
+                               applied == 1 ? "" : "s", all.size() - applied);
     }
     return 0;
   };

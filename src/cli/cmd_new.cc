@@ -1,6 +1,7 @@
+#include <fmt/format.h>
+
 #include <CLI/CLI.hpp>
 #include <filesystem>
-#include <fmt/format.h>
 #include <fstream>
 #include <iostream>
 #include <regex>
@@ -23,8 +24,8 @@ CommandRun setup_new(CLI::App& sub, const GlobalOptions& g) {
     namespace fs = std::filesystem;
     static const std::regex ok(R"(^[A-Za-z0-9_\-]+$)");
     if (!std::regex_match(o->name, ok)) {
-      throw Error(ErrorKind::kUsage, fmt::format("'{}' is not a usable migration name", o->name), {},
-                  "use letters, digits, '_' and '-'");
+      throw Error(ErrorKind::kUsage, fmt::format("'{}' is not a usable migration name", o->name),
+                  {}, "use letters, digits, '_' and '-'");
     }
     fs::create_directories(o->dir);
     int next = 1;
@@ -37,7 +38,8 @@ CommandRun setup_new(CLI::App& sub, const GlobalOptions& g) {
     }
     fs::path path = fs::path(o->dir) / fmt::format("{:04d}_{}.yaml", next, o->name);
     if (fs::exists(path)) throw Error(ErrorKind::kUsage, "file exists already", path.string());
-    std::ofstream(path) << fmt::format(R"(# {name}: see 'colshift plan {path}' for its steps, locks and rollback.
+    std::ofstream(path) << fmt::format(
+        R"(# {name}: see 'colshift plan {path}' for its steps, locks and rollback.
 purpose: >-
   TODO say why this change exists; it goes into the history and the docs.
 operations:
@@ -56,7 +58,7 @@ operations:
   #     up: "COMMENT ON TABLE my_table IS 'x'"
   #     down: "COMMENT ON TABLE my_table IS NULL"
 )",
-                                       fmt::arg("name", o->name), fmt::arg("path", path.string()));
+        fmt::arg("name", o->name), fmt::arg("path", path.string()));
     if (g.json) {
       print_json({{"file", path.string()}});
     } else {

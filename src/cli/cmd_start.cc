@@ -1,5 +1,6 @@
-#include <CLI/CLI.hpp>
 #include <fmt/format.h>
+
+#include <CLI/CLI.hpp>
 #include <iostream>
 
 #include "cli/common.h"
@@ -31,9 +32,10 @@ CommandRun setup_start(CLI::App& sub, const GlobalOptions& g) {
                   {"phase", rec ? rec->phase : ""},
                   {"seconds", rec ? rec->duration_seconds : -1}});
     } else if (outcome == run::StartOutcome::kStarted || outcome == run::StartOutcome::kResumed) {
-      std::cout << fmt::format("{} is active ({}): both app versions work. Next: 'colshift complete' "
-                               "once every app instance runs the new version, or 'colshift rollback'.\n",
-                               m.name, rec ? human_duration(rec->duration_seconds) : "");
+      std::cout << fmt::format(
+          "{} is active ({}): both app versions work. Next: 'colshift complete' "
+          "once every app instance runs the new version, or 'colshift rollback'.\n",
+          m.name, rec ? human_duration(rec->duration_seconds) : "");
     }
     return 0;
   };

@@ -1,9 +1,9 @@
 #include "cli/common.h"
 
+#include <fmt/format.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
-#include <fmt/format.h>
 #include <iostream>
 
 #include "pg/pg_connection.h"
@@ -22,7 +22,8 @@ run::Runner::ConnectionFactory connection_factory(const GlobalOptions& g) {
 
 void add_backfill_options(CLI::App& sub, ChangeOptions& o) {
   sub.add_option("--batch-size", o.batch_size, "fixed rows per backfill batch (default: adaptive)");
-  sub.add_option("--batch-target", o.batch_target, "target time per adaptive batch")->capture_default_str();
+  sub.add_option("--batch-target", o.batch_target, "target time per adaptive batch")
+      ->capture_default_str();
   sub.add_option("--batch-min", o.batch_min, "smallest adaptive batch")->capture_default_str();
   sub.add_option("--batch-max", o.batch_max, "largest adaptive batch")->capture_default_str();
   sub.add_option("--lock-retries", o.lock_retries, "tries per DDL step when lock_timeout expires")
@@ -35,7 +36,8 @@ void add_backfill_options(CLI::App& sub, ChangeOptions& o) {
       ->capture_default_str();
   sub.add_option("--throttle-query", o.throttle_query,
                  "SQL returning one number; the backfill waits while it exceeds --throttle-max");
-  sub.add_option("--throttle-max", o.throttle_max, "threshold for --throttle-query")->capture_default_str();
+  sub.add_option("--throttle-max", o.throttle_max, "threshold for --throttle-query")
+      ->capture_default_str();
   sub.add_option("--max-rate", o.max_rate, "rows per second ceiling for the backfill (0 = none)")
       ->capture_default_str();
 }
@@ -70,15 +72,16 @@ run::RunOptions run_options(const GlobalOptions& g, const ChangeOptions& o) {
 }
 
 std::string progress_line(const backfill::Progress& p) {
-  std::string pct = p.rows_total > 0
-                        ? fmt::format("{:5.1f}%", 100.0 * std::min(1.0, static_cast<double>(p.rows_done) /
-                                                                            static_cast<double>(p.rows_total)))
-                        : "    ?%";
-  std::string line = fmt::format("backfill {} {}/{} rows, {} rows/s, ETA {}, batch {}", pct,
-                                 with_commas(p.rows_done),
-                                 p.rows_total >= 0 ? with_commas(p.rows_total) : "?",
-                                 with_commas(static_cast<long long>(p.rows_per_second)),
-                                 p.done ? "0 s" : human_duration(p.eta_seconds), with_commas(p.batch_size));
+  std::string pct =
+      p.rows_total > 0
+          ? fmt::format("{:5.1f}%", 100.0 * std::min(1.0, static_cast<double>(p.rows_done) /
+                                                              static_cast<double>(p.rows_total)))
+          : "    ?%";
+  std::string line =
+      fmt::format("backfill {} {}/{} rows, {} rows/s, ETA {}, batch {}", pct,
+                  with_commas(p.rows_done), p.rows_total >= 0 ? with_commas(p.rows_total) : "?",
+                  with_commas(static_cast<long long>(p.rows_per_second)),
+                  p.done ? "0 s" : human_duration(p.eta_seconds), with_commas(p.batch_size));
   if (!p.throttle_reason.empty()) line += " [throttled: " + p.throttle_reason + "]";
   return line;
 }
@@ -95,10 +98,14 @@ run::RunHooks make_hooks(const GlobalOptions& g) {
       std::cerr << "\r\033[K" << progress_line(p) << std::flush;
       if (p.done) std::cerr << "\n";
     } else {
-      nlohmann::json j = {{"progress", "backfill"},      {"rows_done", p.rows_done},
-                          {"rows_total", p.rows_total},  {"rows_per_second", std::llround(p.rows_per_second)},
-                          {"eta_seconds", p.eta_seconds}, {"batch_size", p.batch_size},
-                          {"batches", p.batches},        {"throttle", p.throttle_reason},
+      nlohmann::json j = {{"progress", "backfill"},
+                          {"rows_done", p.rows_done},
+                          {"rows_total", p.rows_total},
+                          {"rows_per_second", std::llround(p.rows_per_second)},
+                          {"eta_seconds", p.eta_seconds},
+                          {"batch_size", p.batch_size},
+                          {"batches", p.batches},
+                          {"throttle", p.throttle_reason},
                           {"done", p.done}};
       std::cerr << j.dump() << "\n";
     }

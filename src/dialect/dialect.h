@@ -46,7 +46,8 @@ class Dialect {
   // migration names, and checks the migration's SQL expressions against the
   // live schema (without changing anything). Throws Error(kBadInput) naming the
   // operation (file:line:col) when an expression does not fit the table.
-  virtual plan::CatalogFacts gather_facts(Connection& conn, const migration::Migration& m) const = 0;
+  virtual plan::CatalogFacts gather_facts(Connection& conn,
+                                          const migration::Migration& m) const = 0;
 
   // Facts for planning without a database: every table assumed to exist with
   // an `id` primary key, unknown size.
@@ -65,7 +66,8 @@ class Dialect {
   virtual std::vector<std::string> backfill_session_setup() const = 0;
   // SELECT of the last key of the next batch: params = after-key values then
   // the batch size; returns no row when fewer rows remain.
-  virtual std::string backfill_boundary_sql(const plan::BackfillSpec& spec, bool has_after) const = 0;
+  virtual std::string backfill_boundary_sql(const plan::BackfillSpec& spec,
+                                            bool has_after) const = 0;
   // SELECT of the largest key in the table (no row when empty).
   virtual std::string backfill_max_key_sql(const plan::BackfillSpec& spec) const = 0;
   // UPDATE of one key range; params = after-key values (if any) then upto-key

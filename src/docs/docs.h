@@ -13,7 +13,8 @@
 namespace colshift::docs {
 
 // One migration's page.
-std::string migration_page(const plan::Plan& plan, const std::optional<state::MigrationRecord>& applied);
+std::string migration_page(const plan::Plan& plan,
+                           const std::optional<state::MigrationRecord>& applied);
 
 struct IndexEntry {
   std::string name;

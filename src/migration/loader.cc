@@ -1,10 +1,10 @@
 // Loading and validating migration files (format: migration.h).
+#include <fmt/format.h>
 #include <openssl/evp.h>
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
 #include <filesystem>
-#include <fmt/format.h>
 #include <fstream>
 #include <set>
 #include <sstream>
@@ -107,12 +107,13 @@ class Reader {
       t.schema = v.substr(0, dot);
       t.name = v.substr(dot + 1);
       if (t.schema.empty() || t.name.empty() || t.name.find('.') != std::string::npos) {
-        fail(parent["table"].Mark(), fmt::format("'table' in {} must be 'table' or 'schema.table'", what));
+        fail(parent["table"].Mark(),
+             fmt::format("'table' in {} must be 'table' or 'schema.table'", what));
       }
     }
     if (t.name.size() > kMaxIdentifierBytes || t.schema.size() > kMaxIdentifierBytes) {
-      fail(parent["table"].Mark(), fmt::format("table name '{}' is longer than {} bytes", v,
-                                               kMaxIdentifierBytes));
+      fail(parent["table"].Mark(),
+           fmt::format("table name '{}' is longer than {} bytes", v, kMaxIdentifierBytes));
     }
     return t;
   }
@@ -163,13 +164,15 @@ CreateIndex read_create_index(const Reader& r, const YAML::Node& node) {
   auto cols = node["columns"];
   if (!cols) r.fail(node.Mark(), "create_index needs 'columns'", "columns: [col1, col2]");
   if (!cols.IsSequence() || cols.size() == 0) {
-    r.fail(cols.Mark(), "'columns' in create_index must be a non-empty list", "columns: [col1, col2]");
+    r.fail(cols.Mark(), "'columns' in create_index must be a non-empty list",
+           "columns: [col1, col2]");
   }
   for (const auto& c : cols) op.columns.push_back(r.string_value(c, "a column in create_index"));
   op.unique = r.optional_bool(node, "unique", false, what);
   op.where = r.optional_string(node, "where", what);
   if (auto m = r.optional_string(node, "method", what)) {
-    static const std::vector<std::string> methods = {"btree", "hash", "gist", "gin", "spgist", "brin"};
+    static const std::vector<std::string> methods = {"btree", "hash",   "gist",
+                                                     "gin",   "spgist", "brin"};
     std::string lower = to_lower(*m);
     if (std::find(methods.begin(), methods.end(), lower) == methods.end()) {
       r.fail(node["method"].Mark(), fmt::format("unknown index method '{}'", *m),
@@ -240,8 +243,9 @@ Migration parse_migration(std::string_view text, const std::string& file) {
            "check indentation and quoting; SQL with ':' or '#' needs quotes");
   }
   if (!root || root.IsNull()) {
-    throw Error(ErrorKind::kBadInput, "migration file is empty", file,
-                "a migration needs 'purpose' and 'operations'; 'colshift new NAME' writes a skeleton");
+    throw Error(
+        ErrorKind::kBadInput, "migration file is empty", file,
+        "a migration needs 'purpose' and 'operations'; 'colshift new NAME' writes a skeleton");
   }
   r.expect_keys(root, "the migration", {"name", "purpose", "operations"});
   Migration m;
@@ -254,7 +258,9 @@ Migration parse_migration(std::string_view text, const std::string& file) {
   }
   m.purpose = r.required_string(root, "purpose", "the migration");
   auto ops = root["operations"];
-  if (!ops) r.fail(root.Mark(), "the migration needs 'operations'", "a list of add_column, create_index, raw_sql");
+  if (!ops)
+    r.fail(root.Mark(), "the migration needs 'operations'",
+           "a list of add_column, create_index, raw_sql");
   if (!ops.IsSequence() || ops.size() == 0) {
     r.fail(ops.Mark(), "'operations' must be a non-empty list",
            "operations:\n    - add_column: {...}");
@@ -298,9 +304,12 @@ Migration load_migration_file(const std::string& path) {
 
 std::string_view operation_kind(const Operation& op) {
   switch (op.index()) {
-    case 0: return "add_column";
-    case 1: return "create_index";
-    default: return "raw_sql";
+    case 0:
+      return "add_column";
+    case 1:
+      return "create_index";
+    default:
+      return "raw_sql";
   }
 }
 

@@ -91,7 +91,7 @@ struct RawSql {
 using Operation = std::variant<AddColumn, CreateIndex, RawSql>;
 
 struct Migration {
-  std::string name;      // default: the file's stem
+  std::string name;  // default: the file's stem
   std::string purpose;
   std::string file;      // path as given; empty for in-memory text
   std::string checksum;  // sha256 of the file's bytes, hex

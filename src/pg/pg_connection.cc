@@ -1,10 +1,10 @@
 #include "pg/pg_connection.h"
 
+#include <fmt/format.h>
 #include <libpq-fe.h>
 
 #include <algorithm>
 #include <cctype>
-#include <fmt/format.h>
 
 #include "pg/sqlstate.h"
 
@@ -63,7 +63,8 @@ void check_conninfo(const std::string& conninfo) {
     for (char c : port) ok = ok && (std::isdigit(static_cast<unsigned char>(c)) || c == ',');
     if (!ok) {
       throw Error(ErrorKind::kBadInput, "invalid database URL: port '" + port + "' is not a number",
-                  redact_conninfo(conninfo), "write the port as digits, e.g. postgresql://app@db:5432/app");
+                  redact_conninfo(conninfo),
+                  "write the port as digits, e.g. postgresql://app@db:5432/app");
     }
   }
 }
@@ -110,12 +111,13 @@ std::unique_ptr<PgConnection> PgConnection::connect(const ConnectOptions& option
     PQfinish(conn);
     std::string target = options.conninfo.empty() ? "(from PG* environment variables)"
                                                   : redact_conninfo(options.conninfo);
-    throw DbError("cannot connect to the database: " + msg, "08001",
-                  DbErrorClass::kConnectionLost, target,
+    throw DbError("cannot connect to the database: " + msg, "08001", DbErrorClass::kConnectionLost,
+                  target,
                   "check --db / DATABASE_URL, that the server is running, and that it accepts "
                   "connections from this host");
   }
-  PQsetNoticeProcessor(conn, [](void*, const char*) {}, nullptr);
+  PQsetNoticeProcessor(
+      conn, [](void*, const char*) {}, nullptr);
   return std::unique_ptr<PgConnection>(new PgConnection(conn));
 }
 

@@ -16,7 +16,7 @@ struct pg_cancel;
 namespace colshift::pg {
 
 struct ConnectOptions {
-  std::string conninfo;            // URL or keyword string; empty -> libpq's PG* variables
+  std::string conninfo;  // URL or keyword string; empty -> libpq's PG* variables
   std::string application_name = "colshift";
   int connect_timeout_s = 10;
 };

@@ -20,9 +20,9 @@ struct TableFacts {
   std::string schema;  // resolved schema
   std::string name;
   std::vector<ColumnFacts> columns;
-  std::vector<std::string> primary_key;       // in key order; empty when none
+  std::vector<std::string> primary_key;  // in key order; empty when none
   std::vector<std::string> primary_key_types;
-  long long row_estimate = -1;                // -1: unknown
+  long long row_estimate = -1;  // -1: unknown
   long long total_bytes = -1;
   const ColumnFacts* column(const std::string& n) const {
     for (const auto& c : columns)
@@ -32,7 +32,7 @@ struct TableFacts {
 };
 
 struct CatalogFacts {
-  bool offline = true;        // no database: estimates unknown, PG version assumed
+  bool offline = true;  // no database: estimates unknown, PG version assumed
   int server_version = 150000;
   std::string default_schema = "public";
   // Keyed by the table name as written in the migration (TableName::display()).

@@ -8,52 +8,80 @@ namespace colshift::plan {
 
 const char* phase_name(Phase p) {
   switch (p) {
-    case Phase::kExpand: return "expand";
-    case Phase::kBackfill: return "backfill";
-    case Phase::kFinish: return "finish";
-    case Phase::kComplete: return "complete";
-    case Phase::kRollback: return "rollback";
+    case Phase::kExpand:
+      return "expand";
+    case Phase::kBackfill:
+      return "backfill";
+    case Phase::kFinish:
+      return "finish";
+    case Phase::kComplete:
+      return "complete";
+    case Phase::kRollback:
+      return "rollback";
   }
   return "?";
 }
 
 const char* lock_name(LockMode m) {
   switch (m) {
-    case LockMode::kNone: return "none";
-    case LockMode::kAccessShare: return "ACCESS SHARE";
-    case LockMode::kRowShare: return "ROW SHARE";
-    case LockMode::kRowExclusive: return "ROW EXCLUSIVE";
-    case LockMode::kShareUpdateExclusive: return "SHARE UPDATE EXCLUSIVE";
-    case LockMode::kShare: return "SHARE";
-    case LockMode::kShareRowExclusive: return "SHARE ROW EXCLUSIVE";
-    case LockMode::kExclusive: return "EXCLUSIVE";
-    case LockMode::kAccessExclusive: return "ACCESS EXCLUSIVE";
+    case LockMode::kNone:
+      return "none";
+    case LockMode::kAccessShare:
+      return "ACCESS SHARE";
+    case LockMode::kRowShare:
+      return "ROW SHARE";
+    case LockMode::kRowExclusive:
+      return "ROW EXCLUSIVE";
+    case LockMode::kShareUpdateExclusive:
+      return "SHARE UPDATE EXCLUSIVE";
+    case LockMode::kShare:
+      return "SHARE";
+    case LockMode::kShareRowExclusive:
+      return "SHARE ROW EXCLUSIVE";
+    case LockMode::kExclusive:
+      return "EXCLUSIVE";
+    case LockMode::kAccessExclusive:
+      return "ACCESS EXCLUSIVE";
   }
   return "?";
 }
 
 const char* lock_blocks(LockMode m) {
   switch (m) {
-    case LockMode::kNone: return "nothing";
-    case LockMode::kAccessShare: return "only ACCESS EXCLUSIVE DDL";
-    case LockMode::kRowShare: return "only EXCLUSIVE and ACCESS EXCLUSIVE DDL";
-    case LockMode::kRowExclusive: return "reads and writes continue (writers of the same rows wait); DDL waits";
-    case LockMode::kShareUpdateExclusive: return "reads and writes continue; DDL, VACUUM and ANALYZE wait";
-    case LockMode::kShare: return "writes and DDL wait; reads continue";
-    case LockMode::kShareRowExclusive: return "writes and DDL wait; reads continue";
-    case LockMode::kExclusive: return "writes and DDL wait; plain reads continue";
-    case LockMode::kAccessExclusive: return "reads, writes and DDL wait";
+    case LockMode::kNone:
+      return "nothing";
+    case LockMode::kAccessShare:
+      return "only ACCESS EXCLUSIVE DDL";
+    case LockMode::kRowShare:
+      return "only EXCLUSIVE and ACCESS EXCLUSIVE DDL";
+    case LockMode::kRowExclusive:
+      return "reads and writes continue (writers of the same rows wait); DDL waits";
+    case LockMode::kShareUpdateExclusive:
+      return "reads and writes continue; DDL, VACUUM and ANALYZE wait";
+    case LockMode::kShare:
+      return "writes and DDL wait; reads continue";
+    case LockMode::kShareRowExclusive:
+      return "writes and DDL wait; reads continue";
+    case LockMode::kExclusive:
+      return "writes and DDL wait; plain reads continue";
+    case LockMode::kAccessExclusive:
+      return "reads, writes and DDL wait";
   }
   return "?";
 }
 
 static const char* kind_name(StepKind k) {
   switch (k) {
-    case StepKind::kTransactional: return "transactional";
-    case StepKind::kConcurrent: return "concurrent";
-    case StepKind::kCreateIndex: return "create_index";
-    case StepKind::kBackfill: return "backfill";
-    case StepKind::kQuietCheck: return "quiet_check";
+    case StepKind::kTransactional:
+      return "transactional";
+    case StepKind::kConcurrent:
+      return "concurrent";
+    case StepKind::kCreateIndex:
+      return "create_index";
+    case StepKind::kBackfill:
+      return "backfill";
+    case StepKind::kQuietCheck:
+      return "quiet_check";
   }
   return "?";
 }
@@ -115,10 +143,14 @@ nlohmann::json plan_to_json(const Plan& plan) {
     }
     steps.push_back(j);
   }
-  return {{"migration", plan.migration}, {"purpose", plan.purpose},
-          {"file", plan.file},           {"checksum", plan.checksum},
-          {"server_version", plan.server_version}, {"offline", plan.offline},
-          {"steps", steps},              {"notes", plan.notes},
+  return {{"migration", plan.migration},
+          {"purpose", plan.purpose},
+          {"file", plan.file},
+          {"checksum", plan.checksum},
+          {"server_version", plan.server_version},
+          {"offline", plan.offline},
+          {"steps", steps},
+          {"notes", plan.notes},
           {"warnings", plan.warnings}};
 }
 
@@ -132,12 +164,19 @@ Plan plan_from_json(const nlohmann::json& j) {
   p.offline = j.value("offline", false);
   p.notes = j.value("notes", std::vector<std::string>{});
   p.warnings = j.value("warnings", std::vector<std::string>{});
-  const auto phases = {Phase::kExpand, Phase::kBackfill, Phase::kFinish, Phase::kComplete, Phase::kRollback};
+  const auto phases = {Phase::kExpand, Phase::kBackfill, Phase::kFinish, Phase::kComplete,
+                       Phase::kRollback};
   const auto kinds = {StepKind::kTransactional, StepKind::kConcurrent, StepKind::kCreateIndex,
                       StepKind::kBackfill, StepKind::kQuietCheck};
-  const auto locks = {LockMode::kNone, LockMode::kAccessShare, LockMode::kRowShare, LockMode::kRowExclusive,
-                      LockMode::kShareUpdateExclusive, LockMode::kShare, LockMode::kShareRowExclusive,
-                      LockMode::kExclusive, LockMode::kAccessExclusive};
+  const auto locks = {LockMode::kNone,
+                      LockMode::kAccessShare,
+                      LockMode::kRowShare,
+                      LockMode::kRowExclusive,
+                      LockMode::kShareUpdateExclusive,
+                      LockMode::kShare,
+                      LockMode::kShareRowExclusive,
+                      LockMode::kExclusive,
+                      LockMode::kAccessExclusive};
   for (const auto& js : j.at("steps")) {
     Step s;
     s.phase = enum_from<Phase>(js.value("phase", ""), phases, phase_name);
@@ -205,16 +244,21 @@ std::string render_plan_text(const Plan& plan) {
       ++n;
       out += fmt::format("  {}. {}\n", n, s.summary);
       if (s.lock != LockMode::kNone) {
-        out += fmt::format("     lock:     {} on {} ({}){}\n", lock_name(s.lock), s.lock_table,
-                           lock_blocks(s.lock),
-                           s.kind == StepKind::kTransactional ? "; waits at most lock_timeout, retried" : "");
+        out += fmt::format(
+            "     lock:     {} on {} ({}){}\n", lock_name(s.lock), s.lock_table,
+            lock_blocks(s.lock),
+            s.kind == StepKind::kTransactional ? "; waits at most lock_timeout, retried" : "");
       }
       out += fmt::format("     scans:    {}   rewrites: {}   time: {}\n", s.scans ? "yes" : "no",
                          s.rewrites ? "yes" : "no", estimate_text(s));
-      if (s.estimate_seconds < 0) unknown = true; else total += s.estimate_seconds;
+      if (s.estimate_seconds < 0)
+        unknown = true;
+      else
+        total += s.estimate_seconds;
     }
   }
-  out += fmt::format("\nestimated total: {}{}\n", human_duration(total), unknown ? " plus steps of unknown size" : "");
+  out += fmt::format("\nestimated total: {}{}\n", human_duration(total),
+                     unknown ? " plus steps of unknown size" : "");
   out += "\nrollback plan (newest first, from any phase before complete)\n";
   int r = 0;
   for (auto it = plan.steps.rbegin(); it != plan.steps.rend(); ++it) {

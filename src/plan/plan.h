@@ -5,11 +5,10 @@
 // are renderings of it.
 #pragma once
 
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 namespace colshift::plan {
 
@@ -48,32 +47,32 @@ struct BackfillSpec {
   std::string table;
   std::string column;
   std::string type;
-  std::string expression;                   // the author's `up` (or volatile default)
-  std::vector<std::string> key_columns;     // primary key, in order
+  std::string expression;                // the author's `up` (or volatile default)
+  std::vector<std::string> key_columns;  // primary key, in order
   std::vector<std::string> key_types;
-  std::string old_write_counter;            // sequence counting old-shape writes
-  std::string old_write_last;               // sequence holding the last such write (epoch s)
+  std::string old_write_counter;  // sequence counting old-shape writes
+  std::string old_write_last;     // sequence holding the last such write (epoch s)
 };
 
 struct Step {
   Phase phase = Phase::kExpand;
   StepKind kind = StepKind::kTransactional;
-  int operation = -1;          // index into Migration::operations
-  std::string summary;         // one line in the user's words
+  int operation = -1;   // index into Migration::operations
+  std::string summary;  // one line in the user's words
   std::vector<std::string> sql;
   // SQL returning one row with true when the step's effect is already in place
   // (a re-run after a crash skips it); empty: always run (the SQL is idempotent).
   std::string done_check;
-  std::string lock_table;      // "schema.table" the lock is taken on; empty: none
+  std::string lock_table;  // "schema.table" the lock is taken on; empty: none
   LockMode lock = LockMode::kNone;
-  bool rewrites = false;       // rewrites the table
-  bool scans = false;          // reads every row
+  bool rewrites = false;  // rewrites the table
+  bool scans = false;     // reads every row
   // Whether `scans` happens while holding `lock` (true) or a weaker lock.
   double estimate_seconds = 0;  // < 0: unknown
   std::string estimate_note;
   std::optional<BackfillSpec> backfill;
-  std::string index_name;       // kCreateIndex: "schema"."name" quoted
-  std::string index_lookup;     // kCreateIndex: 'schema.name' for to_regclass
+  std::string index_name;    // kCreateIndex: "schema"."name" quoted
+  std::string index_lookup;  // kCreateIndex: 'schema.name' for to_regclass
   // The inverse, run by rollback newest-first. Empty `undo` with
   // `undo_note` set means there is nothing to undo for this step.
   StepKind undo_kind = StepKind::kTransactional;
@@ -92,8 +91,8 @@ struct Plan {
   std::string checksum;
   int server_version = 0;
   bool offline = true;
-  std::vector<Step> steps;        // expand, backfill, finish, complete, in order
-  std::vector<std::string> notes; // decisions the planner made, in words
+  std::vector<Step> steps;         // expand, backfill, finish, complete, in order
+  std::vector<std::string> notes;  // decisions the planner made, in words
   std::vector<std::string> warnings;
 
   // Indices of steps in `phase`, in order.

@@ -24,8 +24,7 @@ Plan build_plan(const migration::Migration& m, const CatalogFacts& facts, const 
     if (auto* a = std::get_if<migration::AddColumn>(&op)) table = &a->table;
     if (auto* c = std::get_if<migration::CreateIndex>(&op)) table = &c->table;
     if (table && facts.missing_tables.count(table->display())) {
-      throw Error(ErrorKind::kBadInput,
-                  fmt::format("table {} does not exist", table->display()),
+      throw Error(ErrorKind::kBadInput, fmt::format("table {} does not exist", table->display()),
                   fmt::format("{}:{}:{}", pos.file, pos.line, pos.column),
                   fmt::format("check the name and the schema (searched: {}); qualify it as "
                               "schema.table if it lives elsewhere",
@@ -56,7 +55,8 @@ Plan build_plan(const migration::Migration& m, const CatalogFacts& facts, const 
   for (const auto& s : p.steps) complete_scans |= s.phase == Phase::kComplete && s.scans;
   if (facts.server_version < 120000 && complete_scans) {
     p.warnings.push_back(
-        "PostgreSQL < 12 cannot prove SET NOT NULL from a CHECK: complete will scan the table under "
+        "PostgreSQL < 12 cannot prove SET NOT NULL from a CHECK: complete will scan the table "
+        "under "
         "an ACCESS EXCLUSIVE lock");
   }
   if (p.needs_backfill()) {

@@ -12,8 +12,9 @@
 namespace colshift::run {
 
 std::chrono::milliseconds backoff_delay(const RetryPolicy& p, int attempt, Clock& clock) {
-  double ceiling = std::min(static_cast<double>(p.cap.count()),
-                            static_cast<double>(p.base.count()) * std::pow(2.0, std::max(0, attempt - 1)));
+  double ceiling =
+      std::min(static_cast<double>(p.cap.count()),
+               static_cast<double>(p.base.count()) * std::pow(2.0, std::max(0, attempt - 1)));
   auto ms = static_cast<long long>(ceiling * clock.random_unit());
   return std::chrono::milliseconds(std::max(10LL, ms));
 }
@@ -32,14 +33,15 @@ std::string describe_lock_holders(Connection& conn, const std::string& table) {
     std::string reg = postgres_dialect().qualified(table.substr(0, dot), table.substr(dot + 1));
     auto r = conn.exec(
         "SELECT DISTINCT a.pid, a.state, extract(epoch FROM clock_timestamp() - "
-        "coalesce(a.xact_start, a.query_start))::int, left(regexp_replace(a.query, '\\s+', ' ', 'g'), 60) "
+        "coalesce(a.xact_start, a.query_start))::int, left(regexp_replace(a.query, '\\s+', ' ', "
+        "'g'), 60) "
         "FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "
         "WHERE l.relation = to_regclass($1) AND l.granted AND l.pid <> pg_backend_pid() LIMIT 5",
         {reg});
     std::vector<std::string> parts;
     for (size_t i = 0; i < r.size(); ++i) {
-      parts.push_back(fmt::format("pid {} ({} for {} s: {})", r.text(i, 0), r.text(i, 1), r.text(i, 2),
-                                  r.text(i, 3)));
+      parts.push_back(fmt::format("pid {} ({} for {} s: {})", r.text(i, 0), r.text(i, 1),
+                                  r.text(i, 2), r.text(i, 3)));
     }
     std::string out;
     for (size_t i = 0; i < parts.size(); ++i) out += (i ? ", " : "") + parts[i];
@@ -73,20 +75,20 @@ bool run_transactional(Connection& conn, const std::vector<std::string>& stateme
         std::string holders = describe_lock_holders(conn, lock_table);
         // The holders belong in the message: `where` is rendered as a
         // location prefix ("where: error: ...").
-        throw Error(ErrorKind::kLockTimeout,
-                    fmt::format("could not take the lock on {} within lock_timeout {} ms, {} tries{}; "
-                                "nothing was changed by this step",
-                                lock_table.empty() ? "the table" : lock_table,
-                                policy.lock_timeout.count(), attempt,
-                                holders.empty() ? std::string{} : "; it is held by " + holders),
-                    {},
-                    "end or wait out the long transaction holding it, then run the same command "
-                    "again: it resumes where it stopped");
+        throw Error(
+            ErrorKind::kLockTimeout,
+            fmt::format("could not take the lock on {} within lock_timeout {} ms, {} tries{}; "
+                        "nothing was changed by this step",
+                        lock_table.empty() ? "the table" : lock_table, policy.lock_timeout.count(),
+                        attempt, holders.empty() ? std::string{} : "; it is held by " + holders),
+            {},
+            "end or wait out the long transaction holding it, then run the same command "
+            "again: it resumes where it stopped");
       }
       auto wait = backoff_delay(policy, attempt, clock);
       if (log) {
-        log(attempt, fmt::format("{} ({}); retry {} in {} ms", e.what(), e.code(), attempt,
-                                 wait.count()));
+        log(attempt,
+            fmt::format("{} ({}); retry {} in {} ms", e.what(), e.code(), attempt, wait.count()));
       }
       clock.sleep_for(wait);
     }
@@ -94,8 +96,8 @@ bool run_transactional(Connection& conn, const std::vector<std::string>& stateme
 }
 
 void run_outside_transaction(Connection& conn, const std::vector<std::string>& statements,
-                             std::chrono::milliseconds session_lock_timeout, const RetryPolicy& policy,
-                             Clock& clock, const RetryLog& log) {
+                             std::chrono::milliseconds session_lock_timeout,
+                             const RetryPolicy& policy, Clock& clock, const RetryLog& log) {
   conn.exec(fmt::format("SET lock_timeout = '{}ms'", session_lock_timeout.count()));
   for (const auto& s : statements) {
     for (int attempt = 1;; ++attempt) {
@@ -108,7 +110,9 @@ void run_outside_transaction(Connection& conn, const std::vector<std::string>& s
           throw;
         }
         auto wait = backoff_delay(policy, attempt, clock);
-        if (log) log(attempt, fmt::format("{} ({}); retry {} in {} ms", e.what(), e.code(), attempt, wait.count()));
+        if (log)
+          log(attempt,
+              fmt::format("{} ({}); retry {} in {} ms", e.what(), e.code(), attempt, wait.count()));
         clock.sleep_for(wait);
       }
     }

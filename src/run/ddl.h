@@ -47,8 +47,8 @@ bool run_transactional(Connection& conn, const std::vector<std::string>& stateme
 // CONCURRENTLY): lock waits there block no reads or writes, so lock_timeout is
 // set to `session_lock_timeout` (0 = wait) and retryable errors retry.
 void run_outside_transaction(Connection& conn, const std::vector<std::string>& statements,
-                             std::chrono::milliseconds session_lock_timeout, const RetryPolicy& policy,
-                             Clock& clock, const RetryLog& log);
+                             std::chrono::milliseconds session_lock_timeout,
+                             const RetryPolicy& policy, Clock& clock, const RetryLog& log);
 
 // The sessions holding locks on `table` ("schema.table"), for messages:
 // "pid 123 (idle in transaction for 41 s: UPDATE users ...)".

@@ -15,10 +15,14 @@ using plan::StepKind;
 
 const char* phase_state(Phase p) {
   switch (p) {
-    case Phase::kExpand: return state::kExpanding;
-    case Phase::kBackfill: return state::kBackfilling;
-    case Phase::kFinish: return state::kFinishing;
-    default: return state::kCompleting;
+    case Phase::kExpand:
+      return state::kExpanding;
+    case Phase::kBackfill:
+      return state::kBackfilling;
+    case Phase::kFinish:
+      return state::kFinishing;
+    default:
+      return state::kCompleting;
   }
 }
 
@@ -49,18 +53,20 @@ void MigrationLock::acquire() {
   // client connected to: session settings and advisory locks would not hold.
   long long real_pid = conn_->exec("SELECT pg_backend_pid()").integer(0, 0);
   if (real_pid != conn_->backend_pid()) {
-    throw Error(ErrorKind::kConflict,
-                fmt::format("this connection goes through a connection pooler (client sees backend {}, "
-                            "server answers from {}): colshift's session lock and settings would not hold",
-                            conn_->backend_pid(), real_pid),
-                {}, "connect colshift directly to the primary (bypass PgBouncer) with --db");
+    throw Error(
+        ErrorKind::kConflict,
+        fmt::format("this connection goes through a connection pooler (client sees backend {}, "
+                    "server answers from {}): colshift's session lock and settings would not hold",
+                    conn_->backend_pid(), real_pid),
+        {}, "connect colshift directly to the primary (bypass PgBouncer) with --db");
   }
   if (conn_->exec("SELECT pg_try_advisory_lock(" + key_sql_ + ")").boolean(0, 0)) return;
   auto r = conn_->exec(
       "SELECT a.pid, coalesce(a.application_name, ''), coalesce(host(a.client_addr), 'local'), "
       "to_char(a.backend_start, 'YYYY-MM-DD HH24:MI:SS') FROM pg_locks l "
       "JOIN pg_stat_activity a ON a.pid = l.pid WHERE l.locktype = 'advisory' AND l.granted AND "
-      "((l.classid::bigint << 32) | l.objid::bigint) = (" + key_sql_ + ") LIMIT 1");
+      "((l.classid::bigint << 32) | l.objid::bigint) = (" +
+      key_sql_ + ") LIMIT 1");
   std::string who = r.empty() ? "another session"
                               : fmt::format("backend pid {} ({}, from {}, since {})", r.text(0, 0),
                                             r.text(0, 1), r.text(0, 2), r.text(0, 3));
@@ -79,10 +85,13 @@ MigrationLock::~MigrationLock() {
 
 // ---------------------------------------------------------------- runner
 
-Runner::Runner(const Dialect& dialect, ConnectionFactory connect, RunOptions options, RunHooks hooks,
-               Clock& clock)
-    : dialect_(dialect), connect_(std::move(connect)), options_(std::move(options)),
-      hooks_(std::move(hooks)), clock_(clock) {
+Runner::Runner(const Dialect& dialect, ConnectionFactory connect, RunOptions options,
+               RunHooks hooks, Clock& clock)
+    : dialect_(dialect),
+      connect_(std::move(connect)),
+      options_(std::move(options)),
+      hooks_(std::move(hooks)),
+      clock_(clock) {
   main_ = connect_();
   state_ = std::make_unique<state::StateStore>(*main_, options_.state_schema);
 }
@@ -102,7 +111,8 @@ plan::Plan Runner::plan(const migration::Migration& m) {
   return plan::build_plan(m, facts, dialect_, options_.state_schema);
 }
 
-void Runner::fail(long long id, const std::string& name, const std::exception& e, const std::string& what) {
+void Runner::fail(long long id, const std::string& name, const std::exception& e,
+                  const std::string& what) {
   try {
     if (!main_->alive()) {
       main_ = connect_();
@@ -123,23 +133,27 @@ StartOutcome Runner::start(const migration::Migration& m) {
   plan::Plan p;
   if (auto active = state_->active()) {
     if (active->name != m.name) {
-      throw Error(ErrorKind::kConflict,
-                  fmt::format("migration '{}' is in progress (phase {}, started {} by {})", active->name,
-                              active->phase, active->started_at, active->applied_by),
-                  {}, fmt::format("complete or roll back '{}' before starting '{}'", active->name, m.name));
+      throw Error(
+          ErrorKind::kConflict,
+          fmt::format("migration '{}' is in progress (phase {}, started {} by {})", active->name,
+                      active->phase, active->started_at, active->applied_by),
+          {}, fmt::format("complete or roll back '{}' before starting '{}'", active->name, m.name));
     }
     if (active->checksum != m.checksum) {
       throw Error(ErrorKind::kConflict,
-                  fmt::format("the file of migration '{}' changed since it was started", m.name), m.file,
+                  fmt::format("the file of migration '{}' changed since it was started", m.name),
+                  m.file,
                   "restore the file as it was, or 'colshift rollback' and start the new version");
     }
     if (active->phase == state::kActive) {
-      say(fmt::format("migration {} is already active; run 'colshift complete' or 'colshift rollback'", m.name));
+      say(fmt::format(
+          "migration {} is already active; run 'colshift complete' or 'colshift rollback'",
+          m.name));
       return StartOutcome::kAlreadyActive;
     }
     if (active->phase == state::kCompleting || active->phase == state::kRollingBack) {
-      throw Error(ErrorKind::kConflict,
-                  fmt::format("migration '{}' is {}", m.name, active->phase), {},
+      throw Error(ErrorKind::kConflict, fmt::format("migration '{}' is {}", m.name, active->phase),
+                  {},
                   active->phase == state::kCompleting ? "run 'colshift complete' to finish it"
                                                       : "run 'colshift rollback' to finish it");
     }
@@ -153,12 +167,13 @@ StartOutcome Runner::start(const migration::Migration& m) {
   } else {
     if (auto applied = state_->find_applied(m.name)) {
       if (applied->checksum != m.checksum) {
-        throw Error(ErrorKind::kConflict,
-                    fmt::format("migration '{}' was applied on {} from a different file (checksum "
-                                "changed)",
-                                m.name, applied->started_at),
-                    m.file,
-                    "applied migrations must not be edited; write a new migration for the new change");
+        throw Error(
+            ErrorKind::kConflict,
+            fmt::format("migration '{}' was applied on {} from a different file (checksum "
+                        "changed)",
+                        m.name, applied->started_at),
+            m.file,
+            "applied migrations must not be edited; write a new migration for the new change");
       }
       say(fmt::format("migration {} is already applied ({})", m.name, applied->phase));
       return StartOutcome::kAlreadyApplied;
@@ -212,16 +227,19 @@ void Runner::run_step(long long id, const plan::Plan& p, size_t index) {
     try {
       switch (s.kind) {
         case StepKind::kTransactional:
-          run_transactional(*main_, s.sql, s.done_check, record, options_.retry, clock_, s.lock_table, log);
+          run_transactional(*main_, s.sql, s.done_check, record, options_.retry, clock_,
+                            s.lock_table, log);
           break;
         case StepKind::kConcurrent:
-          run_outside_transaction(*main_, s.sql, options_.retry.lock_timeout, options_.retry, clock_, log);
+          run_outside_transaction(*main_, s.sql, options_.retry.lock_timeout, options_.retry,
+                                  clock_, log);
           record();
           break;
         case StepKind::kCreateIndex: {
           if (!main_->exec(s.done_check).boolean(0, 0)) {
-            auto inv = main_->exec("SELECT NOT indisvalid FROM pg_index WHERE indexrelid = to_regclass($1)",
-                                   {s.index_lookup});
+            auto inv = main_->exec(
+                "SELECT NOT indisvalid FROM pg_index WHERE indexrelid = to_regclass($1)",
+                {s.index_lookup});
             if (!inv.empty() && inv.boolean(0, 0)) {
               say("    dropping the INVALID index left by an earlier failed build");
               run_outside_transaction(*main_, {"DROP INDEX CONCURRENTLY IF EXISTS " + s.index_name},
@@ -230,11 +248,13 @@ void Runner::run_step(long long id, const plan::Plan& p, size_t index) {
             try {
               // SHARE UPDATE EXCLUSIVE blocks no reads or writes, so waiting for
               // it (and for older transactions) is harmless: no lock_timeout.
-              run_outside_transaction(*main_, s.sql, std::chrono::milliseconds(0), options_.retry, clock_, log);
+              run_outside_transaction(*main_, s.sql, std::chrono::milliseconds(0), options_.retry,
+                                      clock_, log);
             } catch (const DbError& e) {
               if (!e.connection_lost()) {
                 // Leave no INVALID index behind.
-                run_outside_transaction(*main_, {"DROP INDEX CONCURRENTLY IF EXISTS " + s.index_name},
+                run_outside_transaction(*main_,
+                                        {"DROP INDEX CONCURRENTLY IF EXISTS " + s.index_name},
                                         std::chrono::milliseconds(0), options_.retry, clock_, log);
               }
               throw;
@@ -287,45 +307,52 @@ void Runner::quiet_check(const Step& s) {
   if (count == 0 || last_ms <= 0) return;
   double ago = static_cast<double>(now_ms - last_ms) / 1000.0;
   if (ago >= static_cast<double>(options_.quiet_period.count())) {
-    say(fmt::format("    {} writes left {} to the trigger; the latest {} ago, outside the quiet period",
-                    with_commas(count), b.column, human_duration(ago)));
+    say(fmt::format(
+        "    {} writes left {} to the trigger; the latest {} ago, outside the quiet period",
+        with_commas(count), b.column, human_duration(ago)));
     return;
   }
   std::string msg = fmt::format(
-      "an application version that does not know column {}.{} wrote {} ago ({} such writes in all); "
+      "an application version that does not know column {}.{} wrote {} ago ({} such writes in "
+      "all); "
       "once complete makes the column final, such writes may fail",
       b.table, b.column, human_duration(ago), with_commas(count));
   if (options_.force) {
     say("    --force: " + msg);
     return;
   }
-  throw Error(ErrorKind::kConflict, msg, {},
-              fmt::format("finish rolling out the app version that writes {}, wait until no such write "
-                          "happened for --quiet-period ({}), or pass --force",
-                          b.column, human_duration(static_cast<double>(options_.quiet_period.count()))));
+  throw Error(
+      ErrorKind::kConflict, msg, {},
+      fmt::format("finish rolling out the app version that writes {}, wait until no such write "
+                  "happened for --quiet-period ({}), or pass --force",
+                  b.column, human_duration(static_cast<double>(options_.quiet_period.count()))));
 }
 
 void Runner::complete() {
   lock();
   if (!state_->initialized()) {
-    throw Error(ErrorKind::kUsage, "there is no active migration to complete (colshift is not initialised here)");
+    throw Error(ErrorKind::kUsage,
+                "there is no active migration to complete (colshift is not initialised here)");
   }
   auto active = state_->active();
   if (!active) throw Error(ErrorKind::kUsage, "there is no active migration to complete");
   if (active->phase != state::kActive && active->phase != state::kCompleting) {
     throw Error(ErrorKind::kConflict,
-                fmt::format("migration '{}' has not finished starting (phase {})", active->name, active->phase),
-                {}, fmt::format("run 'colshift start {}' again to resume it, or 'colshift rollback'",
-                                active->file.empty() ? active->name : active->file));
+                fmt::format("migration '{}' has not finished starting (phase {})", active->name,
+                            active->phase),
+                {},
+                fmt::format("run 'colshift start {}' again to resume it, or 'colshift rollback'",
+                            active->file.empty() ? active->name : active->file));
   }
   auto p = plan::plan_from_json(active->plan);
   auto done = state_->steps_done(active->id, "forward");
   for (size_t i : p.steps_in(Phase::kBackfill)) {
     auto cp = state_->checkpoint(active->id, static_cast<int>(i));
     if (!done.count(static_cast<int>(i)) || !cp || !cp->done) {
-      throw Error(ErrorKind::kConflict,
-                  fmt::format("the backfill of migration '{}' is not recorded as finished", active->name), {},
-                  "run 'colshift start' again to finish the backfill before completing");
+      throw Error(
+          ErrorKind::kConflict,
+          fmt::format("the backfill of migration '{}' is not recorded as finished", active->name),
+          {}, "run 'colshift start' again to finish the backfill before completing");
     }
   }
   try {
@@ -357,17 +384,20 @@ void Runner::run_undo(long long id, const plan::Plan& p, size_t index) {
   const int step = static_cast<int>(index);
   auto log = [this](int, const std::string& msg) { say("    waiting: " + msg); };
   if (s.undo_kind == StepKind::kConcurrent) {
-    run_outside_transaction(*main_, s.undo, std::chrono::milliseconds(0), options_.retry, clock_, log);
+    run_outside_transaction(*main_, s.undo, std::chrono::milliseconds(0), options_.retry, clock_,
+                            log);
     state_->record_step(*main_, id, step, "undo");
   } else {
-    run_transactional(*main_, s.undo, {}, [&] { state_->record_step(*main_, id, step, "undo"); },
-                      options_.retry, clock_, s.lock_table, log);
+    run_transactional(
+        *main_, s.undo, {}, [&] { state_->record_step(*main_, id, step, "undo"); }, options_.retry,
+        clock_, s.lock_table, log);
   }
 }
 
 void Runner::rollback() {
   lock();
-  if (!state_->initialized()) throw Error(ErrorKind::kUsage, "there is no active migration to roll back");
+  if (!state_->initialized())
+    throw Error(ErrorKind::kUsage, "there is no active migration to roll back");
   auto active = state_->active();
   if (!active) {
     throw Error(ErrorKind::kUsage, "there is no active migration to roll back", {},
@@ -378,8 +408,8 @@ void Runner::rollback() {
   for (size_t i : p.steps_in(Phase::kComplete)) {
     if (p.steps[i].kind != StepKind::kQuietCheck && done.count(static_cast<int>(i))) {
       throw Error(ErrorKind::kConflict,
-                  fmt::format("migration '{}' was already contracted by complete", active->name), {},
-                  "run 'colshift complete' to finish recording it; it cannot be rolled back");
+                  fmt::format("migration '{}' was already contracted by complete", active->name),
+                  {}, "run 'colshift complete' to finish recording it; it cannot be rolled back");
     }
   }
   try {
@@ -388,7 +418,8 @@ void Runner::rollback() {
     auto undone = state_->steps_done(active->id, "undo");
     for (size_t k = p.steps.size(); k-- > 0;) {
       const Step& s = p.steps[k];
-      if (s.phase == Phase::kComplete || s.undo.empty() || undone.count(static_cast<int>(k))) continue;
+      if (s.phase == Phase::kComplete || s.undo.empty() || undone.count(static_cast<int>(k)))
+        continue;
       // A transactional step records itself in its own transaction: not
       // recorded means it never committed, so there is nothing to undo.
       // CONCURRENTLY steps may have left something (an INVALID index) either way.

@@ -32,8 +32,8 @@ struct RunOptions {
 };
 
 struct RunHooks {
-  std::function<void(const std::string&)> log;   // one line of narration
-  backfill::ProgressSink progress;                // backfill progress
+  std::function<void(const std::string&)> log;  // one line of narration
+  backfill::ProgressSink progress;              // backfill progress
 };
 
 // The session advisory lock that allows one mutating colshift per database.
@@ -86,7 +86,8 @@ class Runner {
   void run_step(long long id, const plan::Plan& p, size_t index);
   void run_undo(long long id, const plan::Plan& p, size_t index);
   void quiet_check(const plan::Step& step);
-  void fail(long long id, const std::string& name, const std::exception& e, const std::string& what);
+  void fail(long long id, const std::string& name, const std::exception& e,
+            const std::string& what);
   void say(const std::string& line);
 
   const Dialect& dialect_;

@@ -1,10 +1,10 @@
 #include "state/state.h"
 
+#include <fmt/format.h>
 #include <pwd.h>
 #include <unistd.h>
 
 #include <cstdlib>
-#include <fmt/format.h>
 
 #include "dialect/dialect.h"
 
@@ -15,7 +15,8 @@ std::string q(std::string_view ident) { return postgres_dialect().quote_ident(id
 
 }  // namespace
 
-StateStore::StateStore(Connection& conn, std::string schema) : conn_(conn), schema_(std::move(schema)) {}
+StateStore::StateStore(Connection& conn, std::string schema)
+    : conn_(conn), schema_(std::move(schema)) {}
 
 std::string StateStore::table(const std::string& name) const { return q(schema_) + "." + q(name); }
 
@@ -138,8 +139,9 @@ MigrationRecord StateStore::read_record(const QueryResult& r, size_t i) const {
 }
 
 std::optional<MigrationRecord> StateStore::active() {
-  auto r = conn_.exec(fmt::format("SELECT {} FROM {} WHERE phase NOT IN ('completed', 'rolled_back')",
-                                  select_columns(), table("migrations")));
+  auto r =
+      conn_.exec(fmt::format("SELECT {} FROM {} WHERE phase NOT IN ('completed', 'rolled_back')",
+                             select_columns(), table("migrations")));
   if (r.empty()) return std::nullopt;
   return read_record(r, 0);
 }
@@ -153,16 +155,17 @@ std::optional<MigrationRecord> StateStore::find_applied(const std::string& name)
 }
 
 std::optional<MigrationRecord> StateStore::get(long long id) {
-  auto r = conn_.exec(fmt::format("SELECT {} FROM {} WHERE id = $1", select_columns(), table("migrations")),
-                      {std::to_string(id)});
+  auto r = conn_.exec(
+      fmt::format("SELECT {} FROM {} WHERE id = $1", select_columns(), table("migrations")),
+      {std::to_string(id)});
   if (r.empty()) return std::nullopt;
   return read_record(r, 0);
 }
 
 std::vector<MigrationRecord> StateStore::history(int limit) {
-  auto r = conn_.exec(fmt::format("SELECT {} FROM {} ORDER BY id LIMIT $1", select_columns(),
-                                  table("migrations")),
-                      {std::to_string(limit)});
+  auto r = conn_.exec(
+      fmt::format("SELECT {} FROM {} ORDER BY id LIMIT $1", select_columns(), table("migrations")),
+      {std::to_string(limit)});
   std::vector<MigrationRecord> out;
   for (size_t i = 0; i < r.size(); ++i) out.push_back(read_record(r, i));
   return out;
@@ -172,9 +175,10 @@ long long StateStore::create(const std::string& name, const std::string& file,
                              const std::string& checksum, const std::string& purpose,
                              const nlohmann::json& plan, int steps_total) {
   auto r = conn_.exec(
-      fmt::format("INSERT INTO {} (name, file, checksum, purpose, phase, plan, applied_by, steps_total) "
-                  "VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7, $8) RETURNING id",
-                  table("migrations")),
+      fmt::format(
+          "INSERT INTO {} (name, file, checksum, purpose, phase, plan, applied_by, steps_total) "
+          "VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7, $8) RETURNING id",
+          table("migrations")),
       {name, file, checksum, purpose, std::string(kExpanding), plan.dump(), current_operator(conn_),
        std::to_string(steps_total)});
   return r.integer(0, 0);
@@ -200,21 +204,23 @@ void StateStore::clear_error(long long id) {
              {std::to_string(id)});
 }
 
-void StateStore::record_step(Connection& conn, long long id, int step, const std::string& direction) {
+void StateStore::record_step(Connection& conn, long long id, int step,
+                             const std::string& direction) {
   conn.exec(fmt::format("INSERT INTO {} (migration_id, step, direction) VALUES ($1, $2, $3) "
                         "ON CONFLICT DO NOTHING",
                         table("steps")),
             {std::to_string(id), std::to_string(step), direction});
-  conn.exec(fmt::format("UPDATE {} SET steps_done = (SELECT count(*) FROM {} WHERE migration_id = $1 "
-                        "AND direction = 'forward'), updated_at = clock_timestamp() WHERE id = $1",
-                        table("migrations"), table("steps")),
-            {std::to_string(id)});
+  conn.exec(
+      fmt::format("UPDATE {} SET steps_done = (SELECT count(*) FROM {} WHERE migration_id = $1 "
+                  "AND direction = 'forward'), updated_at = clock_timestamp() WHERE id = $1",
+                  table("migrations"), table("steps")),
+      {std::to_string(id)});
 }
 
 std::set<int> StateStore::steps_done(long long id, const std::string& direction) {
-  auto r = conn_.exec(fmt::format("SELECT step FROM {} WHERE migration_id = $1 AND direction = $2",
-                                  table("steps")),
-                      {std::to_string(id), direction});
+  auto r = conn_.exec(
+      fmt::format("SELECT step FROM {} WHERE migration_id = $1 AND direction = $2", table("steps")),
+      {std::to_string(id), direction});
   std::set<int> out;
   for (size_t i = 0; i < r.size(); ++i) out.insert(static_cast<int>(r.integer(i, 0)));
   return out;
@@ -222,11 +228,12 @@ std::set<int> StateStore::steps_done(long long id, const std::string& direction)
 
 std::optional<BackfillCheckpoint> StateStore::checkpoint(long long id, int step) {
   auto r = conn_.exec(
-      fmt::format("SELECT coalesce(last_key::text, 'null'), rows_done, rows_total, batch_size, done, "
-                  "extract(epoch FROM updated_at - started_at), coalesce(throttle, ''), "
-                  "extract(epoch FROM clock_timestamp() - updated_at) FROM {} "
-                  "WHERE migration_id = $1 AND step = $2",
-                  table("backfill")),
+      fmt::format(
+          "SELECT coalesce(last_key::text, 'null'), rows_done, rows_total, batch_size, done, "
+          "extract(epoch FROM updated_at - started_at), coalesce(throttle, ''), "
+          "extract(epoch FROM clock_timestamp() - updated_at) FROM {} "
+          "WHERE migration_id = $1 AND step = $2",
+          table("backfill")),
       {std::to_string(id), std::to_string(step)});
   if (r.empty()) return std::nullopt;
   BackfillCheckpoint cp;
@@ -245,11 +252,13 @@ std::optional<BackfillCheckpoint> StateStore::checkpoint(long long id, int step)
 }
 
 void StateStore::start_checkpoint(long long id, int step, long long rows_total, int batch_size) {
-  conn_.exec(fmt::format("INSERT INTO {} (migration_id, step, rows_total, batch_size) VALUES ($1, $2, $3, $4) "
-                         "ON CONFLICT (migration_id, step) DO NOTHING",
-                         table("backfill")),
-             {std::to_string(id), std::to_string(step), std::to_string(rows_total),
-              std::to_string(batch_size)});
+  conn_.exec(
+      fmt::format(
+          "INSERT INTO {} (migration_id, step, rows_total, batch_size) VALUES ($1, $2, $3, $4) "
+          "ON CONFLICT (migration_id, step) DO NOTHING",
+          table("backfill")),
+      {std::to_string(id), std::to_string(step), std::to_string(rows_total),
+       std::to_string(batch_size)});
 }
 
 void StateStore::event(long long id, const std::string& migration, const std::string& kind,
@@ -259,15 +268,16 @@ void StateStore::event(long long id, const std::string& migration, const std::st
                                   table("events")),
                       {id ? Param{std::to_string(id)} : Param{}, migration, kind, detail.dump()});
   nlohmann::json payload = {{"id", r.integer(0, 0)}, {"at", r.text(0, 1)}, {"migration", migration},
-                            {"kind", kind}, {"detail", detail}, {"schema", schema_}};
+                            {"kind", kind},          {"detail", detail},   {"schema", schema_}};
   conn_.exec("SELECT pg_notify('colshift', $1)", {payload.dump()});
 }
 
 Control StateStore::control() {
-  auto r = conn_.exec(fmt::format(
-      "SELECT paused, abort_requested, max_rate, max_replica_lag_ms, max_lock_waiters, throttle_query, "
-      "throttle_max, batch_size, coalesce(updated_by, '') FROM {} WHERE id = 1",
-      table("control")));
+  auto r = conn_.exec(
+      fmt::format("SELECT paused, abort_requested, max_rate, max_replica_lag_ms, max_lock_waiters, "
+                  "throttle_query, "
+                  "throttle_max, batch_size, coalesce(updated_by, '') FROM {} WHERE id = 1",
+                  table("control")));
   Control c;
   if (r.empty()) return c;
   c.paused = r.boolean(0, 0);
@@ -285,15 +295,17 @@ Control StateStore::control() {
 void StateStore::update_control(const std::string& assignments, const Params& params) {
   Params p = params;
   p.push_back(current_operator(conn_));
-  conn_.exec(fmt::format("UPDATE {} SET {}, updated_at = clock_timestamp(), updated_by = ${} WHERE id = 1",
-                         table("control"), assignments, p.size()),
-             p);
+  conn_.exec(
+      fmt::format("UPDATE {} SET {}, updated_at = clock_timestamp(), updated_by = ${} WHERE id = 1",
+                  table("control"), assignments, p.size()),
+      p);
 }
 
 void StateStore::set_throttle_reason(long long id, int step, const std::string& reason) {
-  conn_.exec(fmt::format("UPDATE {} SET throttle = NULLIF($3, '') WHERE migration_id = $1 AND step = $2",
-                         table("backfill")),
-             {std::to_string(id), std::to_string(step), reason});
+  conn_.exec(
+      fmt::format("UPDATE {} SET throttle = NULLIF($3, '') WHERE migration_id = $1 AND step = $2",
+                  table("backfill")),
+      {std::to_string(id), std::to_string(step), reason});
 }
 
 std::string current_operator(Connection& conn) {

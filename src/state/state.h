@@ -26,12 +26,11 @@
 // PostgreSQL-specific SQL; another dialect implements the same StateStore.
 #pragma once
 
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <set>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "dialect/connection.h"
 

@@ -16,13 +16,13 @@
 namespace colshift {
 
 enum class ErrorKind {
-  kUsage,          // bad command line                                  -> exit 2
-  kBadInput,       // malformed file, missing table, bad URL, ...       -> exit 2
-  kLintFailed,     // lint found error-level findings                   -> exit 3
-  kChangeFailed,   // the change could not be made; database left safe  -> exit 1
-  kLockTimeout,    // lock_timeout exhausted all retries (a kChangeFailed) -> exit 1
-  kConnection,     // the server could not be reached or went away       -> exit 1
-  kConflict,       // another colshift holds the migration lock, or state forbids -> exit 1
+  kUsage,         // bad command line                                  -> exit 2
+  kBadInput,      // malformed file, missing table, bad URL, ...       -> exit 2
+  kLintFailed,    // lint found error-level findings                   -> exit 3
+  kChangeFailed,  // the change could not be made; database left safe  -> exit 1
+  kLockTimeout,   // lock_timeout exhausted all retries (a kChangeFailed) -> exit 1
+  kConnection,    // the server could not be reached or went away       -> exit 1
+  kConflict,      // another colshift holds the migration lock, or state forbids -> exit 1
 };
 
 // Process exit codes (DESIGN.md "Command line").

@@ -1,9 +1,10 @@
 #include "util/text.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <cctype>
 #include <cmath>
-#include <fmt/format.h>
 
 namespace colshift {
 
@@ -45,7 +46,8 @@ static size_t edit_distance(const std::string& a, const std::string& b) {
   return prev[b.size()];
 }
 
-std::optional<std::string> closest(const std::string& word, const std::vector<std::string>& candidates) {
+std::optional<std::string> closest(const std::string& word,
+                                   const std::vector<std::string>& candidates) {
   std::optional<std::string> best;
   size_t best_d = SIZE_MAX;
   for (const auto& c : candidates) {
@@ -72,12 +74,14 @@ std::string source_excerpt(std::string_view text, const std::string& file, int l
   }
   if (start == std::string_view::npos || start > text.size()) return out;
   size_t end = text.find('\n', start);
-  std::string src(text.substr(start, end == std::string_view::npos ? std::string_view::npos : end - start));
+  std::string src(
+      text.substr(start, end == std::string_view::npos ? std::string_view::npos : end - start));
   if (!src.empty() && src.back() == '\r') src.pop_back();
   out += "\n    " + src;
   if (col > 0) {
     std::string pad;
-    for (int i = 0; i < col - 1 && i < static_cast<int>(src.size()); ++i) pad += src[i] == '\t' ? '\t' : ' ';
+    for (int i = 0; i < col - 1 && i < static_cast<int>(src.size()); ++i)
+      pad += src[i] == '\t' ? '\t' : ' ';
     out += "\n    " + pad + "^";
   }
   return out;
@@ -85,10 +89,12 @@ std::string source_excerpt(std::string_view text, const std::string& file, int l
 
 std::string human_duration(double seconds) {
   if (!std::isfinite(seconds) || seconds < 0) return "unknown";
-  if (seconds < 1) return fmt::format("{} ms", static_cast<long long>(std::llround(seconds * 1000)));
+  if (seconds < 1)
+    return fmt::format("{} ms", static_cast<long long>(std::llround(seconds * 1000)));
   if (seconds < 60) return fmt::format("{:.1f} s", seconds);
   long long s = std::llround(seconds);
-  if (s < 3600) return s % 60 ? fmt::format("{} min {} s", s / 60, s % 60) : fmt::format("{} min", s / 60);
+  if (s < 3600)
+    return s % 60 ? fmt::format("{} min {} s", s / 60, s % 60) : fmt::format("{} min", s / 60);
   return fmt::format("{} h {} min", s / 3600, (s % 3600) / 60);
 }
 

@@ -14,7 +14,8 @@ std::string join(const std::vector<std::string>& parts, std::string_view sep);
 
 // The candidate closest to `word` by edit distance, when close enough to be a
 // plausible typo (distance <= 2, or <= a third of the length).
-std::optional<std::string> closest(const std::string& word, const std::vector<std::string>& candidates);
+std::optional<std::string> closest(const std::string& word,
+                                   const std::vector<std::string>& candidates);
 
 // "file:line:col" followed by the source line and a caret under `col`:
 //   migrations/x.yaml:4:7

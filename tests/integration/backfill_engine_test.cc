@@ -57,7 +57,8 @@ operations:
 
 void make_items(Connection& c, int rows) {
   c.exec("CREATE TABLE items (id bigint PRIMARY KEY, payload text)");
-  c.exec("INSERT INTO items SELECT g, md5(g::text) FROM generate_series(1, " + std::to_string(rows) + ") g");
+  c.exec("INSERT INTO items SELECT g, md5(g::text) FROM generate_series(1, " +
+         std::to_string(rows) + ") g");
   c.exec("ANALYZE items");
 }
 
@@ -77,7 +78,9 @@ std::string throttle_reason(Connection& c) {
 }
 
 void expect_all_filled(Connection& c) {
-  auto r = c.exec("SELECT count(*) FILTER (WHERE label IS DISTINCT FROM 'item-' || id::text), count(*) FROM items");
+  auto r = c.exec(
+      "SELECT count(*) FILTER (WHERE label IS DISTINCT FROM 'item-' || id::text), count(*) FROM "
+      "items");
   EXPECT_EQ(r.integer(0, 0), 0) << "rows with a wrong label";
   EXPECT_GT(r.integer(0, 1), 0);
 }
@@ -95,7 +98,8 @@ TEST_F(BackfillEngine, PauseResumeAndAbortFromAnotherProcess) {
 
   auto paused = colshift({"pause"});
   ASSERT_EQ(paused.exit_code, 0) << paused.err;
-  ASSERT_TRUE(wait_until([&] { return throttle_reason(*conn_).find("paused") != std::string::npos; }, 5s));
+  ASSERT_TRUE(
+      wait_until([&] { return throttle_reason(*conn_).find("paused") != std::string::npos; }, 5s));
   long long at_pause = rows_done(*conn_);
   std::this_thread::sleep_for(1200ms);
   EXPECT_EQ(rows_done(*conn_), at_pause) << "rows were filled while paused";
@@ -103,12 +107,14 @@ TEST_F(BackfillEngine, PauseResumeAndAbortFromAnotherProcess) {
   EXPECT_NE(status.out.find("paused"), std::string::npos) << status.out;
 
   ASSERT_EQ(colshift({"resume"}).exit_code, 0);
-  ASSERT_TRUE(wait_until([&] { return rows_done(*conn_) > at_pause; }, 5s)) << "no progress after resume";
+  ASSERT_TRUE(wait_until([&] { return rows_done(*conn_) > at_pause; }, 5s))
+      << "no progress after resume";
 
   ASSERT_EQ(colshift({"abort"}).exit_code, 0);
   int rc = wait_exit(pid, 30s);
   EXPECT_EQ(rc, 1) << slurp(log + ".err");
-  EXPECT_NE(slurp(log + ".err").find("aborted by 'colshift abort'"), std::string::npos) << slurp(log + ".err");
+  EXPECT_NE(slurp(log + ".err").find("aborted by 'colshift abort'"), std::string::npos)
+      << slurp(log + ".err");
   long long at_abort = rows_done(*conn_);
   EXPECT_LT(at_abort, 60000);
 
@@ -125,12 +131,15 @@ TEST_F(BackfillEngine, ThrottleQueryThatFlipsHoldsAndReleasesTheBackfill) {
   sql("INSERT INTO ops_flag VALUES (1)");
   std::string file = write_file("m.yaml", kMigration);
   std::string log = dir_ + "/start.log";
-  int pid = spawn_colshift({"start", file, "--batch-size", "1000", "--throttle-query", "SELECT v FROM ops_flag",
-                            "--throttle-max", "0"},
+  int pid = spawn_colshift({"start", file, "--batch-size", "1000", "--throttle-query",
+                            "SELECT v FROM ops_flag", "--throttle-max", "0"},
                            url_, log);
-  ASSERT_TRUE(wait_until([&] { return has_backfill_row(*conn_) &&
-                                      throttle_reason(*conn_).find("throttle query = 1") != std::string::npos; },
-                         20s))
+  ASSERT_TRUE(wait_until(
+      [&] {
+        return has_backfill_row(*conn_) &&
+               throttle_reason(*conn_).find("throttle query = 1") != std::string::npos;
+      },
+      20s))
       << slurp(log + ".err");
   std::this_thread::sleep_for(700ms);
   EXPECT_EQ(rows_done(*conn_), 0) << "the backfill ran while the probe said wait";
@@ -159,7 +168,8 @@ operations:
   auto r = colshift({"start", slow, "--batch-target", "100ms", "--batch-min", "10"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   ASSERT_EQ(colshift({"complete", "--force"}).exit_code, 0);
-  long long slow_batch = scalar_int("SELECT batch_size FROM colshift.backfill ORDER BY migration_id LIMIT 1");
+  long long slow_batch =
+      scalar_int("SELECT batch_size FROM colshift.backfill ORDER BY migration_id LIMIT 1");
   EXPECT_GE(slow_batch, 20);
   EXPECT_LE(slow_batch, 400);
 
@@ -172,7 +182,8 @@ operations:
 )");
   r = colshift({"start", fast, "--batch-target", "100ms"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  long long fast_batch = scalar_int("SELECT batch_size FROM colshift.backfill ORDER BY migration_id DESC LIMIT 1");
+  long long fast_batch =
+      scalar_int("SELECT batch_size FROM colshift.backfill ORDER BY migration_id DESC LIMIT 1");
   EXPECT_GE(fast_batch, 5000) << "a cheap expression should grow batches well past the start size";
   EXPECT_EQ(scalar_int("SELECT count(*) FROM fast WHERE v IS DISTINCT FROM id + 1"), 0);
 }
@@ -188,8 +199,10 @@ TEST(BackfillEngineServer, SurvivesAPostgresRestartMidBackfill) {
   std::string file = dir + "/m.yaml";
   std::ofstream(file) << kMigration;
   std::string log = dir + "/start.log";
-  int pid = spawn_colshift({"start", file, "--batch-size", "500", "--max-rate", "10000"}, server.url(), log);
-  ASSERT_TRUE(wait_until([&] { return has_backfill_row(*c) && rows_done(*c) > 2000; }, 30s)) << slurp(log + ".err");
+  int pid = spawn_colshift({"start", file, "--batch-size", "500", "--max-rate", "10000"},
+                           server.url(), log);
+  ASSERT_TRUE(wait_until([&] { return has_backfill_row(*c) && rows_done(*c) > 2000; }, 30s))
+      << slurp(log + ".err");
   c.reset();
   server.restart();
   EXPECT_EQ(wait_exit(pid, 120s), 0) << slurp(log + ".err");
@@ -205,14 +218,17 @@ TEST(BackfillEngineServer, StopsWithinABatchWhileAStandbyDoesNotReplay) {
   PrivateServer primary;
   PrivateServer standby = PrivateServer::standby_of(primary);
   auto c = pg::PgConnection::connect({primary.url()});
-  ASSERT_TRUE(wait_until([&] {
-    return c->exec("SELECT count(*) FROM pg_stat_replication WHERE state = 'streaming'").integer(0, 0) == 1;
-  }, 30s));
+  ASSERT_TRUE(wait_until(
+      [&] {
+        return c->exec("SELECT count(*) FROM pg_stat_replication WHERE state = 'streaming'")
+                   .integer(0, 0) == 1;
+      },
+      30s));
   make_items(*c, 60000);
   auto s = pg::PgConnection::connect({standby.url()});
-  ASSERT_TRUE(wait_until([&] {
-    return s->exec("SELECT to_regclass('public.items') IS NOT NULL").boolean(0, 0);
-  }, 30s));
+  ASSERT_TRUE(wait_until(
+      [&] { return s->exec("SELECT to_regclass('public.items') IS NOT NULL").boolean(0, 0); },
+      30s));
   s->exec("SELECT pg_wal_replay_pause()");
 
   char tmpl[] = "/tmp/colshift-lag.XXXXXX";
@@ -220,10 +236,13 @@ TEST(BackfillEngineServer, StopsWithinABatchWhileAStandbyDoesNotReplay) {
   std::string file = dir + "/m.yaml";
   std::ofstream(file) << kMigration;
   std::string log = dir + "/start.log";
-  int pid = spawn_colshift({"start", file, "--batch-size", "1000", "--max-replica-lag", "300ms"}, primary.url(), log);
-  ASSERT_TRUE(wait_until([&] { return has_backfill_row(*c) &&
-                                      throttle_reason(*c).find("replica lag") != std::string::npos; },
-                         30s))
+  int pid = spawn_colshift({"start", file, "--batch-size", "1000", "--max-replica-lag", "300ms"},
+                           primary.url(), log);
+  ASSERT_TRUE(wait_until(
+      [&] {
+        return has_backfill_row(*c) && throttle_reason(*c).find("replica lag") != std::string::npos;
+      },
+      30s))
       << slurp(log + ".err");
   long long held = rows_done(*c);
   // Stopped within one batch of the lag passing the limit: 300 ms at most a

@@ -1,7 +1,6 @@
 // The commands around a migration: one at a time per database, complete's
 // quiet period, migrate over a directory, history, status and docs.
 #include <filesystem>
-
 #include <nlohmann/json.hpp>
 
 #include "core_helpers.h"
@@ -20,9 +19,11 @@ TEST_F(CoreCommands, SecondMutatingCommandRefusesWhileOneHoldsTheLock) {
   Spawned p({"start", f, "--batch-size", "50"}, url_, dir_ + "/start.log");
   ASSERT_TRUE(eventually([&] { return rows_done() > 0 || !p.running(); })) << p.output();
   ASSERT_TRUE(p.running()) << p.output();
-  for (const std::vector<std::string>& args :
-       {std::vector<std::string>{"start", f}, {"start", g}, {"complete", "--force"}, {"rollback"},
-        {"migrate", dir_}}) {
+  for (const std::vector<std::string>& args : {std::vector<std::string>{"start", f},
+                                               {"start", g},
+                                               {"complete", "--force"},
+                                               {"rollback"},
+                                               {"migrate", dir_}}) {
     auto r = colshift(args);
     EXPECT_EQ(r.exit_code, 1) << args[0] << ": " << describe(r);
     EXPECT_NE(r.err.find("another colshift is changing this database right now: backend pid"),
@@ -47,7 +48,8 @@ TEST_F(CoreCommands, CompleteRefusesWithinQuietPeriodUnlessZeroOrForced) {
   sql("UPDATE users SET email = 'moved@app.example' WHERE id = 5");
   auto r = colshift({"complete"});
   EXPECT_EQ(r.exit_code, 1) << describe(r);
-  EXPECT_NE(r.err.find("does not know column users.email_domain wrote"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("does not know column users.email_domain wrote"), std::string::npos)
+      << r.err;
   EXPECT_NE(r.err.find("ago (2 such writes in all)"), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("--quiet-period (5 min)"), std::string::npos) << r.err;
   EXPECT_EQ(phase_of("0001_users_domain"), "active") << "a refused complete must leave it active";
@@ -65,7 +67,8 @@ TEST_F(CoreCommands, CompleteRefusesWithinQuietPeriodUnlessZeroOrForced) {
                      "      column: { name: local, type: text, nullable: false }\n"
                      "      up: split_part(email, '@', 1)\n");
   ok({"start", g});
-  sql("INSERT INTO users (id, email, email_domain) VALUES (100002, 'old2@app.example', 'app.example')");
+  sql("INSERT INTO users (id, email, email_domain) VALUES (100002, 'old2@app.example', "
+      "'app.example')");
   EXPECT_EQ(colshift({"complete"}).exit_code, 1);
   auto forced = ok({"complete", "--force"});
   EXPECT_NE(forced.err.find("--force: an application version"), std::string::npos) << forced.err;
@@ -121,7 +124,8 @@ TEST_F(CoreCommands, MigrateAppliesInOrderSkipsAppliedRefusesChangedHistoryStatu
              "      column: { name: upper_email, type: text }\n      up: upper(email)\n");
   r = colshift({"migrate", dir});
   EXPECT_EQ(r.exit_code, 1) << describe(r);
-  EXPECT_NE(r.err.find("migration '0002_users_domain_idx' was applied on"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("migration '0002_users_domain_idx' was applied on"), std::string::npos)
+      << r.err;
   EXPECT_NE(r.err.find("from a different file (checksum changed)"), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("0002_users_domain_idx.yaml"), std::string::npos) << r.err;
   EXPECT_FALSE(has_column("users", "upper_email")) << "a later file ran after the refusal";
@@ -138,7 +142,8 @@ TEST_F(CoreCommands, MigrateAppliesInOrderSkipsAppliedRefusesChangedHistoryStatu
   EXPECT_EQ(j[2]["purpose"], "local part of the email");
 
   auto s = ok({"status"});
-  EXPECT_NE(s.out.find("no migration in progress; last: 0003_users_local (completed)"), std::string::npos)
+  EXPECT_NE(s.out.find("no migration in progress; last: 0003_users_local (completed)"),
+            std::string::npos)
       << s.out;
 
   // docs: purpose, steps, locks and the rollback plan.
@@ -162,9 +167,12 @@ TEST_F(CoreCommands, StatusShowsPhaseAndBackfillFigures) {
   auto f = domain_migration("0001_users_domain", "users", "email_domain");
   ok({"start", f, "--batch-size", "40"});
   auto s = ok({"status"});
-  EXPECT_NE(s.out.find("migration 0001_users_domain: per-domain analytics for users"), std::string::npos) << s.out;
+  EXPECT_NE(s.out.find("migration 0001_users_domain: per-domain analytics for users"),
+            std::string::npos)
+      << s.out;
   EXPECT_NE(s.out.find("phase active"), std::string::npos) << s.out;
-  EXPECT_NE(s.out.find("users.email_domain: backfill 100.0% 300/300 rows"), std::string::npos) << s.out;
+  EXPECT_NE(s.out.find("users.email_domain: backfill 100.0% 300/300 rows"), std::string::npos)
+      << s.out;
   auto sj = nlohmann::json::parse(ok({"status", "--json"}).out);
   EXPECT_EQ(sj["active"]["phase"], "active");
   EXPECT_EQ(sj["active"]["backfill"][0]["rows_done"], 300);

@@ -20,7 +20,8 @@
 namespace colshift::testing {
 
 inline std::string describe(const RunResult& r) {
-  return "exit " + std::to_string(r.exit_code) + "\n--- stdout\n" + r.out + "\n--- stderr\n" + r.err;
+  return "exit " + std::to_string(r.exit_code) + "\n--- stdout\n" + r.out + "\n--- stderr\n" +
+         r.err;
 }
 
 inline std::string read_text(const std::string& path) {
@@ -87,9 +88,10 @@ class CoreTest : public PgTest {
 
   // A migration `name` with one add_column: `column` is the YAML flow mapping
   // of the column ("{ name: x, type: int }"), `up` the expression or empty.
-  std::string add_column_file(const std::string& name, const std::string& table, const std::string& column,
-                              const std::string& up = "") {
-    std::string yaml = "purpose: " + name + "\noperations:\n  - add_column:\n      table: " + table +
+  std::string add_column_file(const std::string& name, const std::string& table,
+                              const std::string& column, const std::string& up = "") {
+    std::string yaml = "purpose: " + name +
+                       "\noperations:\n  - add_column:\n      table: " + table +
                        "\n      column: " + column + "\n";
     if (!up.empty()) yaml += "      up: \"" + up + "\"\n";
     return migration(name, yaml);
@@ -114,15 +116,16 @@ class CoreTest : public PgTest {
   }
 
   std::string phase_of(const std::string& name) {
-    auto r = sql("SELECT phase FROM colshift.migrations WHERE name = $1 ORDER BY id DESC LIMIT 1", {name});
+    auto r = sql("SELECT phase FROM colshift.migrations WHERE name = $1 ORDER BY id DESC LIMIT 1",
+                 {name});
     return r.empty() ? "" : r.text(0, 0);
   }
 
   // Rows of `table` whose `column` differs from `expr` over the row.
   long long mismatches(const std::string& table, const std::string& column, const std::string& expr,
                        const std::string& extra_where = "true") {
-    return scalar_int("SELECT count(*) FROM " + table + " WHERE (" + column + ") IS DISTINCT FROM (" +
-                      expr + ") AND (" + extra_where + ")");
+    return scalar_int("SELECT count(*) FROM " + table + " WHERE (" + column +
+                      ") IS DISTINCT FROM (" + expr + ") AND (" + extra_where + ")");
   }
 
   bool column_not_null(const std::string& table, const std::string& column) {
@@ -131,14 +134,16 @@ class CoreTest : public PgTest {
         .boolean(0, 0);
   }
   std::string column_default(const std::string& table, const std::string& column) {
-    auto r = sql(
-        "SELECT pg_get_expr(d.adbin, d.adrelid) FROM pg_attribute a JOIN pg_attrdef d "
-        "ON d.adrelid = a.attrelid AND d.adnum = a.attnum WHERE a.attrelid = $1::regclass AND a.attname = $2",
-        {table, column});
+    auto r =
+        sql("SELECT pg_get_expr(d.adbin, d.adrelid) FROM pg_attribute a JOIN pg_attrdef d "
+            "ON d.adrelid = a.attrelid AND d.adnum = a.attnum WHERE a.attrelid = $1::regclass AND "
+            "a.attname = $2",
+            {table, column});
     return r.empty() ? "" : r.text(0, 0);
   }
   bool has_column(const std::string& table, const std::string& column) {
-    return sql("SELECT EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = $1::regclass AND attname = $2 "
+    return sql("SELECT EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = $1::regclass AND "
+               "attname = $2 "
                "AND NOT attisdropped)",
                {table, column})
         .boolean(0, 0);
@@ -147,7 +152,8 @@ class CoreTest : public PgTest {
   // Backfill progress of the newest migration: rows_done, or -1 when none yet.
   long long rows_done() {
     try {
-      auto r = sql("SELECT rows_done FROM colshift.backfill ORDER BY migration_id DESC, step LIMIT 1");
+      auto r =
+          sql("SELECT rows_done FROM colshift.backfill ORDER BY migration_id DESC, step LIMIT 1");
       return r.empty() ? -1 : r.integer(0, 0);
     } catch (const DbError&) {
       return -1;  // colshift's schema not created yet
@@ -181,21 +187,28 @@ class CoreTest : public PgTest {
   // A users-like table: id bigint primary key, email text, n int; `rows`
   // rows with emails user<i>@d<i % 17>.example.
   void make_users(const std::string& table, long long rows) {
-    sql("CREATE TABLE " + table + " (id bigint PRIMARY KEY, email text NOT NULL, n int NOT NULL DEFAULT 0)");
-    sql("INSERT INTO " + table + " (id, email, n) SELECT i, 'user' || i || '@d' || (i % 17) || '.example', i % 5 "
-        "FROM generate_series(1, " + std::to_string(rows) + ") i");
+    sql("CREATE TABLE " + table +
+        " (id bigint PRIMARY KEY, email text NOT NULL, n int NOT NULL DEFAULT 0)");
+    sql("INSERT INTO " + table +
+        " (id, email, n) SELECT i, 'user' || i || '@d' || (i % 17) || '.example', i % 5 "
+        "FROM generate_series(1, " +
+        std::to_string(rows) + ") i");
     sql("ANALYZE " + table);
   }
 
   // The migration adding `column` = split_part(email, '@', 2) to `table`.
-  std::string domain_migration(const std::string& name, const std::string& table, const std::string& column,
-                               bool nullable = false) {
-    return migration(name, "purpose: per-domain analytics for " + table + "\noperations:\n"
-                           "  - add_column:\n"
-                           "      table: " + table + "\n"
-                           "      column: { name: " + column + ", type: text, nullable: " +
-                           (nullable ? "true" : "false") + " }\n"
-                           "      up: split_part(email, '@', 2)\n");
+  std::string domain_migration(const std::string& name, const std::string& table,
+                               const std::string& column, bool nullable = false) {
+    return migration(name, "purpose: per-domain analytics for " + table +
+                               "\noperations:\n"
+                               "  - add_column:\n"
+                               "      table: " +
+                               table +
+                               "\n"
+                               "      column: { name: " +
+                               column + ", type: text, nullable: " + (nullable ? "true" : "false") +
+                               " }\n"
+                               "      up: split_part(email, '@', 2)\n");
   }
 
   // Runs SQL in a loop on its own connection, recording the slowest call.
@@ -211,7 +224,8 @@ class CoreTest : public PgTest {
           } catch (const std::exception&) {
             ++errors_;
           }
-          auto us = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - t0)
+          auto us = std::chrono::duration_cast<std::chrono::microseconds>(
+                        std::chrono::steady_clock::now() - t0)
                         .count();
           if (us > max_us_) max_us_ = us;
           ++calls_;

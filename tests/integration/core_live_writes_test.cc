@@ -28,20 +28,25 @@ TEST_F(CoreLiveWrites, OldShapeWritesDuringStartAreFilledExplicitWritesKept) {
     long long next_id = 10'000'000;
     while (!stop) {
       try {
-        long long id = kExplicitRange + 1 + static_cast<long long>(rng() % (kRows - kExplicitRange));
+        long long id =
+            kExplicitRange + 1 + static_cast<long long>(rng() % (kRows - kExplicitRange));
         switch (rng() % 6) {
           case 0:
           case 1:  // old shape UPDATE of the value `up` reads
-            conn->exec("UPDATE users SET email = 'moved' || $1::text || '@m' || ($1::bigint % 11) || '.example' "
-                       "WHERE id = $1::bigint",
-                       {std::to_string(id)});
+            conn->exec(
+                "UPDATE users SET email = 'moved' || $1::text || '@m' || ($1::bigint % 11) || "
+                "'.example' "
+                "WHERE id = $1::bigint",
+                {std::to_string(id)});
             break;
           case 2:  // old shape UPDATE of another column
             conn->exec("UPDATE users SET n = n + 1 WHERE id = $1", {std::to_string(id)});
             break;
           case 3:  // old shape INSERT
-            conn->exec("INSERT INTO users (id, email) VALUES ($1::bigint, 'new' || $1::text || '@fresh.example')",
-                       {std::to_string(next_id++)});
+            conn->exec(
+                "INSERT INTO users (id, email) VALUES ($1::bigint, 'new' || $1::text || "
+                "'@fresh.example')",
+                {std::to_string(next_id++)});
             break;
           case 4:  // old shape DELETE
             conn->exec("DELETE FROM users WHERE id = $1", {std::to_string(id)});
@@ -52,13 +57,15 @@ TEST_F(CoreLiveWrites, OldShapeWritesDuringStartAreFilledExplicitWritesKept) {
               if (rng() % 2) {
                 // A new value each time: a row trigger cannot tell "set to
                 // the value it already had" from "not named in SET".
-                conn->exec("UPDATE users SET email = 'e' || $1::text || '@explicit.example', "
-                           "email_domain = 'explicit-' || $2::text WHERE id = $1::bigint",
-                           {std::to_string(eid), std::to_string(explicit_writes.load())});
+                conn->exec(
+                    "UPDATE users SET email = 'e' || $1::text || '@explicit.example', "
+                    "email_domain = 'explicit-' || $2::text WHERE id = $1::bigint",
+                    {std::to_string(eid), std::to_string(explicit_writes.load())});
               } else {
-                conn->exec("INSERT INTO users (id, email, email_domain) VALUES ($1, 'x@ignored.example', "
-                           "'explicit-new')",
-                           {std::to_string(-eid - 1000 * (explicit_writes + 1))});
+                conn->exec(
+                    "INSERT INTO users (id, email, email_domain) VALUES ($1, 'x@ignored.example', "
+                    "'explicit-new')",
+                    {std::to_string(-eid - 1000 * (explicit_writes + 1))});
               }
               ++explicit_writes;
             } catch (const DbError& e) {
@@ -96,7 +103,9 @@ TEST_F(CoreLiveWrites, OldShapeWritesDuringStartAreFilledExplicitWritesKept) {
 
   ok({"complete", "--force"});
   EXPECT_TRUE(column_not_null("users", "email_domain"));
-  EXPECT_EQ(mismatches("users", "email_domain", "split_part(email, '@', 2)", "email_domain NOT LIKE 'explicit-%'"), 0);
+  EXPECT_EQ(mismatches("users", "email_domain", "split_part(email, '@', 2)",
+                       "email_domain NOT LIKE 'explicit-%'"),
+            0);
 }
 
 }  // namespace

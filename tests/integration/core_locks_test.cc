@@ -29,10 +29,12 @@ TEST_F(CoreLocks, RetriesUnderLockTimeoutReadersNeverWaitLongSucceedsWhenBlocker
   auto t0 = std::chrono::steady_clock::now();
   RunResult r;
   std::thread runner([&] {
-    r = colshift({"start", f, "--lock-timeout", std::to_string(kLockTimeoutMs) + "ms", "--batch-size", "200"});
+    r = colshift({"start", f, "--lock-timeout", std::to_string(kLockTimeoutMs) + "ms",
+                  "--batch-size", "200"});
   });
   std::this_thread::sleep_for(std::chrono::seconds(3));
-  EXPECT_FALSE(has_column("users", "email_domain")) << "ADD COLUMN went through a conflicting lock?";
+  EXPECT_FALSE(has_column("users", "email_domain"))
+      << "ADD COLUMN went through a conflicting lock?";
   block->exec("COMMIT");
   runner.join();
   reader.stop();
@@ -54,7 +56,8 @@ TEST_F(CoreLocks, GivesUpAfterLockRetriesNamingTheHolderNothingHalfApplied) {
   auto block = blocker("users");
   const int holder_pid = block->backend_pid();
   LatencyProbe reader(connect(), "SELECT count(*) FROM users WHERE id = 42");
-  auto r = colshift({"start", f, "--lock-timeout", std::to_string(kLockTimeoutMs) + "ms", "--lock-retries", "2"});
+  auto r = colshift(
+      {"start", f, "--lock-timeout", std::to_string(kLockTimeoutMs) + "ms", "--lock-retries", "2"});
   reader.stop();
   EXPECT_EQ(r.exit_code, 1) << describe(r);
   EXPECT_NE(r.err.find("could not take the lock on public.users"), std::string::npos) << r.err;

@@ -11,24 +11,25 @@ TEST_F(CoreRollback, AfterStartSchemaDumpIsUnchanged) {
   make_users("users", 2000);
   sql("CREATE INDEX users_n_idx ON users (n)");
   std::string before = schema_dump();
-  auto f = migration("0001_users_everything",
-                     "purpose: every kind of step, to undo them all\n"
-                     "operations:\n"
-                     "  - add_column:\n"
-                     "      table: users\n"
-                     "      column: { name: email_domain, type: text, nullable: false, default: \"'?'\",\n"
-                     "                check: \"length(email_domain) < 200\" }\n"
-                     "      up: split_part(email, '@', 2)\n"
-                     "  - add_column:\n"
-                     "      table: users\n"
-                     "      column: { name: flag, type: boolean, default: \"false\" }\n"
-                     "  - create_index:\n"
-                     "      name: users_email_domain_idx\n"
-                     "      table: users\n"
-                     "      columns: [email_domain]\n"
-                     "  - raw_sql:\n"
-                     "      up: CREATE TABLE users_audit (id bigint)\n"
-                     "      down: DROP TABLE users_audit\n");
+  auto f = migration(
+      "0001_users_everything",
+      "purpose: every kind of step, to undo them all\n"
+      "operations:\n"
+      "  - add_column:\n"
+      "      table: users\n"
+      "      column: { name: email_domain, type: text, nullable: false, default: \"'?'\",\n"
+      "                check: \"length(email_domain) < 200\" }\n"
+      "      up: split_part(email, '@', 2)\n"
+      "  - add_column:\n"
+      "      table: users\n"
+      "      column: { name: flag, type: boolean, default: \"false\" }\n"
+      "  - create_index:\n"
+      "      name: users_email_domain_idx\n"
+      "      table: users\n"
+      "      columns: [email_domain]\n"
+      "  - raw_sql:\n"
+      "      up: CREATE TABLE users_audit (id bigint)\n"
+      "      down: DROP TABLE users_audit\n");
   ok({"start", f, "--batch-size", "300"});
   std::string during = schema_dump();
   EXPECT_NE(during, before);
@@ -66,12 +67,14 @@ TEST_F(CoreRollback, AfterBackfillFailureSchemaDumpIsUnchanged) {
   EXPECT_NE(r.err.find("division by zero"), std::string::npos) << r.err;
   EXPECT_EQ(phase_of("0001_users_ratio"), "backfilling");
   EXPECT_GT(rows_done(), 0) << "the failure should come after committed batches";
-  EXPECT_NE(sql("SELECT error FROM colshift.migrations").text(0, 0).find("division by zero"), std::string::npos);
+  EXPECT_NE(sql("SELECT error FROM colshift.migrations").text(0, 0).find("division by zero"),
+            std::string::npos);
 
   // complete refuses: the start did not finish.
   auto c = colshift({"complete", "--quiet-period", "0s"});
   EXPECT_EQ(c.exit_code, 1) << describe(c);
-  EXPECT_NE(c.err.find("has not finished starting (phase backfilling)"), std::string::npos) << c.err;
+  EXPECT_NE(c.err.find("has not finished starting (phase backfilling)"), std::string::npos)
+      << c.err;
 
   ok({"rollback"});
   EXPECT_EQ(schema_dump(), before);

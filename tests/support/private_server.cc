@@ -43,13 +43,15 @@ int shell(const std::string& command, std::string* out) {
 
 PrivateServer::PrivateServer() : dir_(make_dir()) {
   std::string out;
-  if (shell(pg_script() + " start " + dir_ + " 'fsync = off' 'wal_receiver_status_interval = 1s'", &out) != 0) {
+  if (shell(pg_script() + " start " + dir_ + " 'fsync = off' 'wal_receiver_status_interval = 1s'",
+            &out) != 0) {
     throw std::runtime_error("could not start a private PostgreSQL: " + out);
   }
   port_ = std::stoi(out);
 }
 
-PrivateServer::PrivateServer(PrivateServer&& other) noexcept : dir_(std::move(other.dir_)), port_(other.port_) {
+PrivateServer::PrivateServer(PrivateServer&& other) noexcept
+    : dir_(std::move(other.dir_)), port_(other.port_) {
   other.dir_.clear();
 }
 
@@ -58,12 +60,14 @@ PrivateServer PrivateServer::standby_of(const PrivateServer& primary) {
   s.dir_ = make_dir();
   std::string out;
   if (getuid() == 0) shell("chown postgres: " + s.dir_ + " && chmod 700 " + s.dir_);
-  std::string backup = as_postgres("pg_basebackup -h 127.0.0.1 -p " + std::to_string(primary.port()) +
-                                   " -U postgres -D " + s.dir_ + "/data -R -X stream -c fast");
+  std::string backup =
+      as_postgres("pg_basebackup -h 127.0.0.1 -p " + std::to_string(primary.port()) +
+                  " -U postgres -D " + s.dir_ + "/data -R -X stream -c fast");
   if (shell(backup, &out) != 0) throw std::runtime_error("pg_basebackup failed: " + out);
   // The copied config names the primary's socket directory; give the standby its own.
-  shell("sed -i \"s|^unix_socket_directories = .*|unix_socket_directories = '" + s.dir_ + "'|\" " + s.dir_ +
-        "/data/postgresql.conf && rm -f " + s.dir_ + "/data/postmaster.pid " + s.dir_ + "/data/port");
+  shell("sed -i \"s|^unix_socket_directories = .*|unix_socket_directories = '" + s.dir_ + "'|\" " +
+        s.dir_ + "/data/postgresql.conf && rm -f " + s.dir_ + "/data/postmaster.pid " + s.dir_ +
+        "/data/port");
   if (shell(pg_script() + " start " + s.dir_, &out) != 0) {
     throw std::runtime_error("could not start the standby: " + out);
   }
@@ -85,8 +89,8 @@ std::string PrivateServer::url(const std::string& dbname) const {
 void PrivateServer::stop() { shell(pg_script() + " stop " + dir_); }
 
 void PrivateServer::start() {
-  shell(as_postgres("pg_ctl -D " + dir_ + "/data -l " + dir_ + "/server.log -o '-p " + std::to_string(port_) +
-                    "' -w -t 60 start"));
+  shell(as_postgres("pg_ctl -D " + dir_ + "/data -l " + dir_ + "/server.log -o '-p " +
+                    std::to_string(port_) + "' -w -t 60 start"));
 }
 
 void PrivateServer::restart() {

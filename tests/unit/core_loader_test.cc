@@ -24,14 +24,15 @@ std::string load_error(const std::string& text) {
 const std::string kHead = "purpose: p\noperations:\n";
 
 TEST(CoreLoader, LoadsAValidFile) {
-  auto m = migration::parse_migration(kHead +
-                                          "  - add_column:\n"
-                                          "      table: app.users\n"
-                                          "      column: { name: d, type: text, nullable: false, default: \"'x'\" }\n"
-                                          "      up: split_part(email, '@', 2)\n"
-                                          "  - create_index: { name: i, table: users, columns: [d], method: HASH }\n"
-                                          "  - raw_sql: { up: SELECT 1, down: SELECT 2, phase: finish }\n",
-                                      kFile);
+  auto m = migration::parse_migration(
+      kHead +
+          "  - add_column:\n"
+          "      table: app.users\n"
+          "      column: { name: d, type: text, nullable: false, default: \"'x'\" }\n"
+          "      up: split_part(email, '@', 2)\n"
+          "  - create_index: { name: i, table: users, columns: [d], method: HASH }\n"
+          "  - raw_sql: { up: SELECT 1, down: SELECT 2, phase: finish }\n",
+      kFile);
   EXPECT_EQ(m.name, "0003_users_email_domain");
   EXPECT_EQ(m.purpose, "p");
   ASSERT_EQ(m.operations.size(), 3u);
@@ -50,102 +51,123 @@ TEST(CoreLoader, LoadsAValidFile) {
 
 TEST(CoreLoader, MalformedYaml) {
   EXPECT_EQ(load_error(kHead + "  - add_column:\n      table: [users\n"),
-            "migrations/0003_users_email_domain.yaml:5:1: error: not valid YAML: end of sequence flow not found\n"
+            "migrations/0003_users_email_domain.yaml:5:1: error: not valid YAML: end of sequence "
+            "flow not found\n"
             "    \n"
             "    ^\n"
             "  hint: check indentation and quoting; SQL with ':' or '#' needs quotes");
 }
 
 TEST(CoreLoader, UnknownOperationSuggestsTheClosest) {
-  EXPECT_EQ(load_error(kHead + "  - add_colum:\n      table: users\n"),
-            "migrations/0003_users_email_domain.yaml:3:5: error: unknown operation 'add_colum'\n"
-            "      - add_colum:\n"
-            "        ^\n"
-            "  hint: valid operations: add_column, create_index, raw_sql; did you mean 'add_column'?");
+  EXPECT_EQ(
+      load_error(kHead + "  - add_colum:\n      table: users\n"),
+      "migrations/0003_users_email_domain.yaml:3:5: error: unknown operation 'add_colum'\n"
+      "      - add_colum:\n"
+      "        ^\n"
+      "  hint: valid operations: add_column, create_index, raw_sql; did you mean 'add_column'?");
 }
 
 TEST(CoreLoader, UnknownKeySuggestsTheRightKey) {
-  EXPECT_EQ(load_error(kHead + "  - add_column:\n      table: users\n      colum: { name: x, type: int }\n"),
-            "migrations/0003_users_email_domain.yaml:5:7: error: unknown key 'colum' in add_column\n"
-            "          colum: { name: x, type: int }\n"
-            "          ^\n"
-            "  hint: valid keys: table, column, up; did you mean 'column'?");
-  EXPECT_EQ(load_error(kHead + "  - add_column:\n      table: users\n      column: { name: x, tpye: int }\n"),
-            "migrations/0003_users_email_domain.yaml:5:26: error: unknown key 'tpye' in add_column.column\n"
-            "          column: { name: x, tpye: int }\n"
-            "                             ^\n"
-            "  hint: valid keys: name, type, nullable, default, check; did you mean 'type'?");
+  EXPECT_EQ(
+      load_error(kHead +
+                 "  - add_column:\n      table: users\n      colum: { name: x, type: int }\n"),
+      "migrations/0003_users_email_domain.yaml:5:7: error: unknown key 'colum' in add_column\n"
+      "          colum: { name: x, type: int }\n"
+      "          ^\n"
+      "  hint: valid keys: table, column, up; did you mean 'column'?");
+  EXPECT_EQ(
+      load_error(kHead +
+                 "  - add_column:\n      table: users\n      column: { name: x, tpye: int }\n"),
+      "migrations/0003_users_email_domain.yaml:5:26: error: unknown key 'tpye' in "
+      "add_column.column\n"
+      "          column: { name: x, tpye: int }\n"
+      "                             ^\n"
+      "  hint: valid keys: name, type, nullable, default, check; did you mean 'type'?");
   EXPECT_EQ(load_error("purpose: p\noperation:\n  - raw_sql: { up: x, down: y }\n"),
-            "migrations/0003_users_email_domain.yaml:2:1: error: unknown key 'operation' in the migration\n"
+            "migrations/0003_users_email_domain.yaml:2:1: error: unknown key 'operation' in the "
+            "migration\n"
             "    operation:\n"
             "    ^\n"
             "  hint: valid keys: name, purpose, operations; did you mean 'operations'?");
 }
 
 TEST(CoreLoader, NotNullWithoutDefaultOrUp) {
-  EXPECT_EQ(load_error(kHead + "  - add_column:\n      table: users\n"
-                               "      column: { name: d, type: text, nullable: false }\n"),
-            "migrations/0003_users_email_domain.yaml:5:48: error: column 'd' is NOT NULL but has neither "
-            "'default' nor 'up'; existing rows would have no value\n"
-            "          column: { name: d, type: text, nullable: false }\n"
-            "                                                   ^\n"
-            "  hint: add 'up: <expression>' to compute existing rows (for example up: 'lower(email)'), or a "
-            "constant 'default', or make the column nullable");
+  EXPECT_EQ(
+      load_error(kHead + "  - add_column:\n      table: users\n"
+                         "      column: { name: d, type: text, nullable: false }\n"),
+      "migrations/0003_users_email_domain.yaml:5:48: error: column 'd' is NOT NULL but has neither "
+      "'default' nor 'up'; existing rows would have no value\n"
+      "          column: { name: d, type: text, nullable: false }\n"
+      "                                                   ^\n"
+      "  hint: add 'up: <expression>' to compute existing rows (for example up: 'lower(email)'), "
+      "or a "
+      "constant 'default', or make the column nullable");
 }
 
 TEST(CoreLoader, MissingPurposeAndEmptyFile) {
-  EXPECT_EQ(load_error("operations:\n  - raw_sql: { up: x, down: y }\n"),
-            "migrations/0003_users_email_domain.yaml:1:1: error: the migration needs 'purpose': why this "
-            "change exists\n"
-            "    operations:\n"
-            "    ^\n"
-            "  hint: purpose goes into the history table and the generated docs");
+  EXPECT_EQ(
+      load_error("operations:\n  - raw_sql: { up: x, down: y }\n"),
+      "migrations/0003_users_email_domain.yaml:1:1: error: the migration needs 'purpose': why this "
+      "change exists\n"
+      "    operations:\n"
+      "    ^\n"
+      "  hint: purpose goes into the history table and the generated docs");
   EXPECT_EQ(load_error(""),
             "migrations/0003_users_email_domain.yaml: error: migration file is empty\n"
-            "  hint: a migration needs 'purpose' and 'operations'; 'colshift new NAME' writes a skeleton");
+            "  hint: a migration needs 'purpose' and 'operations'; 'colshift new NAME' writes a "
+            "skeleton");
 }
 
 TEST(CoreLoader, RawSqlNeedsDownAndAKnownPhase) {
   EXPECT_EQ(load_error(kHead + "  - raw_sql:\n      up: CREATE TABLE x (id int)\n"),
-            "migrations/0003_users_email_domain.yaml:4:7: error: raw_sql needs 'down': the SQL that undoes 'up'\n"
+            "migrations/0003_users_email_domain.yaml:4:7: error: raw_sql needs 'down': the SQL "
+            "that undoes 'up'\n"
             "          up: CREATE TABLE x (id int)\n"
             "          ^\n"
             "  hint: every operation must be reversible; write the inverse statements in 'down'");
-  EXPECT_EQ(load_error(kHead + "  - raw_sql: { up: x, down: y, phase: later }\n"),
-            "migrations/0003_users_email_domain.yaml:3:39: error: unknown phase 'later' in raw_sql\n"
-            "      - raw_sql: { up: x, down: y, phase: later }\n"
-            "                                          ^\n"
-            "  hint: valid phases: expand, finish, complete");
+  EXPECT_EQ(
+      load_error(kHead + "  - raw_sql: { up: x, down: y, phase: later }\n"),
+      "migrations/0003_users_email_domain.yaml:3:39: error: unknown phase 'later' in raw_sql\n"
+      "      - raw_sql: { up: x, down: y, phase: later }\n"
+      "                                          ^\n"
+      "  hint: valid phases: expand, finish, complete");
 }
 
 TEST(CoreLoader, IndexOptionsAreChecked) {
-  EXPECT_EQ(load_error(kHead + "  - create_index: { name: i, table: t, columns: [a], method: btrie }\n"),
-            "migrations/0003_users_email_domain.yaml:3:62: error: unknown index method 'btrie'\n"
-            "      - create_index: { name: i, table: t, columns: [a], method: btrie }\n"
-            "                                                                 ^\n"
-            "  hint: valid methods: btree, hash, gist, gin, spgist, brin");
-  EXPECT_EQ(load_error(kHead + "  - create_index: { name: i, table: t, columns: [] }\n"),
-            "migrations/0003_users_email_domain.yaml:3:49: error: 'columns' in create_index must be a "
-            "non-empty list\n"
-            "      - create_index: { name: i, table: t, columns: [] }\n"
-            "                                                    ^\n"
-            "  hint: columns: [col1, col2]");
+  EXPECT_EQ(
+      load_error(kHead + "  - create_index: { name: i, table: t, columns: [a], method: btrie }\n"),
+      "migrations/0003_users_email_domain.yaml:3:62: error: unknown index method 'btrie'\n"
+      "      - create_index: { name: i, table: t, columns: [a], method: btrie }\n"
+      "                                                                 ^\n"
+      "  hint: valid methods: btree, hash, gist, gin, spgist, brin");
+  EXPECT_EQ(
+      load_error(kHead + "  - create_index: { name: i, table: t, columns: [] }\n"),
+      "migrations/0003_users_email_domain.yaml:3:49: error: 'columns' in create_index must be a "
+      "non-empty list\n"
+      "      - create_index: { name: i, table: t, columns: [] }\n"
+      "                                                    ^\n"
+      "  hint: columns: [col1, col2]");
 }
 
 TEST(CoreLoader, DuplicateOperationAndLongName) {
   EXPECT_EQ(load_error(kHead + "  - add_column: { table: t, column: { name: a, type: int } }\n"
                                "  - add_column: { table: t, column: { name: a, type: int } }\n"),
-            "migrations/0003_users_email_domain.yaml:4:5: error: column t.a is created twice in this migration\n"
+            "migrations/0003_users_email_domain.yaml:4:5: error: column t.a is created twice in "
+            "this migration\n"
             "      - add_column: { table: t, column: { name: a, type: int } }\n"
             "        ^\n"
             "  hint: remove one of the two operations");
   std::string name(64, 'n');
-  EXPECT_EQ(load_error(kHead + "  - add_column: { table: t, column: { name: " + name + ", type: int } }\n"),
-            "migrations/0003_users_email_domain.yaml:3:45: error: 'name' in add_column.column is 64 bytes; "
+  EXPECT_EQ(load_error(kHead + "  - add_column: { table: t, column: { name: " + name +
+                       ", type: int } }\n"),
+            "migrations/0003_users_email_domain.yaml:3:45: error: 'name' in add_column.column is "
+            "64 bytes; "
             "PostgreSQL truncates names to 63 bytes\n"
-            "      - add_column: { table: t, column: { name: " + name + ", type: int } }\n"
-            "                                                ^\n"
-            "  hint: choose a shorter name");
+            "      - add_column: { table: t, column: { name: " +
+                name +
+                ", type: int } }\n"
+                "                                                ^\n"
+                "  hint: choose a shorter name");
 }
 
 }  // namespace

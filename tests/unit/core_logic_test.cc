@@ -115,11 +115,13 @@ TEST(CoreBackoff, DelayIsWithinZeroAndTheCappedExponentialNeverBelow10ms) {
     prev = d;
   }
   EXPECT_EQ(run::backoff_delay(p, 7, clock), milliseconds(4999));
-  EXPECT_EQ(run::backoff_delay(p, 1000, clock), milliseconds(4999)) << "overflow for large attempts";
+  EXPECT_EQ(run::backoff_delay(p, 1000, clock), milliseconds(4999))
+      << "overflow for large attempts";
 }
 
 TEST(CorePlanJson, RoundTripKeepsEveryField) {
-  std::ifstream in(std::filesystem::path(COLSHIFT_SOURCE_DIR) / "examples/migrations/0002_users_signup_source.yaml");
+  std::ifstream in(std::filesystem::path(COLSHIFT_SOURCE_DIR) /
+                   "examples/migrations/0002_users_signup_source.yaml");
   std::stringstream ss;
   ss << in.rdbuf();
   auto m = migration::parse_migration(ss.str(), "0002_users_signup_source.yaml");
@@ -165,12 +167,16 @@ TEST(CorePlanJson, RoundTripKeepsEveryField) {
 TEST(CoreRedact, PasswordsNeverSurvive) {
   EXPECT_EQ(pg::redact_conninfo("postgresql://app:s3cret@db.example:5432/prod"),
             "postgresql://app:****@db.example:5432/prod");
-  EXPECT_EQ(pg::redact_conninfo("postgres://app@db.example:5432/prod"), "postgres://app@db.example:5432/prod");
-  EXPECT_EQ(pg::redact_conninfo("postgresql://db.example:5432/prod"), "postgresql://db.example:5432/prod");
+  EXPECT_EQ(pg::redact_conninfo("postgres://app@db.example:5432/prod"),
+            "postgres://app@db.example:5432/prod");
+  EXPECT_EQ(pg::redact_conninfo("postgresql://db.example:5432/prod"),
+            "postgresql://db.example:5432/prod");
   EXPECT_EQ(pg::redact_conninfo("postgresql://app@db/prod?password=s3cret&sslmode=require"),
             "postgresql://app@db/prod?password=****&sslmode=require");
-  EXPECT_EQ(pg::redact_conninfo("host=db password=s3cret dbname=prod"), "host=db password=**** dbname=prod");
-  EXPECT_EQ(pg::redact_conninfo("host=db password='s3 cret' dbname=prod"), "host=db password=**** dbname=prod");
+  EXPECT_EQ(pg::redact_conninfo("host=db password=s3cret dbname=prod"),
+            "host=db password=**** dbname=prod");
+  EXPECT_EQ(pg::redact_conninfo("host=db password='s3 cret' dbname=prod"),
+            "host=db password=**** dbname=prod");
   EXPECT_EQ(pg::redact_conninfo("host=db dbname=prod"), "host=db dbname=prod");
   EXPECT_EQ(pg::redact_conninfo("password=a password=b"), "password=**** password=****");
 }

@@ -30,7 +30,8 @@ void expect_golden(const std::string& name, const std::string& actual) {
     std::ofstream(path) << actual;
     return;
   }
-  ASSERT_TRUE(std::filesystem::exists(path)) << path << " missing; run with COLSHIFT_UPDATE_GOLDEN=1";
+  ASSERT_TRUE(std::filesystem::exists(path))
+      << path << " missing; run with COLSHIFT_UPDATE_GOLDEN=1";
   EXPECT_EQ(actual, read(path)) << "plan differs from " << path
                                 << " (COLSHIFT_UPDATE_GOLDEN=1 rewrites it; review the diff)";
 }
@@ -43,7 +44,9 @@ plan::CatalogFacts users_facts(int server_version = 150004, long long rows = 1'0
   plan::TableFacts t;
   t.schema = "public";
   t.name = "users";
-  t.columns = {{"id", "bigint", true}, {"email", "text", true}, {"created_at", "timestamp with time zone", true}};
+  t.columns = {{"id", "bigint", true},
+               {"email", "text", true},
+               {"created_at", "timestamp with time zone", true}};
   t.primary_key = {"id"};
   t.primary_key_types = {"bigint"};
   t.row_estimate = rows;
@@ -53,7 +56,8 @@ plan::CatalogFacts users_facts(int server_version = 150004, long long rows = 1'0
   return f;
 }
 
-std::string plan_text(const std::string& file, const std::string& yaml, const plan::CatalogFacts& facts) {
+std::string plan_text(const std::string& file, const std::string& yaml,
+                      const plan::CatalogFacts& facts) {
   auto m = migration::parse_migration(yaml, file);
   return plan::render_plan_text(plan::build_plan(m, facts, postgres_dialect(), "colshift"));
 }
@@ -77,8 +81,9 @@ TEST(CorePlannerGolden, ExampleSignupSource) {
 TEST(CorePlannerGolden, ExampleOffline) {
   auto m = migration::parse_migration(example("0001_users_email_domain.yaml"),
                                       "examples/migrations/0001_users_email_domain.yaml");
-  expect_golden("plan_0001_offline", plan::render_plan_text(plan::build_plan(
-                                         m, postgres_dialect().offline_facts(m), postgres_dialect(), "colshift")));
+  expect_golden("plan_0001_offline",
+                plan::render_plan_text(plan::build_plan(m, postgres_dialect().offline_facts(m),
+                                                        postgres_dialect(), "colshift")));
 }
 
 const std::string kConstantDefault =
@@ -91,46 +96,54 @@ TEST(CorePlannerGolden, InstantAddWithConstantDefaultOnPg11) {
 }
 
 TEST(CorePlannerGolden, ConstantDefaultOnPg10NeedsBackfill) {
-  expect_golden("plan_constant_default_pg10", plan_text("m/0003_active.yaml", kConstantDefault, users_facts(100012)));
+  expect_golden("plan_constant_default_pg10",
+                plan_text("m/0003_active.yaml", kConstantDefault, users_facts(100012)));
 }
 
 TEST(CorePlannerGolden, NullableWithUp) {
-  expect_golden("plan_nullable_with_up",
-                plan_text("m/0004_domain.yaml",
-                          "purpose: domain for analytics\noperations:\n  - add_column:\n      table: users\n"
-                          "      column: { name: email_domain, type: text }\n"
-                          "      up: lower(split_part(email, '@', 2))\n",
-                          users_facts()));
+  expect_golden(
+      "plan_nullable_with_up",
+      plan_text("m/0004_domain.yaml",
+                "purpose: domain for analytics\noperations:\n  - add_column:\n      table: users\n"
+                "      column: { name: email_domain, type: text }\n"
+                "      up: lower(split_part(email, '@', 2))\n",
+                users_facts()));
 }
 
 TEST(CorePlannerGolden, VolatileDefault) {
-  expect_golden("plan_volatile_default",
-                plan_text("m/0005_token.yaml",
-                          "purpose: a public token per user\noperations:\n  - add_column:\n      table: users\n"
-                          "      column: { name: token, type: uuid, nullable: false, default: gen_random_uuid() }\n",
-                          users_facts(150004, -1)));
+  expect_golden(
+      "plan_volatile_default",
+      plan_text(
+          "m/0005_token.yaml",
+          "purpose: a public token per user\noperations:\n  - add_column:\n      table: users\n"
+          "      column: { name: token, type: uuid, nullable: false, default: gen_random_uuid() "
+          "}\n",
+          users_facts(150004, -1)));
 }
 
 TEST(CorePlannerGolden, CheckConstraintAndNotNullOnPg11) {
-  expect_golden("plan_check_not_null_pg11",
-                plan_text("m/0006_score.yaml",
-                          "purpose: a bounded score\noperations:\n  - add_column:\n      table: users\n"
-                          "      column: { name: score, type: int, nullable: false, default: \"0\",\n"
-                          "                check: \"score BETWEEN 0 AND 100\" }\n"
-                          "      up: length(email) % 101\n",
-                          users_facts(110005, 20'000'000)));
+  expect_golden(
+      "plan_check_not_null_pg11",
+      plan_text("m/0006_score.yaml",
+                "purpose: a bounded score\noperations:\n  - add_column:\n      table: users\n"
+                "      column: { name: score, type: int, nullable: false, default: \"0\",\n"
+                "                check: \"score BETWEEN 0 AND 100\" }\n"
+                "      up: length(email) % 101\n",
+                users_facts(110005, 20'000'000)));
 }
 
 TEST(CorePlannerGolden, InstantWithCheckAndRawSql) {
-  expect_golden("plan_instant_check_raw_sql",
-                plan_text("m/0007_note.yaml",
-                          "purpose: notes\noperations:\n  - add_column:\n      table: users\n"
-                          "      column: { name: note, type: text, check: \"length(note) < 500\" }\n"
-                          "  - raw_sql:\n      up: CREATE INDEX CONCURRENTLY users_note_idx ON users (note)\n"
-                          "      down: DROP INDEX CONCURRENTLY IF EXISTS users_note_idx\n      phase: finish\n"
-                          "  - raw_sql:\n      up: COMMENT ON COLUMN users.note IS 'free text'\n"
-                          "      down: COMMENT ON COLUMN users.note IS NULL\n      phase: complete\n",
-                          users_facts()));
+  expect_golden(
+      "plan_instant_check_raw_sql",
+      plan_text(
+          "m/0007_note.yaml",
+          "purpose: notes\noperations:\n  - add_column:\n      table: users\n"
+          "      column: { name: note, type: text, check: \"length(note) < 500\" }\n"
+          "  - raw_sql:\n      up: CREATE INDEX CONCURRENTLY users_note_idx ON users (note)\n"
+          "      down: DROP INDEX CONCURRENTLY IF EXISTS users_note_idx\n      phase: finish\n"
+          "  - raw_sql:\n      up: COMMENT ON COLUMN users.note IS 'free text'\n"
+          "      down: COMMENT ON COLUMN users.note IS NULL\n      phase: complete\n",
+          users_facts()));
 }
 
 TEST(CorePlannerGolden, MissingTableIsBadInputAtThePosition) {
@@ -138,13 +151,15 @@ TEST(CorePlannerGolden, MissingTableIsBadInputAtThePosition) {
   facts.missing_tables.insert("nosuch");
   try {
     plan_text("m/0008.yaml",
-              "purpose: p\noperations:\n  - add_column:\n      table: nosuch\n      column: { name: a, type: int }\n",
+              "purpose: p\noperations:\n  - add_column:\n      table: nosuch\n      column: { "
+              "name: a, type: int }\n",
               facts);
     FAIL() << "expected an error";
   } catch (const Error& e) {
     EXPECT_EQ(e.render(),
               "m/0008.yaml:4:7: error: table nosuch does not exist\n"
-              "  hint: check the name and the schema (searched: public); qualify it as schema.table if it lives "
+              "  hint: check the name and the schema (searched: public); qualify it as "
+              "schema.table if it lives "
               "elsewhere");
   }
 }

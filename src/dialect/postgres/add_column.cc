@@ -23,7 +23,8 @@ using plan::Phase;
 using plan::Step;
 using plan::StepKind;
 
-bool is_volatile(const std::string& expr, const plan::CatalogFacts& facts, const std::string& where) {
+bool is_volatile(const std::string& expr, const plan::CatalogFacts& facts,
+                 const std::string& where) {
   for (const auto& fn : expression_functions(expr, where)) {
     auto it = facts.function_volatility.find(fn);
     char v = it == facts.function_volatility.end() ? (facts.offline ? 'i' : 'v') : it->second;
@@ -32,7 +33,9 @@ bool is_volatile(const std::string& expr, const plan::CatalogFacts& facts, const
   return false;
 }
 
-double rows_at(long long rows, double rate) { return rows < 0 ? -1 : static_cast<double>(rows) / rate; }
+double rows_at(long long rows, double rate) {
+  return rows < 0 ? -1 : static_cast<double>(rows) / rate;
+}
 
 }  // namespace
 
@@ -71,12 +74,15 @@ std::vector<Step> PostgresDialect::plan_add_column(const migration::AddColumn& o
   // A CHECK added NOT VALID (catalog only), then validated in finish with a
   // scan under SHARE UPDATE EXCLUSIVE, which blocks no reads or writes.
   auto add_constraint_sql = [&](const std::string& cname, const std::string& expr) {
-    return fmt::format("ALTER TABLE {} ADD CONSTRAINT {} CHECK ({}) NOT VALID", table, quote_ident(cname), expr);
+    return fmt::format("ALTER TABLE {} ADD CONSTRAINT {} CHECK ({}) NOT VALID", table,
+                       quote_ident(cname), expr);
   };
   auto validate_step = [&](const std::string& cname, const std::string& label) {
-    Step validate = base(Phase::kFinish, StepKind::kTransactional,
-                         fmt::format("validate {} on {} (scans, reads and writes continue)", label, what));
-    validate.sql = {fmt::format("ALTER TABLE {} VALIDATE CONSTRAINT {}", table, quote_ident(cname))};
+    Step validate =
+        base(Phase::kFinish, StepKind::kTransactional,
+             fmt::format("validate {} on {} (scans, reads and writes continue)", label, what));
+    validate.sql = {
+        fmt::format("ALTER TABLE {} VALIDATE CONSTRAINT {}", table, quote_ident(cname))};
     validate.done_check = fmt::format(
         "SELECT EXISTS (SELECT 1 FROM pg_constraint WHERE conrelid = {}::regclass AND conname = {} "
         "AND convalidated)",
@@ -89,16 +95,19 @@ std::vector<Step> PostgresDialect::plan_add_column(const migration::AddColumn& o
   };
   // The user's CHECK: its own step (the instant path has no other expand
   // transaction to share), kept after complete.
-  auto add_checked_constraint = [&](const std::string& cname, const std::string& expr, const std::string& label) {
+  auto add_checked_constraint = [&](const std::string& cname, const std::string& expr,
+                                    const std::string& label) {
     Step add = base(Phase::kFinish, StepKind::kTransactional,
                     fmt::format("add {} on {} as NOT VALID (no scan)", label, what));
     add.sql = {add_constraint_sql(cname, expr)};
     add.done_check = fmt::format(
-        "SELECT EXISTS (SELECT 1 FROM pg_constraint WHERE conrelid = {}::regclass AND conname = {})",
+        "SELECT EXISTS (SELECT 1 FROM pg_constraint WHERE conrelid = {}::regclass AND conname = "
+        "{})",
         quote_literal(table), quote_literal(cname));
     add.lock = LockMode::kAccessExclusive;
     add.estimate_note = "instant";
-    add.undo = {fmt::format("ALTER TABLE {} DROP CONSTRAINT IF EXISTS {}", table, quote_ident(cname))};
+    add.undo = {
+        fmt::format("ALTER TABLE {} DROP CONSTRAINT IF EXISTS {}", table, quote_ident(cname))};
     add.undo_lock = LockMode::kAccessExclusive;
     add.undo_summary = fmt::format("drop {} {}", label, cname);
     steps.push_back(add);
@@ -107,8 +116,8 @@ std::vector<Step> PostgresDialect::plan_add_column(const migration::AddColumn& o
 
   if (instant) {
     Step s = base(Phase::kExpand, StepKind::kTransactional,
-                  fmt::format("add column {} {}{}{} (catalog only: no rewrite, no scan)", what, type,
-                              col.default_expr ? " DEFAULT " + *col.default_expr : "",
+                  fmt::format("add column {} {}{}{} (catalog only: no rewrite, no scan)", what,
+                              type, col.default_expr ? " DEFAULT " + *col.default_expr : "",
                               col.nullable ? "" : " NOT NULL"));
     std::string sql = fmt::format("ALTER TABLE {} ADD COLUMN IF NOT EXISTS {} {}", table, c, type);
     if (col.default_expr) sql += " DEFAULT " + *col.default_expr;
@@ -165,40 +174,47 @@ std::vector<Step> PostgresDialect::plan_add_column(const migration::AddColumn& o
       "    IF NEW.{c} IS NULL THEN\n"
       "      NEW.{c} := (SELECT ({expr})::{type} FROM (SELECT NEW.*) AS {alias});\n"
       "      PERFORM nextval({counter_lit});\n"
-      "      PERFORM setval({last_lit}, GREATEST(1, (extract(epoch FROM clock_timestamp()) * 1000)::bigint));\n"
+      "      PERFORM setval({last_lit}, GREATEST(1, (extract(epoch FROM clock_timestamp()) * "
+      "1000)::bigint));\n"
       "    END IF;\n"
       "  ELSIF NEW.{c} IS NOT DISTINCT FROM OLD.{c} THEN\n"
       "    colshift_value := (SELECT ({expr})::{type} FROM (SELECT NEW.*) AS {alias});\n"
       "    IF colshift_value IS DISTINCT FROM NEW.{c} THEN\n"
       "      IF OLD.{c} IS NOT NULL THEN\n"
       "        PERFORM nextval({counter_lit});\n"
-      "        PERFORM setval({last_lit}, GREATEST(1, (extract(epoch FROM clock_timestamp()) * 1000)::bigint));\n"
+      "        PERFORM setval({last_lit}, GREATEST(1, (extract(epoch FROM clock_timestamp()) * "
+      "1000)::bigint));\n"
       "      END IF;\n"
       "      NEW.{c} := colshift_value;\n"
       "    END IF;\n"
       "  END IF;\n"
       "  RETURN NEW;\n"
       "END",
-      fmt::arg("type", type), fmt::arg("c", c), fmt::arg("expr", expr), fmt::arg("alias", row_alias),
-      fmt::arg("counter_lit", quote_literal(qcounter)), fmt::arg("last_lit", quote_literal(qlast)));
+      fmt::arg("type", type), fmt::arg("c", c), fmt::arg("expr", expr),
+      fmt::arg("alias", row_alias), fmt::arg("counter_lit", quote_literal(qcounter)),
+      fmt::arg("last_lit", quote_literal(qlast)));
 
   // One short transaction, one lock acquisition: the column, its NOT NULL
   // check (NOT VALID: no scan; new rows must already satisfy it, and the
   // trigger fills them), and the dual-write trigger. Old app versions never
   // see the column without the trigger.
-  Step expand = base(Phase::kExpand, StepKind::kTransactional,
-                     fmt::format("add column {} {} as nullable, no default{}, with dual-write trigger {} "
-                                 "filling it for writers that leave it to the database (catalog only)",
-                                 what, type, col.nullable ? "" : ", CHECK NOT NULL as NOT VALID", trigger));
+  Step expand =
+      base(Phase::kExpand, StepKind::kTransactional,
+           fmt::format("add column {} {} as nullable, no default{}, with dual-write trigger {} "
+                       "filling it for writers that leave it to the database (catalog only)",
+                       what, type, col.nullable ? "" : ", CHECK NOT NULL as NOT VALID", trigger));
   expand.sql = {fmt::format("ALTER TABLE {} ADD COLUMN IF NOT EXISTS {} {}", table, c, type)};
   if (!col.nullable) expand.sql.push_back(add_constraint_sql(nn, fmt::format("{} IS NOT NULL", c)));
   expand.sql.push_back(fmt::format("CREATE SEQUENCE IF NOT EXISTS {}", qcounter));
   expand.sql.push_back(fmt::format("CREATE SEQUENCE IF NOT EXISTS {} MINVALUE 0 START 0", qlast));
-  expand.sql.push_back(fmt::format(
-      "CREATE OR REPLACE FUNCTION {}() RETURNS trigger LANGUAGE plpgsql AS $colshift$\n{}\n$colshift$", qfn, body));
+  expand.sql.push_back(
+      fmt::format("CREATE OR REPLACE FUNCTION {}() RETURNS trigger LANGUAGE plpgsql AS "
+                  "$colshift$\n{}\n$colshift$",
+                  qfn, body));
   std::string create_trigger = fmt::format(
       "CREATE TRIGGER {} BEFORE INSERT OR UPDATE ON {} FOR EACH ROW "
-      "WHEN (current_setting('colshift.backfill', true) IS DISTINCT FROM 'on') EXECUTE FUNCTION {}()",
+      "WHEN (current_setting('colshift.backfill', true) IS DISTINCT FROM 'on') EXECUTE FUNCTION "
+      "{}()",
       quote_ident(trigger), table, qfn);
   if (facts.server_version < 110000) {
     create_trigger.replace(create_trigger.find("EXECUTE FUNCTION"), 16, "EXECUTE PROCEDURE");
@@ -215,11 +231,13 @@ std::vector<Step> PostgresDialect::plan_add_column(const migration::AddColumn& o
                  fmt::format("DROP SEQUENCE IF EXISTS {}, {}", qcounter, qlast),
                  fmt::format("ALTER TABLE {} DROP COLUMN IF EXISTS {}", table, c)};
   expand.undo_lock = LockMode::kAccessExclusive;
-  expand.undo_summary = fmt::format("drop column {} with its trigger {} (catalog only)", what, trigger);
+  expand.undo_summary =
+      fmt::format("drop column {} with its trigger {} (catalog only)", what, trigger);
   steps.push_back(expand);
 
-  Step fill = base(Phase::kBackfill, StepKind::kBackfill,
-                   fmt::format("backfill {} = {} for existing rows, in primary-key batches", what, expr));
+  Step fill =
+      base(Phase::kBackfill, StepKind::kBackfill,
+           fmt::format("backfill {} = {} for existing rows, in primary-key batches", what, expr));
   plan::BackfillSpec spec;
   spec.schema = t.schema;
   spec.table = t.name;
@@ -233,8 +251,8 @@ std::vector<Step> PostgresDialect::plan_add_column(const migration::AddColumn& o
   fill.backfill = spec;
   fill.lock = LockMode::kRowExclusive;
   fill.estimate_seconds = rows_at(t.row_estimate, kBackfillRowsPerSecond);
-  fill.estimate_note = t.row_estimate < 0 ? "rows unknown"
-                                          : fmt::format("{} rows", with_commas(t.row_estimate));
+  fill.estimate_note =
+      t.row_estimate < 0 ? "rows unknown" : fmt::format("{} rows", with_commas(t.row_estimate));
   fill.undo_summary = "nothing (the column is dropped)";
   steps.push_back(fill);
 
@@ -244,8 +262,9 @@ std::vector<Step> PostgresDialect::plan_add_column(const migration::AddColumn& o
   }
   if (!col.nullable) steps.push_back(validate_step(nn, "NOT NULL check"));
 
-  Step quiet = base(Phase::kComplete, StepKind::kQuietCheck,
-                    fmt::format("check that no app version still leaves {} to the trigger", col.name));
+  Step quiet =
+      base(Phase::kComplete, StepKind::kQuietCheck,
+           fmt::format("check that no app version still leaves {} to the trigger", col.name));
   quiet.backfill = spec;
   quiet.lock_table.clear();
   quiet.undo_summary = "nothing";
@@ -254,20 +273,23 @@ std::vector<Step> PostgresDialect::plan_add_column(const migration::AddColumn& o
 
   Step contract = base(Phase::kComplete, StepKind::kTransactional,
                        fmt::format("contract {}: {}{}drop the dual-write trigger", what,
-                                   col.nullable                                   ? ""
-                                   : facts.server_version >= kPgNotNullFromCheck ? "SET NOT NULL (proven by the check, no scan), "
-                                                                                  : "SET NOT NULL (scans the table: PostgreSQL < 12), ",
+                                   col.nullable ? ""
+                                   : facts.server_version >= kPgNotNullFromCheck
+                                       ? "SET NOT NULL (proven by the check, no scan), "
+                                       : "SET NOT NULL (scans the table: PostgreSQL < 12), ",
                                    col.default_expr ? "set default, " : ""));
   if (!col.nullable) {
     contract.sql.push_back(fmt::format("ALTER TABLE {} ALTER COLUMN {} SET NOT NULL", table, c));
-    contract.sql.push_back(fmt::format("ALTER TABLE {} DROP CONSTRAINT IF EXISTS {}", table, quote_ident(nn)));
+    contract.sql.push_back(
+        fmt::format("ALTER TABLE {} DROP CONSTRAINT IF EXISTS {}", table, quote_ident(nn)));
     if (facts.server_version < kPgNotNullFromCheck) contract.scans = true;
   }
   if (col.default_expr) {
-    contract.sql.push_back(fmt::format("ALTER TABLE {} ALTER COLUMN {} SET DEFAULT {}", table, c,
-                                       *col.default_expr));
+    contract.sql.push_back(
+        fmt::format("ALTER TABLE {} ALTER COLUMN {} SET DEFAULT {}", table, c, *col.default_expr));
   }
-  contract.sql.push_back(fmt::format("DROP TRIGGER IF EXISTS {} ON {}", quote_ident(trigger), table));
+  contract.sql.push_back(
+      fmt::format("DROP TRIGGER IF EXISTS {} ON {}", quote_ident(trigger), table));
   contract.sql.push_back(fmt::format("DROP FUNCTION IF EXISTS {}()", qfn));
   contract.sql.push_back(fmt::format("DROP SEQUENCE IF EXISTS {}, {}", qcounter, qlast));
   contract.lock = LockMode::kAccessExclusive;

@@ -27,7 +27,8 @@ std::vector<std::string> PostgresDialect::backfill_session_setup() const {
           "SET synchronous_commit = off"};
 }
 
-std::string PostgresDialect::backfill_boundary_sql(const plan::BackfillSpec& spec, bool has_after) const {
+std::string PostgresDialect::backfill_boundary_sql(const plan::BackfillSpec& spec,
+                                                   bool has_after) const {
   const size_t n = spec.key_columns.size();
   std::string keys = key_tuple(spec.key_columns);
   std::string cols = keys.substr(1, keys.size() - 2);
@@ -44,8 +45,8 @@ std::string PostgresDialect::backfill_max_key_sql(const plan::BackfillSpec& spec
   std::string cols = keys.substr(1, keys.size() - 2);
   std::vector<std::string> desc;
   for (const auto& k : spec.key_columns) desc.push_back(quote_ident(k) + " DESC");
-  return fmt::format("SELECT {} FROM {} ORDER BY {} LIMIT 1", cols, qualified(spec.schema, spec.table),
-                     join(desc, ", "));
+  return fmt::format("SELECT {} FROM {} ORDER BY {} LIMIT 1", cols,
+                     qualified(spec.schema, spec.table), join(desc, ", "));
 }
 
 std::string PostgresDialect::backfill_update_sql(const plan::BackfillSpec& spec, bool has_after,
@@ -65,17 +66,20 @@ std::string PostgresDialect::backfill_update_sql(const plan::BackfillSpec& spec,
 }
 
 std::string PostgresDialect::backfill_batch_sql(const plan::BackfillSpec& spec, bool has_after,
-                                               const std::string& checkpoint_table) const {
+                                                const std::string& checkpoint_table) const {
   const size_t n = spec.key_columns.size();
   const size_t first = (has_after ? 2 * n : n) + 1;
   // A data-modifying CTE: the UPDATE and its checkpoint commit together.
   return fmt::format(
-      "WITH colshift_filled AS ({} RETURNING 1), colshift_n AS (SELECT count(*) AS n FROM colshift_filled) "
-      "UPDATE {} SET last_key = ${}::jsonb, rows_done = rows_done + colshift_n.n, batch_size = ${}, "
-      "done = ${}, rows_total = GREATEST(rows_total, rows_done + colshift_n.n), updated_at = clock_timestamp() "
+      "WITH colshift_filled AS ({} RETURNING 1), colshift_n AS (SELECT count(*) AS n FROM "
+      "colshift_filled) "
+      "UPDATE {} SET last_key = ${}::jsonb, rows_done = rows_done + colshift_n.n, batch_size = "
+      "${}, "
+      "done = ${}, rows_total = GREATEST(rows_total, rows_done + colshift_n.n), updated_at = "
+      "clock_timestamp() "
       "FROM colshift_n WHERE migration_id = ${} AND step = ${} RETURNING colshift_n.n",
-      backfill_update_sql(spec, has_after, true), checkpoint_table, first + 2, first + 3, first + 4, first,
-      first + 1);
+      backfill_update_sql(spec, has_after, true), checkpoint_table, first + 2, first + 3, first + 4,
+      first, first + 1);
 }
 
 std::string PostgresDialect::backfill_count_sql(const plan::BackfillSpec& spec) const {

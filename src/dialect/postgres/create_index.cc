@@ -12,8 +12,9 @@
 namespace colshift::postgres {
 
 std::pair<std::string, std::string> split_index_ordering(const std::string& column) {
-  static const std::regex suffix(R"(^(.*?)\s+((ASC|DESC)(\s+NULLS\s+(FIRST|LAST))?|NULLS\s+(FIRST|LAST))\s*$)",
-                                 std::regex::icase);
+  static const std::regex suffix(
+      R"(^(.*?)\s+((ASC|DESC)(\s+NULLS\s+(FIRST|LAST))?|NULLS\s+(FIRST|LAST))\s*$)",
+      std::regex::icase);
   std::smatch m;
   std::string c = trim(column);
   if (!std::regex_match(c, m, suffix)) return {c, ""};
@@ -50,9 +51,9 @@ std::vector<plan::Step> PostgresDialect::plan_create_index(const migration::Crea
   s.operation = ctx.operation;
   s.summary = fmt::format("build {}index {} on {} ({}) CONCURRENTLY: reads and writes continue",
                           op.unique ? "unique " : "", op.name, t.name, join(op.columns, ", "));
-  std::string sql = fmt::format("CREATE {}INDEX CONCURRENTLY {} ON {} USING {} ({})",
-                                op.unique ? "UNIQUE " : "", quote_ident(op.name), table, op.method,
-                                join(cols, ", "));
+  std::string sql =
+      fmt::format("CREATE {}INDEX CONCURRENTLY {} ON {} USING {} ({})", op.unique ? "UNIQUE " : "",
+                  quote_ident(op.name), table, op.method, join(cols, ", "));
   if (op.where) sql += " WHERE " + *op.where;
   s.sql = {sql};
   s.index_name = index;
@@ -63,7 +64,8 @@ std::vector<plan::Step> PostgresDialect::plan_create_index(const migration::Crea
   s.lock_table = t.schema + "." + t.name;
   s.lock = plan::LockMode::kShareUpdateExclusive;
   s.scans = true;
-  s.estimate_seconds = t.row_estimate < 0 ? -1 : static_cast<double>(t.row_estimate) / kIndexRowsPerSecond;
+  s.estimate_seconds =
+      t.row_estimate < 0 ? -1 : static_cast<double>(t.row_estimate) / kIndexRowsPerSecond;
   s.estimate_note = "two table scans; waits for older transactions to finish";
   s.undo_kind = plan::StepKind::kConcurrent;
   s.undo = {fmt::format("DROP INDEX CONCURRENTLY IF EXISTS {}", index)};

@@ -92,7 +92,8 @@ plan::CatalogFacts PostgresDialect::gather_facts(Connection& conn, const Migrati
       std::string regname = t.schema.empty() ? quote_ident(t.name) : qualified(t.schema, t.name);
       auto r = conn.exec(
           "SELECT c.oid, n.nspname, c.relname, c.relkind, "
-          "       GREATEST(c.reltuples, 0)::bigint AS reltuples, c.reltuples < 0 AS never_analyzed, "
+          "       GREATEST(c.reltuples, 0)::bigint AS reltuples, c.reltuples < 0 AS "
+          "never_analyzed, "
           "       pg_total_relation_size(c.oid) "
           "FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
           "WHERE c.oid = to_regclass($1)",
@@ -104,7 +105,8 @@ plan::CatalogFacts PostgresDialect::gather_facts(Connection& conn, const Migrati
       std::string kind = r.text(0, 3);
       if (kind != "r" && kind != "p") {
         throw Error(ErrorKind::kBadInput,
-                    fmt::format("'{}' is not a table (relkind {})", t.display(), kind), where_of(pos),
+                    fmt::format("'{}' is not a table (relkind {})", t.display(), kind),
+                    where_of(pos),
                     "add_column and create_index work on ordinary and partitioned tables");
       }
       plan::TableFacts tf;
@@ -115,7 +117,8 @@ plan::CatalogFacts PostgresDialect::gather_facts(Connection& conn, const Migrati
       tf.total_bytes = r.integer(0, 6);
       if (r.boolean(0, 5) || tf.row_estimate == 0) {
         // Never analyzed: an estimate from the live-tuple counter, else unknown.
-        auto s = conn.exec("SELECT n_live_tup FROM pg_stat_user_tables WHERE relid = $1::oid", {oid});
+        auto s =
+            conn.exec("SELECT n_live_tup FROM pg_stat_user_tables WHERE relid = $1::oid", {oid});
         tf.row_estimate = s.empty() ? -1 : s.integer(0, 0, -1);
         if (tf.row_estimate == 0 && tf.total_bytes > 64 * 1024) tf.row_estimate = -1;
       }
@@ -174,28 +177,32 @@ plan::CatalogFacts PostgresDialect::gather_facts(Connection& conn, const Migrati
         check_expression(conn, fmt::format("SELECT NULL::{} LIMIT 0", a->column.type), pos,
                          fmt::format("type '{}' of column {}", a->column.type, a->column.name));
         if (a->up) {
-          check_expression(conn, fmt::format("SELECT ({})::{} FROM {} LIMIT 0", *a->up, a->column.type, src),
-                           pos, "'up' of add_column");
+          check_expression(
+              conn, fmt::format("SELECT ({})::{} FROM {} LIMIT 0", *a->up, a->column.type, src),
+              pos, "'up' of add_column");
         }
         if (a->column.default_expr) {
-          check_expression(conn, fmt::format("SELECT ({})::{} LIMIT 0", *a->column.default_expr, a->column.type),
-                           pos, "'default' of add_column");
+          check_expression(
+              conn, fmt::format("SELECT ({})::{} LIMIT 0", *a->column.default_expr, a->column.type),
+              pos, "'default' of add_column");
         }
         if (a->column.check) {
-          check_expression(conn, fmt::format("SELECT ({})::boolean FROM {} LIMIT 0", *a->column.check, src),
-                           pos, "'check' of add_column");
+          check_expression(
+              conn, fmt::format("SELECT ({})::boolean FROM {} LIMIT 0", *a->column.check, src), pos,
+              "'check' of add_column");
         }
       } else if (auto* c = std::get_if<CreateIndex>(&op)) {
         auto it = f.tables.find(c->table.display());
         if (it == f.tables.end()) continue;
         std::string src = row_source(*this, it->second, m, c->table.display());
         std::vector<std::string> exprs;
-        for (const auto& col : c->columns) exprs.push_back("(" + split_index_ordering(col).first + ")");
-        check_expression(conn, fmt::format("SELECT {} FROM {} LIMIT 0", join(exprs, ", "), src), pos,
-                         "'columns' of create_index");
+        for (const auto& col : c->columns)
+          exprs.push_back("(" + split_index_ordering(col).first + ")");
+        check_expression(conn, fmt::format("SELECT {} FROM {} LIMIT 0", join(exprs, ", "), src),
+                         pos, "'columns' of create_index");
         if (c->where) {
-          check_expression(conn, fmt::format("SELECT 1 FROM {} WHERE ({}) LIMIT 0", src, *c->where), pos,
-                           "'where' of create_index");
+          check_expression(conn, fmt::format("SELECT 1 FROM {} WHERE ({}) LIMIT 0", src, *c->where),
+                           pos, "'where' of create_index");
         }
       }
     }

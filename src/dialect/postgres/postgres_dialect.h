@@ -28,7 +28,8 @@ class PostgresDialect final : public Dialect {
                                  const std::string& checkpoint_table) const override;
 
   // Operation planners (one file each).
-  std::vector<plan::Step> plan_add_column(const migration::AddColumn& op, const PlanContext& ctx) const;
+  std::vector<plan::Step> plan_add_column(const migration::AddColumn& op,
+                                          const PlanContext& ctx) const;
   std::vector<plan::Step> plan_create_index(const migration::CreateIndex& op,
                                             const PlanContext& ctx) const;
   std::vector<plan::Step> plan_raw_sql(const migration::RawSql& op, const PlanContext& ctx) const;

@@ -20,13 +20,15 @@ std::vector<std::string> split_statements(const std::string& sql, const std::str
     std::string msg = r.error->message ? r.error->message : "syntax error";
     int cursor = r.error->cursorpos;
     pg_query_free_split_result(r);
-    throw Error(ErrorKind::kBadInput, fmt::format("raw_sql does not parse: {} (at character {})", msg, cursor),
-                where, "check the SQL with 'colshift lint'");
+    throw Error(ErrorKind::kBadInput,
+                fmt::format("raw_sql does not parse: {} (at character {})", msg, cursor), where,
+                "check the SQL with 'colshift lint'");
   }
   std::vector<std::string> out;
   for (int i = 0; i < r.n_stmts; ++i) {
     auto* s = r.stmts[i];
-    std::string stmt = trim(sql.substr(static_cast<size_t>(s->stmt_location), static_cast<size_t>(s->stmt_len)));
+    std::string stmt =
+        trim(sql.substr(static_cast<size_t>(s->stmt_location), static_cast<size_t>(s->stmt_len)));
     if (!stmt.empty()) out.push_back(stmt);
   }
   pg_query_free_split_result(r);
@@ -63,10 +65,12 @@ std::vector<plan::Step> PostgresDialect::plan_raw_sql(const migration::RawSql& o
   s.sql = up;
   s.estimate_seconds = -1;
   s.estimate_note = "as written; 'colshift lint' reports its locks";
-  s.undo_kind = needs_no_transaction(down) ? plan::StepKind::kConcurrent : plan::StepKind::kTransactional;
+  s.undo_kind =
+      needs_no_transaction(down) ? plan::StepKind::kConcurrent : plan::StepKind::kTransactional;
   s.undo = down;
   s.undo_only_if_done = true;
-  s.undo_summary = fmt::format("raw SQL down ({} statement{})", down.size(), down.size() == 1 ? "" : "s");
+  s.undo_summary =
+      fmt::format("raw SQL down ({} statement{})", down.size(), down.size() == 1 ? "" : "s");
   return {s};
 }
 
