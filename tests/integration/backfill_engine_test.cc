@@ -236,7 +236,7 @@ TEST(BackfillEngineServer, StopsWithinABatchWhileAStandbyDoesNotReplay) {
   std::string file = dir + "/m.yaml";
   std::ofstream(file) << kMigration;
   std::string log = dir + "/start.log";
-  int pid = spawn_colshift({"start", file, "--batch-size", "1000", "--max-replica-lag", "300ms"},
+  int pid = spawn_colshift({"start", file, "--batch-size", "1000", "--max-replica-lag", "300ms", "--max-rate", "20000"},
                            primary.url(), log);
   ASSERT_TRUE(wait_until(
       [&] {
@@ -245,8 +245,8 @@ TEST(BackfillEngineServer, StopsWithinABatchWhileAStandbyDoesNotReplay) {
       30s))
       << slurp(log + ".err");
   long long held = rows_done(*c);
-  // Stopped within one batch of the lag passing the limit: 300 ms at most a
-  // few batches of 1,000 rows, far from the whole table.
+  // Stopped soon after the lag passed the limit: at 20,000 rows/s, 300 ms of
+  // lag is ~6,000 rows plus the batch in flight, far from the whole table.
   EXPECT_LE(held, 20000);
   std::this_thread::sleep_for(1500ms);
   EXPECT_EQ(rows_done(*c), held) << "the backfill went on while the standby did not replay";
