@@ -64,8 +64,8 @@ Catalog load_catalog(Connection& conn) {
   auto idx = conn.exec(
       "SELECT n.nspname, t.relname, array_to_string(ARRAY(SELECT a.attname FROM unnest(i.indkey) "
       "WITH ORDINALITY k(attnum, ord) JOIN pg_attribute a ON a.attrelid = t.oid AND a.attnum = k.attnum "
-      "ORDER BY k.ord), ',') "
-      "FROM pg_index i JOIN pg_class t ON t.oid = i.indrelid JOIN pg_namespace n ON n.oid = t.relnamespace "
+      "ORDER BY k.ord), ','), ic.relname "
+      "FROM pg_index i JOIN pg_class t ON t.oid = i.indrelid JOIN pg_class ic ON ic.oid = i.indexrelid JOIN pg_namespace n ON n.oid = t.relnamespace "
       "WHERE n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg_toast%'");
   for (size_t i = 0; i < idx.size(); ++i) {
     std::vector<std::string> keys;
@@ -78,6 +78,7 @@ Catalog load_catalog(Connection& conn) {
       pos = comma + 1;
     }
     c.indexes[qualified(idx.text(i, 0), idx.text(i, 1))].push_back(keys);
+    c.index_tables[qualified(idx.text(i, 0), idx.text(i, 3))] = qualified(idx.text(i, 0), idx.text(i, 1));
   }
   return c;
 }

@@ -52,7 +52,10 @@ void alter_table(Builder& b, const json& tree, const FactsOptions& options) {
     if (sub == "AT_AddConstraint") {
       const json& con = def.value("Constraint", json::object());
       if (ast::str(con, "contype") == "CONSTR_FOREIGN") {
-        b.add(rel(con, "pktable"), L::kShareRowExclusive, "referenced table: FK triggers added");
+        RelationFact& pk = b.add(rel(con, "pktable"), L::kShareRowExclusive,
+                                 "referenced table: FK triggers added");
+        // Validation joins every row against the referenced table.
+        pk.scan = pk.scan || !ast::flag(con, "skip_validation");
       }
     } else if (sub == "AT_AttachPartition" || sub == "AT_DetachPartition") {
       const json& pc = def.value("PartitionCmd", json::object());
@@ -82,6 +85,10 @@ void drop(Builder& b, const json& tree) {
     for (const auto& p : parts) name += (name.empty() ? "" : ".") + p;
     L lock = concurrent ? L::kShareUpdateExclusive : L::kAccessExclusive;
     b.add(name, lock, type == "OBJECT_INDEX" ? "and the same lock on the index's table" : "");
+    if (type == "OBJECT_INDEX") {
+      std::string table = b.state.table_of_index(name);
+      if (!table.empty()) b.add(table, lock, "table of index " + name);
+    }
   }
 }
 

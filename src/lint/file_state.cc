@@ -76,6 +76,11 @@ bool FileState::has_index_on(const std::string& table, const std::vector<std::st
   return false;
 }
 
+std::string FileState::table_of_index(const std::string& index) const {
+  auto it = catalog_.index_tables.find(table_key(index));
+  return it == catalog_.index_tables.end() ? std::string() : it->second;
+}
+
 std::optional<std::vector<std::string>> FileState::index_columns(const std::string& index) const {
   auto it = index_columns_.find(table_key(index));
   if (it == index_columns_.end()) return std::nullopt;

@@ -33,6 +33,7 @@ struct Catalog {
   std::set<std::string> partitioned;                             // partitioned tables
   std::map<std::string, std::vector<std::vector<std::string>>> indexes;  // table -> key columns
   std::set<std::string> tables;                                  // every ordinary table
+  std::map<std::string, std::string> index_tables;               // index -> its table
 };
 
 // "public.t" and "t" name the same table; returns the key used in maps.
@@ -49,6 +50,8 @@ class FileState {
   bool not_null_proven(const std::string& table, const std::string& col) const;
   // Some index (in the catalog or created in this file) starts with `cols`.
   bool has_index_on(const std::string& table, const std::vector<std::string>& cols) const;
+  // The table of index `index` when the catalog knows it; "" otherwise.
+  std::string table_of_index(const std::string& index) const;
   // The key columns of index `index` when it was created in this file.
   std::optional<std::vector<std::string>> index_columns(const std::string& index) const;
   // A NOT VALID constraint named `name` on `table` was added earlier in the

@@ -66,7 +66,7 @@ struct DropCopy {
 
 }  // namespace
 
-TraceStatement trace_outside_transaction(Connection& /*conn*/, const std::string& conninfo,
+TraceStatement trace_outside_transaction(Connection& conn, const std::string& conninfo,
                                          const FileReport& report, int index) {
   const Statement& st = report.statements[static_cast<size_t>(index)];
   const StatementFacts& facts = report.facts[static_cast<size_t>(index)];
@@ -78,7 +78,15 @@ TraceStatement trace_outside_transaction(Connection& /*conn*/, const std::string
     return t;
   }
   std::string table = ast::relation_name(st.tree.value("relation", nlohmann::json::object()));
+  // The trace's own transaction may already lock the table (an earlier
+  // statement of the file); a copy would wait for it forever.
+  if (conn.exec("SELECT count(*) FROM pg_locks WHERE pid = pg_backend_pid() AND relation = "
+                "to_regclass($1)", {table}).integer(0, 0) > 0) {
+    t.detail = "an earlier statement of this file locked its table in the trace's transaction";
+    return t;
+  }
   auto aux = pg::PgConnection::connect({conninfo, "colshift lint trace", 10});
+  aux->exec("SET lock_timeout = '5s'");
   if (aux->exec("SELECT to_regclass($1) IS NULL", {table}).boolean(0, 0)) {
     t.detail = "its table is not committed in the database (created in this file?), so no copy can be made";
     return t;
@@ -92,9 +100,11 @@ TraceStatement trace_outside_transaction(Connection& /*conn*/, const std::string
   aux->exec(fmt::format("CREATE TABLE {} (LIKE {} INCLUDING ALL)", copy, table));
   DropCopy guard{*aux, copy};
   auto blocker = pg::PgConnection::connect({conninfo, "colshift lint trace writer", 10});
+  blocker->exec("SET lock_timeout = '5s'");
   blocker->exec("BEGIN");
   blocker->exec(fmt::format("LOCK TABLE {} IN ROW EXCLUSIVE MODE", copy));
   auto runner = pg::PgConnection::connect({conninfo, "colshift lint trace runner", 10});
+  runner->exec("SET lock_timeout = '5s'");
   int pid = runner->backend_pid();
   bool flush = runner->server_version() >= 150000;
   std::string error;

@@ -35,7 +35,7 @@ TEST(LintFacts, CommonForms) {
       {"ALTER TABLE t ADD CONSTRAINT k CHECK (c > 0)", "t", L::kAccessExclusive, false, true},
       {"ALTER TABLE t ADD CONSTRAINT k CHECK (c > 0) NOT VALID", "t", L::kAccessExclusive, false, false},
       {"ALTER TABLE t VALIDATE CONSTRAINT k", "t", L::kShareUpdateExclusive, false, true},
-      {"ALTER TABLE t ADD CONSTRAINT f FOREIGN KEY (c) REFERENCES u (id)", "u", L::kShareRowExclusive, false, false},
+      {"ALTER TABLE t ADD CONSTRAINT f FOREIGN KEY (c) REFERENCES u (id)", "u", L::kShareRowExclusive, false, true},
       {"ALTER TABLE t ADD CONSTRAINT f FOREIGN KEY (c) REFERENCES u (id) NOT VALID", "t", L::kShareRowExclusive, false, false},
       {"ALTER TABLE t SET (fillfactor = 70)", "t", L::kShareUpdateExclusive, false, false},
       {"ALTER TABLE t ALTER COLUMN c SET STATISTICS 500", "t", L::kShareUpdateExclusive, false, false},

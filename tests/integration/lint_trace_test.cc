@@ -1,0 +1,163 @@
+// The static lock/rewrite/scan facts of the common DDL forms, checked against
+// what the test PostgreSQL really does (colshift lint --trace); plus the
+// lint command line against a server.
+#include <nlohmann/json.hpp>
+
+#include "lint/catalog.h"
+#include "lint/linter.h"
+#include "lint/trace.h"
+#include "support/pg_fixture.h"
+
+namespace colshift::testing {
+namespace {
+
+class LintTrace : public PgTest {
+ protected:
+  void SetUp() override {
+    PgTest::SetUp();
+    if (!test_server_available()) GTEST_SKIP() << "run through ./run test";
+    sql("CREATE TABLE orgs (id bigint PRIMARY KEY)");
+    sql("INSERT INTO orgs SELECT generate_series(1, 100)");
+    sql("CREATE TABLE users (id bigint PRIMARY KEY, org_id bigint, email text, n int, at timestamp, "
+        "v varchar(20))");
+    sql("INSERT INTO users SELECT g, 1 + g % 100, 'u' || g || '@x', g, now(), 'v' FROM "
+        "generate_series(1, 1000) g");
+    sql("CREATE INDEX users_n_idx ON users (n)");
+    sql("CREATE TABLE m (id bigint, k int) PARTITION BY LIST (k)");
+    sql("CREATE TABLE m_1 (id bigint, k int)");
+    sql("CREATE FUNCTION trg() RETURNS trigger LANGUAGE plpgsql AS $$BEGIN RETURN NEW; END$$");
+  }
+
+  // Lints `file` with the server's catalog and traces it; returns the
+  // disagreements (empty when the static facts are honest).
+  std::vector<std::string> trace(const std::string& file, std::vector<lint::TraceStatement>* out = nullptr) {
+    auto conn = connect();
+    lint::LintOptions o;
+    o.catalog = lint::load_catalog(*conn);
+    auto report = lint::lint_sql("t.sql", file, o);
+    auto t = lint::trace_file(*conn, url_, report);
+    for (const auto& s : t.statements) {
+      EXPECT_EQ(s.status, "traced") << file << ": " << s.detail;
+    }
+    if (out) *out = t.statements;
+    return t.disagreements(&report);
+  }
+};
+
+std::string joined(const std::vector<std::string>& v) {
+  std::string s;
+  for (const auto& x : v) s += x + "\n";
+  return s;
+}
+
+TEST_F(LintTrace, StaticFactsMatchTheServer) {
+  const char* forms[] = {
+      "ALTER TABLE users ADD COLUMN c int",
+      "ALTER TABLE users ADD COLUMN c int DEFAULT 0",
+      "ALTER TABLE users ADD COLUMN c float8 DEFAULT random()",
+      "ALTER TABLE users ADD COLUMN c bigserial",
+      "ALTER TABLE users ALTER COLUMN email SET NOT NULL",
+      "ALTER TABLE users ALTER COLUMN email DROP NOT NULL",
+      "ALTER TABLE users ALTER COLUMN email SET DEFAULT 'x'",
+      "ALTER TABLE users ADD CONSTRAINT n_pos CHECK (n > 0)",
+      "ALTER TABLE users ADD CONSTRAINT n_pos CHECK (n > 0) NOT VALID",
+      "ALTER TABLE users ADD CONSTRAINT n_pos CHECK (n > 0) NOT VALID;\n"
+      "ALTER TABLE users VALIDATE CONSTRAINT n_pos",
+      "ALTER TABLE users ADD CONSTRAINT e_nn CHECK (email IS NOT NULL) NOT VALID;\n"
+      "ALTER TABLE users VALIDATE CONSTRAINT e_nn;\nALTER TABLE users ALTER COLUMN email SET NOT NULL",
+      "ALTER TABLE users ADD CONSTRAINT org_fk FOREIGN KEY (org_id) REFERENCES orgs (id) NOT VALID",
+      "ALTER TABLE users ADD CONSTRAINT users_email_key UNIQUE (email)",
+      "ALTER TABLE users ALTER COLUMN n TYPE bigint",
+      "ALTER TABLE users ALTER COLUMN v TYPE text",
+      "ALTER TABLE users ALTER COLUMN v TYPE varchar(40)",
+      "ALTER TABLE users ALTER COLUMN v TYPE varchar(10)",
+      "ALTER TABLE users SET UNLOGGED",
+      "ALTER TABLE users SET (fillfactor = 70)",
+      "ALTER TABLE users ALTER COLUMN n SET STATISTICS 500",
+      "ALTER TABLE users RENAME COLUMN email TO mail",
+      "ALTER TABLE users RENAME TO people",
+      "ALTER TABLE users DROP COLUMN v",
+      "ALTER TABLE users DISABLE TRIGGER ALL",
+      "ALTER TABLE m ATTACH PARTITION m_1 FOR VALUES IN (1)",
+      "ALTER INDEX users_n_idx RENAME TO users_n_idx2",
+      "CREATE INDEX users_email_idx ON users (email)",
+      "CREATE INDEX CONCURRENTLY users_email_idx ON users (email)",
+      "DROP INDEX users_n_idx",
+      "CREATE TRIGGER t BEFORE INSERT ON users FOR EACH ROW EXECUTE FUNCTION trg()",
+      "CREATE TABLE posts (id bigint PRIMARY KEY, user_id bigint REFERENCES users (id))",
+      "COMMENT ON TABLE users IS 'people'",
+      "LOCK TABLE users IN SHARE MODE",
+      "UPDATE users SET n = n + 1",
+      "DELETE FROM users WHERE id = 1",
+      "DROP TABLE users CASCADE",
+  };
+  for (const char* form : forms) {
+    auto d = trace(form);
+    EXPECT_TRUE(d.empty()) << form << "\n" << joined(d);
+  }
+}
+
+TEST_F(LintTrace, ObservesRewritesAndScans) {
+  std::vector<lint::TraceStatement> out;
+  trace("ALTER TABLE users ALTER COLUMN n TYPE bigint", &out);
+  ASSERT_EQ(out.size(), 1u);
+  ASSERT_FALSE(out[0].relations.empty());
+  EXPECT_TRUE(out[0].relations[0].rewrite);
+  EXPECT_EQ(out[0].relations[0].lock, lint::LockMode::kAccessExclusive);
+  trace("ALTER TABLE users ALTER COLUMN email SET NOT NULL", &out);
+  ASSERT_FALSE(out[0].relations.empty());
+  EXPECT_TRUE(out[0].relations[0].scan);
+  EXPECT_FALSE(out[0].relations[0].rewrite);
+}
+
+TEST_F(LintTrace, ConcurrentBuildAfterALockInTheFileIsSkippedNotHung) {
+  auto conn = connect();
+  lint::LintOptions o;
+  auto report = lint::lint_sql("t.sql", "ALTER TABLE users ADD COLUMN c int;\n"
+                               "CREATE INDEX CONCURRENTLY users_c_idx ON users (c)", o);
+  auto t = lint::trace_file(*conn, url_, report);
+  ASSERT_EQ(t.statements.size(), 2u);
+  EXPECT_EQ(t.statements[0].status, "traced");
+  EXPECT_EQ(t.statements[1].status, "skipped");
+  EXPECT_NE(t.statements[1].detail.find("earlier statement"), std::string::npos) << t.statements[1].detail;
+}
+
+TEST_F(LintTrace, WrongStaticFactIsReported) {
+  auto conn = connect();
+  lint::LintOptions o;
+  auto report = lint::lint_sql("t.sql", "ALTER TABLE users ADD COLUMN c int", o);
+  report.facts[0].relations[0].lock = lint::LockMode::kShareUpdateExclusive;  // a lie
+  auto t = lint::trace_file(*conn, url_, report);
+  auto d = t.disagreements(&report);
+  ASSERT_EQ(d.size(), 1u);
+  EXPECT_EQ(d[0], "t.sql:1:1: \"users\": static lock ShareUpdateExclusiveLock, server took AccessExclusiveLock");
+  EXPECT_EQ(scalar_int("SELECT count(*) FROM information_schema.columns WHERE table_name = 'users' "
+                       "AND column_name = 'c'"), 0) << "the trace must roll back";
+}
+
+TEST_F(LintTrace, CommandLine) {
+  std::string bad = write_file("bad.sql", "CREATE INDEX i ON users (email);\n");
+  auto r = colshift({"lint", "--trace", "--db", url_, bad});
+  EXPECT_EQ(r.exit_code, 3) << r.out << r.err;
+  EXPECT_NE(r.out.find("error[create-index-non-concurrently]"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("trace traced"), std::string::npos) << r.out;
+  std::string good = write_file("good.sql", "SET lock_timeout = '1s';\nCREATE INDEX CONCURRENTLY i ON users (email);\n");
+  auto g = colshift({"lint", "--db", url_, "--json", good});
+  EXPECT_EQ(g.exit_code, 0) << g.out << g.err;
+  auto j = nlohmann::json::parse(g.out);
+  EXPECT_EQ(j["pg_version"].get<int>(), conn_->server_version());
+  EXPECT_EQ(j["files"][0]["statements"][1]["facts"]["lock"], "ShareUpdateExclusiveLock");
+  auto cfg = write_file(".colshift.yaml", "lint:\n  rules:\n    nope: off\n");
+  auto c = colshift({"lint", good});
+  EXPECT_EQ(c.exit_code, 2) << c.out << c.err;
+  EXPECT_NE(c.err.find(".colshift.yaml:3:5"), std::string::npos) << c.err;
+}
+
+TEST_F(LintTrace, RepositoryExamplesAreClean) {
+  std::string examples = std::string(COLSHIFT_SOURCE_DIR) + "/examples";
+  auto r = run_colshift({"lint", examples}, "", COLSHIFT_SOURCE_DIR);
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+}
+
+}  // namespace
+}  // namespace colshift::testing
