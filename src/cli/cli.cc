@@ -8,6 +8,7 @@
 #include <iostream>
 #include <regex>
 
+#include "pg/pg_connection.h"
 #include "util/error.h"
 
 namespace colshift::cli {
@@ -110,6 +111,7 @@ int run_cli(int argc, char** argv) {
     int rc = app.exit(e);
     return rc == 0 ? kExitOk : kExitBadInput;
   }
+  pg::set_statement_log(global.verbose);
   global.color = std::getenv("NO_COLOR") == nullptr && isatty(STDOUT_FILENO) && !global.json;
 
   try {

@@ -4,7 +4,9 @@
 #include <libpq-fe.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cctype>
+#include <iostream>
 
 #include "pg/sqlstate.h"
 
@@ -42,7 +44,17 @@ std::string first_line(std::string_view sql) {
   return s;
 }
 
+std::atomic<bool> g_statement_log{false};
+
+void log_statement(std::string_view sql) {
+  if (!g_statement_log.load(std::memory_order_relaxed)) return;
+  std::string line = "sql: " + std::string(sql) + "\n";
+  std::cerr << line << std::flush;
+}
+
 }  // namespace
+
+void set_statement_log(bool on) { g_statement_log = on; }
 
 void check_conninfo(const std::string& conninfo) {
   if (conninfo.empty()) return;
@@ -158,6 +170,7 @@ void PgConnection::throw_error(const void* result_ptr, std::string_view sql, boo
 }
 
 QueryResult PgConnection::exec(std::string_view sql, const Params& params) {
+  log_statement(sql);
   std::string text(sql);
   std::vector<const char*> values;
   values.reserve(params.size());
@@ -192,6 +205,7 @@ QueryResult PgConnection::exec(std::string_view sql, const Params& params) {
 }
 
 void PgConnection::exec_script(std::string_view sql) {
+  log_statement(sql);
   std::string text(sql);
   if (!PQsendQuery(conn_, text.c_str())) throw_error(nullptr, sql, false);
   // Drain every result; report the first error.

@@ -25,6 +25,10 @@ struct ConnectOptions {
 // Error(kBadInput) naming the problem (the password is never echoed).
 void check_conninfo(const std::string& conninfo);
 
+// When on, every statement any PgConnection runs is written to stderr first
+// ("sql: ..."); --verbose turns it on. Thread-safe.
+void set_statement_log(bool on);
+
 // Returns conninfo with any password replaced by "****", for messages.
 std::string redact_conninfo(const std::string& conninfo);
 
