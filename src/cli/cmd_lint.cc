@@ -1,8 +1,9 @@
 // colshift lint [PATH...]: check migration files and raw SQL for dangerous
 // changes. Parsing and printing only; the work is in src/lint.
+#include <fmt/format.h>
+
 #include <CLI/CLI.hpp>
 #include <filesystem>
-#include <fmt/format.h>
 #include <iostream>
 #include <memory>
 
@@ -36,7 +37,8 @@ int explain(const std::string& id, bool markdown) {
   }
   if (id == "all") {
     for (const auto* r : lint::all_rules()) {
-      std::cout << fmt::format("{:<40} {:<8} {}\n", r->id, lint::severity_name(r->severity), r->summary);
+      std::cout << fmt::format("{:<40} {:<8} {}\n", r->id, lint::severity_name(r->severity),
+                               r->summary);
     }
     return kExitOk;
   }
@@ -54,16 +56,19 @@ lint::LintOptions options_for(const LintArgs& args, const GlobalOptions& global,
   lint::LintOptions options;
   std::string config_path = args.config;
   if (config_path.empty()) {
-    if (auto found = lint::find_config(std::filesystem::current_path().string())) config_path = *found;
+    if (auto found = lint::find_config(std::filesystem::current_path().string()))
+      config_path = *found;
   }
   if (!config_path.empty()) options.config = lint::load_config(config_path);
-  if (!args.pg_version.empty()) options.pg_version = lint::parse_pg_version(args.pg_version, "--pg-version");
+  if (!args.pg_version.empty())
+    options.pg_version = lint::parse_pg_version(args.pg_version, "--pg-version");
   bool use_db = !global.db.empty() || args.trace;
   if (use_db) {
     std::string url = global.database_url();
     if (url.empty()) {
-      throw Error(ErrorKind::kUsage, "--trace needs a database", {},
-                  "pass --db URL (a scratch copy of production's schema; every statement is rolled back)");
+      throw Error(
+          ErrorKind::kUsage, "--trace needs a database", {},
+          "pass --db URL (a scratch copy of production's schema; every statement is rolled back)");
     }
     conn = pg::PgConnection::connect({url, "colshift lint", 10});
     options.catalog = lint::load_catalog(*conn);
@@ -84,7 +89,8 @@ int run_lint(const LintArgs& args, const GlobalOptions& global) {
   }
   std::vector<lint::TraceReport> traces;
   if (args.trace) {
-    for (const auto& r : reports) traces.push_back(lint::trace_file(*conn, global.database_url(), r));
+    for (const auto& r : reports)
+      traces.push_back(lint::trace_file(*conn, global.database_url(), r));
   }
   bool errors = false;
   for (const auto& r : reports) errors = errors || lint::has_errors(r);
@@ -99,7 +105,8 @@ int run_lint(const LintArgs& args, const GlobalOptions& global) {
     std::cout << "::notice::colshift lint: " << lint::summary_line(reports) << "\n";
   } else {
     for (const auto& r : reports) lint::render_text(r, global.color, global.verbose, std::cout);
-    for (size_t i = 0; i < traces.size(); ++i) lint::render_trace_text(reports[i], traces[i], std::cout);
+    for (size_t i = 0; i < traces.size(); ++i)
+      lint::render_trace_text(reports[i], traces[i], std::cout);
     std::cout << lint::summary_line(reports)
               << fmt::format(" (PostgreSQL {})\n", options.effective_pg_version() / 10000);
   }
@@ -115,13 +122,15 @@ CommandRun setup_lint(CLI::App& sub, const GlobalOptions& global) {
   sub.add_option("paths", args->paths,
                  "SQL files, colshift migration files (.yaml/.yml/.json) or directories "
                  "(default: migrations/ if present, else .)");
-  sub.add_option("--format", args->format, "text, json, sarif or github (--json means json); markdown with --explain")
+  sub.add_option("--format", args->format,
+                 "text, json, sarif or github (--json means json); markdown with --explain")
       ->check(CLI::IsMember({"text", "json", "sarif", "github", "markdown"}))
       ->capture_default_str();
   sub.add_option("--pg-version", args->pg_version,
                  "target PostgreSQL version, 11 to 17 (e.g. 15 or 14.2); default: .colshift.yaml, "
                  "then the --db server, then 17");
-  sub.add_option("--explain", args->explain, "print a rule's documentation ('all' lists the rules)");
+  sub.add_option("--explain", args->explain,
+                 "print a rule's documentation ('all' lists the rules)");
   sub.add_option("--config", args->config, "use this .colshift.yaml instead of searching for one");
   sub.add_flag("--trace", args->trace,
                "run each statement against --db in a transaction that is rolled back, and compare "

@@ -25,7 +25,8 @@ std::string string_value(const json& node) {
   if (node.is_string()) return node.get<std::string>();
   if (!node.is_object()) return {};
   if (const json* s = find(node, "String")) return str(*s, "sval");
-  if (const json* s = find(node, "sval")) return s->is_string() ? s->get<std::string>() : string_value(*s);
+  if (const json* s = find(node, "sval"))
+    return s->is_string() ? s->get<std::string>() : string_value(*s);
   if (const json* c = find(node, "A_Const")) return string_value(*c);
   return {};
 }
@@ -82,23 +83,68 @@ namespace {
 
 const std::set<std::string>& volatile_functions() {
   static const std::set<std::string> s = {
-      "random", "gen_random_uuid", "uuid_generate_v1", "uuid_generate_v1mc", "uuid_generate_v4",
-      "uuidv4", "uuidv7", "clock_timestamp", "timeofday", "nextval", "setval", "txid_current",
-      "pg_current_xact_id", "random_normal", "gen_random_bytes", "currval", "lastval"};
+      "random",  "gen_random_uuid", "uuid_generate_v1",   "uuid_generate_v1mc", "uuid_generate_v4",
+      "uuidv4",  "uuidv7",          "clock_timestamp",    "timeofday",          "nextval",
+      "setval",  "txid_current",    "pg_current_xact_id", "random_normal",      "gen_random_bytes",
+      "currval", "lastval"};
   return s;
 }
 
 // Builtins that are immutable or stable: evaluated once for ADD COLUMN.
 const std::set<std::string>& known_functions() {
-  static const std::set<std::string> s = {
-      "now", "current_timestamp", "transaction_timestamp", "statement_timestamp", "lower",
-      "upper", "coalesce", "concat", "concat_ws", "length", "to_char", "to_timestamp", "to_date",
-      "jsonb_build_object", "json_build_object", "jsonb_build_array", "json_build_array",
-      "array_length", "make_interval", "date_trunc", "abs", "round", "floor", "ceil", "greatest",
-      "least", "md5", "replace", "substring", "substr", "trim", "btrim", "split_part", "left",
-      "right", "format", "current_date", "localtimestamp", "current_user", "session_user",
-      "current_setting", "gen_salt", "to_jsonb", "to_json", "timezone", "date_part", "extract",
-      "nullif", "array", "cardinality", "char_length", "octet_length", "initcap"};
+  static const std::set<std::string> s = {"now",
+                                          "current_timestamp",
+                                          "transaction_timestamp",
+                                          "statement_timestamp",
+                                          "lower",
+                                          "upper",
+                                          "coalesce",
+                                          "concat",
+                                          "concat_ws",
+                                          "length",
+                                          "to_char",
+                                          "to_timestamp",
+                                          "to_date",
+                                          "jsonb_build_object",
+                                          "json_build_object",
+                                          "jsonb_build_array",
+                                          "json_build_array",
+                                          "array_length",
+                                          "make_interval",
+                                          "date_trunc",
+                                          "abs",
+                                          "round",
+                                          "floor",
+                                          "ceil",
+                                          "greatest",
+                                          "least",
+                                          "md5",
+                                          "replace",
+                                          "substring",
+                                          "substr",
+                                          "trim",
+                                          "btrim",
+                                          "split_part",
+                                          "left",
+                                          "right",
+                                          "format",
+                                          "current_date",
+                                          "localtimestamp",
+                                          "current_user",
+                                          "session_user",
+                                          "current_setting",
+                                          "gen_salt",
+                                          "to_jsonb",
+                                          "to_json",
+                                          "timezone",
+                                          "date_part",
+                                          "extract",
+                                          "nullif",
+                                          "array",
+                                          "cardinality",
+                                          "char_length",
+                                          "octet_length",
+                                          "initcap"};
   return s;
 }
 
@@ -130,7 +176,8 @@ std::string first_function(const json& expr, Volatility which) {
     std::string name = func_name(value);
     bool vol = volatile_functions().count(name) > 0;
     bool known = known_functions().count(name) > 0;
-    if ((which == Volatility::kVolatile && vol) || (which == Volatility::kUnknown && !vol && !known)) {
+    if ((which == Volatility::kVolatile && vol) ||
+        (which == Volatility::kUnknown && !vol && !known)) {
       found = name;
     }
   });

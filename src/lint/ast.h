@@ -26,8 +26,8 @@ std::string relation_name(const json& range_var);
 int location(const json& node);
 
 struct TypeInfo {
-  std::string name;               // last part, as PostgreSQL spells it: int4, varchar, timestamptz
-  std::vector<long long> mods;    // integer type modifiers: varchar(20) -> {20}
+  std::string name;             // last part, as PostgreSQL spells it: int4, varchar, timestamptz
+  std::vector<long long> mods;  // integer type modifiers: varchar(20) -> {20}
   bool array = false;
   bool empty() const { return name.empty(); }
 };

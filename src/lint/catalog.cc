@@ -46,12 +46,14 @@ Catalog load_catalog(Connection& conn) {
   c.server_version = conn.server_version();
   c.timezone = conn.exec("SHOW TimeZone").text(0, 0);
   auto cols = conn.exec(
-      "SELECT n.nspname, cl.relname, a.attname, format_type(a.atttypid, a.atttypmod), a.attnotnull, "
+      "SELECT n.nspname, cl.relname, a.attname, format_type(a.atttypid, a.atttypmod), "
+      "a.attnotnull, "
       "cl.relkind "
       "FROM pg_attribute a JOIN pg_class cl ON cl.oid = a.attrelid "
       "JOIN pg_namespace n ON n.oid = cl.relnamespace "
       "WHERE cl.relkind IN ('r', 'p') AND a.attnum > 0 AND NOT a.attisdropped "
-      "AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg_toast%'");
+      "AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE "
+      "'pg_toast%'");
   for (size_t i = 0; i < cols.size(); ++i) {
     std::string table = qualified(cols.text(i, 0), cols.text(i, 1));
     ColumnInfo info;
@@ -63,10 +65,13 @@ Catalog load_catalog(Connection& conn) {
   }
   auto idx = conn.exec(
       "SELECT n.nspname, t.relname, array_to_string(ARRAY(SELECT a.attname FROM unnest(i.indkey) "
-      "WITH ORDINALITY k(attnum, ord) JOIN pg_attribute a ON a.attrelid = t.oid AND a.attnum = k.attnum "
+      "WITH ORDINALITY k(attnum, ord) JOIN pg_attribute a ON a.attrelid = t.oid AND a.attnum = "
+      "k.attnum "
       "ORDER BY k.ord), ','), ic.relname "
-      "FROM pg_index i JOIN pg_class t ON t.oid = i.indrelid JOIN pg_class ic ON ic.oid = i.indexrelid JOIN pg_namespace n ON n.oid = t.relnamespace "
-      "WHERE n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg_toast%'");
+      "FROM pg_index i JOIN pg_class t ON t.oid = i.indrelid JOIN pg_class ic ON ic.oid = "
+      "i.indexrelid JOIN pg_namespace n ON n.oid = t.relnamespace "
+      "WHERE n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE "
+      "'pg_toast%'");
   for (size_t i = 0; i < idx.size(); ++i) {
     std::vector<std::string> keys;
     std::string list = idx.text(i, 2);
@@ -78,7 +83,8 @@ Catalog load_catalog(Connection& conn) {
       pos = comma + 1;
     }
     c.indexes[qualified(idx.text(i, 0), idx.text(i, 1))].push_back(keys);
-    c.index_tables[qualified(idx.text(i, 0), idx.text(i, 3))] = qualified(idx.text(i, 0), idx.text(i, 1));
+    c.index_tables[qualified(idx.text(i, 0), idx.text(i, 3))] =
+        qualified(idx.text(i, 0), idx.text(i, 1));
   }
   return c;
 }

@@ -27,7 +27,9 @@ std::string where(const std::string& path, const YAML::Node& node) {
 }
 
 void load_rules(LintConfig& config, const YAML::Node& rules) {
-  if (!rules.IsMap()) bad(config.path, rules, "lint.rules must be a map of rule id to setting", "e.g. rules: {prefer-text: off}");
+  if (!rules.IsMap())
+    bad(config.path, rules, "lint.rules must be a map of rule id to setting",
+        "e.g. rules: {prefer-text: off}");
   for (const auto& kv : rules) {
     std::string id = kv.first.as<std::string>();
     if (!find_rule(id)) {
@@ -81,8 +83,9 @@ int parse_pg_version(const std::string& text, const std::string& what) {
     version = major >= 10000 ? static_cast<int>(major) : static_cast<int>(major * 10000 + minor);
   }
   if (version < 100000 || version >= 180000) {
-    throw Error(ErrorKind::kUsage, fmt::format("{}: '{}' is not a PostgreSQL version colshift knows", what, text),
-                {}, "give a major version from 11 to 17, optionally with a minor: 15, 14.2");
+    throw Error(ErrorKind::kUsage,
+                fmt::format("{}: '{}' is not a PostgreSQL version colshift knows", what, text), {},
+                "give a major version from 11 to 17, optionally with a minor: 15, 14.2");
   }
   return version;
 }
@@ -117,8 +120,10 @@ LintConfig load_config(const std::string& path) {
     } else if (key == "rules") {
       load_rules(config, v);
     } else if (key == "exclude") {
-      if (!v.IsSequence()) bad(path, v, "lint.exclude must be a list of paths", "e.g. exclude: [legacy/*]");
-      for (const auto& e : v) config.exclude.push_back((base / e.Scalar()).lexically_normal().string());
+      if (!v.IsSequence())
+        bad(path, v, "lint.exclude must be a list of paths", "e.g. exclude: [legacy/*]");
+      for (const auto& e : v)
+        config.exclude.push_back((base / e.Scalar()).lexically_normal().string());
     } else {
       bad(path, kv.first, fmt::format("unknown setting 'lint.{}'", key),
           "known: pg_version, timezone, assume_lock_timeout, rules, exclude");

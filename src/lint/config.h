@@ -22,13 +22,13 @@
 namespace colshift::lint {
 
 struct LintConfig {
-  std::string path;                    // the file it came from; "" when none
-  int pg_version = 0;                  // 0: not set
+  std::string path;    // the file it came from; "" when none
+  int pg_version = 0;  // 0: not set
   std::string timezone;
   bool assume_lock_timeout = false;
-  std::map<std::string, bool> enabled;           // rule id -> on/off
-  std::map<std::string, Severity> severity;      // rule id -> override
-  std::vector<std::string> exclude;              // globs, made absolute
+  std::map<std::string, bool> enabled;       // rule id -> on/off
+  std::map<std::string, Severity> severity;  // rule id -> override
+  std::vector<std::string> exclude;          // globs, made absolute
 
   // True when `file` matches an exclude glob.
   bool excluded(const std::string& file) const;

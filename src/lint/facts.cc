@@ -60,8 +60,8 @@ void alter_table(Builder& b, const json& tree, const FactsOptions& options) {
     } else if (sub == "AT_AttachPartition" || sub == "AT_DetachPartition") {
       const json& pc = def.value("PartitionCmd", json::object());
       bool concurrent = ast::flag(pc, "concurrent");
-      RelationFact& part = b.add(rel(pc, "name"), concurrent ? L::kShareUpdateExclusive
-                                                              : L::kAccessExclusive);
+      RelationFact& part =
+          b.add(rel(pc, "name"), concurrent ? L::kShareUpdateExclusive : L::kAccessExclusive);
       if (sub == "AT_AttachPartition") {
         part.scan = true;
         part.note = "scanned to prove the partition bound, unless a CHECK implies it";
@@ -104,7 +104,8 @@ void index(Builder& b, const json& tree) {
 void reindex(Builder& b, const json& tree) {
   bool concurrent = false;
   for (const auto& p : tree.value("params", json::array())) {
-    concurrent = concurrent || ast::str(p.value("DefElem", json::object()), "defname") == "concurrently";
+    concurrent =
+        concurrent || ast::str(p.value("DefElem", json::object()), "defname") == "concurrently";
   }
   std::string name = rel(tree);
   if (name.empty()) name = ast::str(tree, "name");
@@ -154,15 +155,16 @@ StatementFacts compute_facts(const Statement& st, const FileState& state,
     std::string type = ast::str(t, "renameType");
     bool index = type == "OBJECT_INDEX";
     if (ast::find(t, "relation")) {
-      b.add(rel(t), index && options.pg_version >= 120000 ? L::kShareUpdateExclusive
-                                                          : L::kAccessExclusive);
+      b.add(rel(t),
+            index && options.pg_version >= 120000 ? L::kShareUpdateExclusive : L::kAccessExclusive);
     }
   } else if (k == "IndexStmt") {
     index(b, t);
   } else if (k == "DropStmt") {
     drop(b, t);
   } else if (k == "TruncateStmt") {
-    for (const auto& r : t.value("relations", json::array())) b.add(ast::relation_name(r), L::kAccessExclusive);
+    for (const auto& r : t.value("relations", json::array()))
+      b.add(ast::relation_name(r), L::kAccessExclusive);
   } else if (k == "ReindexStmt") {
     reindex(b, t);
   } else if (k == "VacuumStmt") {
@@ -187,12 +189,14 @@ StatementFacts compute_facts(const Statement& st, const FileState& state,
     RelationFact& r = b.add(table, L::kAccessExclusive, "new table");
     r.created_here = true;
     for (const auto& inh : t.value("inhRelations", json::array())) {
-      b.add(ast::relation_name(inh), L::kAccessExclusive, ast::find(t, "partbound") ? "partition parent" : "inheritance parent");
+      b.add(ast::relation_name(inh), L::kAccessExclusive,
+            ast::find(t, "partbound") ? "partition parent" : "inheritance parent");
     }
     ast::walk(t.value("tableElts", json::array()), [&](const std::string& key, const json& v) {
       if (key == "Constraint" && ast::str(v, "contype") == "CONSTR_FOREIGN") {
         std::string target = rel(v, "pktable");
-        if (table_key(target) != table_key(table)) b.add(target, L::kShareRowExclusive, "referenced table");
+        if (table_key(target) != table_key(table))
+          b.add(target, L::kShareRowExclusive, "referenced table");
       }
     });
   } else if (k == "UpdateStmt" || k == "DeleteStmt" || k == "InsertStmt") {
@@ -200,7 +204,9 @@ StatementFacts compute_facts(const Statement& st, const FileState& state,
   } else if (k == "CommentStmt") {
     std::string type = ast::str(t, "objtype");
     if (type == "OBJECT_TABLE" || type == "OBJECT_COLUMN") {
-      auto parts = ast::strings(t.value("object", json::object()).value("List", json::object()).value("items", json::array()));
+      auto parts = ast::strings(t.value("object", json::object())
+                                    .value("List", json::object())
+                                    .value("items", json::array()));
       if (type == "OBJECT_COLUMN" && !parts.empty()) parts.pop_back();
       std::string name;
       for (const auto& p : parts) name += (name.empty() ? "" : ".") + p;

@@ -42,13 +42,14 @@ bool has_not_null_without_default(const json& cd) {
   for (const auto& c : cd.value("constraints", json::array())) {
     std::string t = ast::str(c.value("Constraint", json::object()), "contype");
     not_null = not_null || t == "CONSTR_NOTNULL" || t == "CONSTR_PRIMARY";
-    has_default = has_default || t == "CONSTR_DEFAULT" || t == "CONSTR_IDENTITY" ||
-                  t == "CONSTR_GENERATED";
+    has_default =
+        has_default || t == "CONSTR_DEFAULT" || t == "CONSTR_IDENTITY" || t == "CONSTR_GENERATED";
   }
   return not_null && !has_default;
 }
 
-CommandFacts add_constraint_facts(const json& con, const std::string& table, const FileState& state) {
+CommandFacts add_constraint_facts(const json& con, const std::string& table,
+                                  const FileState& state) {
   std::string t = ast::str(con, "contype");
   bool not_valid = ast::flag(con, "skip_validation");
   CommandFacts f;
@@ -78,18 +79,25 @@ CommandFacts add_constraint_facts(const json& con, const std::string& table, con
 
 }  // namespace
 
-CommandFacts alter_command_facts(const json& cmd, const std::string& table,
-                                 const FileState& state, const FactsOptions& options) {
+CommandFacts alter_command_facts(const json& cmd, const std::string& table, const FileState& state,
+                                 const FactsOptions& options) {
   static const std::map<std::string, L> kWeaker = {
-      {"AT_SetStatistics", L::kShareUpdateExclusive}, {"AT_SetOptions", L::kShareUpdateExclusive},
-      {"AT_ResetOptions", L::kShareUpdateExclusive},  {"AT_ClusterOn", L::kShareUpdateExclusive},
-      {"AT_DropCluster", L::kShareUpdateExclusive},   {"AT_SetRelOptions", L::kShareUpdateExclusive},
+      {"AT_SetStatistics", L::kShareUpdateExclusive},
+      {"AT_SetOptions", L::kShareUpdateExclusive},
+      {"AT_ResetOptions", L::kShareUpdateExclusive},
+      {"AT_ClusterOn", L::kShareUpdateExclusive},
+      {"AT_DropCluster", L::kShareUpdateExclusive},
+      {"AT_SetRelOptions", L::kShareUpdateExclusive},
       {"AT_ResetRelOptions", L::kShareUpdateExclusive},
       {"AT_ValidateConstraint", L::kShareUpdateExclusive},
-      {"AT_EnableTrig", L::kShareRowExclusive},       {"AT_DisableTrig", L::kShareRowExclusive},
-      {"AT_EnableTrigAll", L::kShareRowExclusive},    {"AT_DisableTrigAll", L::kShareRowExclusive},
-      {"AT_EnableTrigUser", L::kShareRowExclusive},   {"AT_DisableTrigUser", L::kShareRowExclusive},
-      {"AT_EnableAlwaysTrig", L::kShareRowExclusive}, {"AT_EnableReplicaTrig", L::kShareRowExclusive},
+      {"AT_EnableTrig", L::kShareRowExclusive},
+      {"AT_DisableTrig", L::kShareRowExclusive},
+      {"AT_EnableTrigAll", L::kShareRowExclusive},
+      {"AT_DisableTrigAll", L::kShareRowExclusive},
+      {"AT_EnableTrigUser", L::kShareRowExclusive},
+      {"AT_DisableTrigUser", L::kShareRowExclusive},
+      {"AT_EnableAlwaysTrig", L::kShareRowExclusive},
+      {"AT_EnableReplicaTrig", L::kShareRowExclusive},
   };
   std::string sub = ast::str(cmd, "subtype");
   const json& def = cmd.value("def", json::object());
@@ -105,7 +113,8 @@ CommandFacts alter_command_facts(const json& cmd, const std::string& table,
       f.note = "NOT NULL without a default: fails unless the table is empty";
     }
   } else if (sub == "AT_SetNotNull") {
-    bool proven = options.pg_version >= 120000 && state.not_null_proven(table, ast::str(cmd, "name"));
+    bool proven =
+        options.pg_version >= 120000 && state.not_null_proven(table, ast::str(cmd, "name"));
     f.scan = !proven;
     f.note = proven ? "proven by a validated CHECK (col IS NOT NULL): no scan"
                     : "checks every row while holding the lock";
@@ -113,9 +122,9 @@ CommandFacts alter_command_facts(const json& cmd, const std::string& table,
     const json& cd = def.value("ColumnDef", json::object());
     auto to = ast::type_info(cd.value("typeName", json::object()));
     auto from = state.column(table, ast::str(cmd, "name"));
-    auto verdict = classify_type_change(from ? std::optional(from->type) : std::nullopt, to,
-                                        options.pg_version,
-                                        state.timezone().empty() ? options.timezone : state.timezone());
+    auto verdict = classify_type_change(
+        from ? std::optional(from->type) : std::nullopt, to, options.pg_version,
+        state.timezone().empty() ? options.timezone : state.timezone());
     f.rewrite = verdict.change != TypeChange::kNoRewrite || ast::find(cd, "raw_default");
     f.index_rebuild = f.rewrite;
     f.note = verdict.reason;

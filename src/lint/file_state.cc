@@ -29,8 +29,10 @@ std::string set_value(const json& tree) {
   if (!args || args->empty()) return {};
   const json& c = (*args)[0].value("A_Const", json::object());
   std::string v;
-  if (const json* i = ast::find(c, "ival")) v = std::to_string(i->value("ival", 0));
-  else v = ast::string_value(c);
+  if (const json* i = ast::find(c, "ival"))
+    v = std::to_string(i->value("ival", 0));
+  else
+    v = ast::string_value(c);
   if (v == "0" || v == "0s" || v == "0ms") return {};
   return v;
 }
@@ -46,7 +48,8 @@ bool FileState::partitioned(const std::string& table) const {
   return partitioned_.count(k) > 0 || catalog_.partitioned.count(k) > 0;
 }
 
-std::optional<ColumnInfo> FileState::column(const std::string& table, const std::string& col) const {
+std::optional<ColumnInfo> FileState::column(const std::string& table,
+                                            const std::string& col) const {
   std::string k = table_key(table);
   for (const auto* m : {&columns_, &catalog_.columns}) {
     auto t = m->find(k);
@@ -70,7 +73,8 @@ bool FileState::has_index_on(const std::string& table, const std::vector<std::st
     auto t = m->find(k);
     if (t == m->end()) continue;
     for (const auto& key : t->second) {
-      if (key.size() >= cols.size() && std::equal(cols.begin(), cols.end(), key.begin())) return true;
+      if (key.size() >= cols.size() && std::equal(cols.begin(), cols.end(), key.begin()))
+        return true;
     }
   }
   return false;
@@ -168,7 +172,8 @@ void FileState::apply_alter_table(const json& tree) {
     } else if (sub == "AT_AlterColumnType") {
       auto c = column(table, ast::str(cmd, "name"));
       ColumnInfo info = c.value_or(ColumnInfo{});
-      info.type = ast::type_info(def.value("ColumnDef", json::object()).value("typeName", json::object()));
+      info.type =
+          ast::type_info(def.value("ColumnDef", json::object()).value("typeName", json::object()));
       columns_[table][ast::str(cmd, "name")] = info;
     } else if (sub == "AT_AddConstraint") {
       const json& con = def.value("Constraint", json::object());

@@ -28,12 +28,12 @@ struct ColumnInfo {
 struct Catalog {
   bool loaded = false;
   int server_version = 0;
-  std::string timezone;                                          // SHOW TimeZone
-  std::map<std::string, std::map<std::string, ColumnInfo>> columns;  // table -> column -> info
-  std::set<std::string> partitioned;                             // partitioned tables
+  std::string timezone;                                                  // SHOW TimeZone
+  std::map<std::string, std::map<std::string, ColumnInfo>> columns;      // table -> column -> info
+  std::set<std::string> partitioned;                                     // partitioned tables
   std::map<std::string, std::vector<std::vector<std::string>>> indexes;  // table -> key columns
-  std::set<std::string> tables;                                  // every ordinary table
-  std::map<std::string, std::string> index_tables;               // index -> its table
+  std::set<std::string> tables;                                          // every ordinary table
+  std::map<std::string, std::string> index_tables;                       // index -> its table
 };
 
 // "public.t" and "t" name the same table; returns the key used in maps.
@@ -58,7 +58,7 @@ class FileState {
   // open transaction (VALIDATE in the same transaction gains nothing).
   bool not_valid_added_in_transaction(const std::string& table, const std::string& name) const;
 
-  const std::string& lock_timeout() const;       // effective now; "" when unset
+  const std::string& lock_timeout() const;  // effective now; "" when unset
   const std::string& statement_timeout() const;
   // TimeZone set by the file (SET [LOCAL] TimeZone); "" when not set.
   const std::string& timezone() const;
@@ -66,7 +66,9 @@ class FileState {
   int transaction_depth() const { return depth_; }
   Position transaction_start() const { return tx_start_; }
   // Live relations locked (strongly) by the open transaction, in order.
-  const std::vector<std::pair<std::string, LockMode>>& transaction_locks() const { return tx_locks_; }
+  const std::vector<std::pair<std::string, LockMode>>& transaction_locks() const {
+    return tx_locks_;
+  }
   // The first earlier transaction that locked `second` before `first`.
   std::optional<Position> opposite_order(const std::string& first, const std::string& second) const;
   // The last statement took an ACCESS EXCLUSIVE lock on a live table in the
@@ -89,8 +91,9 @@ class FileState {
   std::set<std::string> partitioned_;
   std::map<std::string, std::map<std::string, ColumnInfo>> columns_;
   std::set<std::pair<std::string, std::string>> not_null_checks_;  // (table, column) validated
-  std::map<std::pair<std::string, std::string>, std::string> pending_checks_;  // (table, name) -> col
-  std::set<std::pair<std::string, std::string>> tx_not_valid_;   // (table, name) in this tx
+  std::map<std::pair<std::string, std::string>, std::string>
+      pending_checks_;                                          // (table, name) -> col
+  std::set<std::pair<std::string, std::string>> tx_not_valid_;  // (table, name) in this tx
   std::map<std::string, std::vector<std::vector<std::string>>> indexes_;
   std::map<std::string, std::vector<std::string>> index_columns_;  // index -> key columns
   std::string lock_timeout_, statement_timeout_;

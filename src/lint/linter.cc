@@ -53,19 +53,20 @@ void report_unknown_ignores(const std::vector<Statement>& statements, std::vecto
 void settle(FileReport& report, const LintOptions& options) {
   auto& fs = report.findings;
   const auto& cfg = options.config;
-  fs.erase(std::remove_if(fs.begin(), fs.end(),
-                          [&](const Finding& f) {
-                            if (f.statement >= 0 && ignored_by(report.statements, f.statement, f.rule)) {
-                              return true;
-                            }
-                            if (f.rule == "missing-lock-timeout" &&
-                                (options.assume_lock_timeout || cfg.assume_lock_timeout)) {
-                              return true;
-                            }
-                            auto it = cfg.enabled.find(f.rule);
-                            return it != cfg.enabled.end() && !it->second;
-                          }),
-           fs.end());
+  fs.erase(
+      std::remove_if(fs.begin(), fs.end(),
+                     [&](const Finding& f) {
+                       if (f.statement >= 0 && ignored_by(report.statements, f.statement, f.rule)) {
+                         return true;
+                       }
+                       if (f.rule == "missing-lock-timeout" &&
+                           (options.assume_lock_timeout || cfg.assume_lock_timeout)) {
+                         return true;
+                       }
+                       auto it = cfg.enabled.find(f.rule);
+                       return it != cfg.enabled.end() && !it->second;
+                     }),
+      fs.end());
   for (auto& f : fs) {
     if (auto it = cfg.severity.find(f.rule); it != cfg.severity.end()) f.severity = it->second;
   }
@@ -87,8 +88,9 @@ FileReport lint_sql(const std::string& path, const std::string& text, const Lint
     return report;
   }
   SourceText src(text);
-  FactsOptions fopts{report.pg_version,
-                     !options.config.timezone.empty() ? options.config.timezone : options.catalog.timezone};
+  FactsOptions fopts{report.pg_version, !options.config.timezone.empty()
+                                            ? options.config.timezone
+                                            : options.catalog.timezone};
   FileState state(options.catalog);
   std::set<std::string> memo;
   const auto& sts = report.statements;
@@ -97,7 +99,8 @@ FileReport lint_sql(const std::string& path, const std::string& text, const Lint
     // SQL in a function body runs when the function is called, not now.
     bool executes = st.parent < 0 || sts[static_cast<size_t>(st.parent)].kind == "DoStmt";
     StatementFacts facts = compute_facts(st, state, fopts);
-    RuleContext ctx(src, sts, static_cast<int>(i), facts, state, fopts, executes, memo, report.findings);
+    RuleContext ctx(src, sts, static_cast<int>(i), facts, state, fopts, executes, memo,
+                    report.findings);
     for (const auto* family : rule_families()) family->check(ctx);
     state.apply(st, facts, executes);
     report.facts.push_back(std::move(facts));
@@ -122,7 +125,8 @@ FileReport lint_file(const std::string& path, const LintOptions& options) {
   return lint_sql(path, ss.str(), options);
 }
 
-std::vector<std::string> collect_files(const std::vector<std::string>& paths, const LintConfig& config) {
+std::vector<std::string> collect_files(const std::vector<std::string>& paths,
+                                       const LintConfig& config) {
   static const std::set<std::string> kExtensions = {".sql", ".yaml", ".yml", ".json"};
   std::vector<std::string> out;
   for (const auto& p : paths) {
@@ -133,11 +137,12 @@ std::vector<std::string> collect_files(const std::vector<std::string>& paths, co
       continue;
     }
     std::vector<std::string> found;
-    for (auto it = fs::recursive_directory_iterator(p, ec); it != fs::recursive_directory_iterator();
-         it.increment(ec)) {
+    for (auto it = fs::recursive_directory_iterator(p, ec);
+         it != fs::recursive_directory_iterator(); it.increment(ec)) {
       const auto& e = *it;
       std::string name = e.path().filename().string();
-      if (e.is_directory() && (name.starts_with(".") || name == "node_modules" || name.starts_with("build"))) {
+      if (e.is_directory() &&
+          (name.starts_with(".") || name == "node_modules" || name.starts_with("build"))) {
         it.disable_recursion_pending();
         continue;
       }

@@ -18,9 +18,9 @@ namespace colshift::lint {
 constexpr int kDefaultPgVersion = 170000;
 
 struct LintOptions {
-  int pg_version = 0;        // --pg-version; 0: config, then catalog, then the default
+  int pg_version = 0;  // --pg-version; 0: config, then catalog, then the default
   LintConfig config;
-  Catalog catalog;           // from --db; empty offline
+  Catalog catalog;                   // from --db; empty offline
   bool assume_lock_timeout = false;  // the runner sets lock_timeout (colshift steps do)
 
   // The version to lint for, after the fallbacks above.
@@ -37,7 +37,8 @@ FileReport lint_file(const std::string& path, const LintOptions& options);
 // The files to lint for command-line `paths`: files as given, directories
 // searched recursively for .sql, .yaml, .yml and .json; excluded paths and
 // hidden directories skipped; sorted within each directory.
-std::vector<std::string> collect_files(const std::vector<std::string>& paths, const LintConfig& config);
+std::vector<std::string> collect_files(const std::vector<std::string>& paths,
+                                       const LintConfig& config);
 
 // True when a finding of error severity is left.
 bool has_errors(const FileReport& report);

@@ -17,9 +17,9 @@ namespace {
 
 // Where the SQL of a YAML scalar starts in the file, and how its lines map.
 struct ScalarPlace {
-  int line = 1;       // file line of the SQL's first line
-  int column = 1;     // file column of the SQL's first character
-  bool block = false; // | or > block: later lines start at `indent`
+  int line = 1;        // file line of the SQL's first line
+  int column = 1;      // file column of the SQL's first character
+  bool block = false;  // | or > block: later lines start at `indent`
   int indent = 1;
 };
 
@@ -90,10 +90,12 @@ void check_add_column(FileReport& report, const YAML::Node& op, const std::strin
   if (!nullable && !col["default"] && !op["up"]) {
     const RuleInfo* info = find_rule("add-column-not-null-without-up");
     Position at = map_position({1, 1, 0}, place_of(col["nullable"], text, src), src);
-    report.findings.push_back({info->id, info->severity,
-                               fmt::format("Column \"{}\" is NOT NULL but has neither `default` nor "
-                                           "`up`: existing rows cannot be filled.", name),
-                               info->recipe, -1, at});
+    report.findings.push_back(
+        {info->id, info->severity,
+         fmt::format("Column \"{}\" is NOT NULL but has neither `default` nor "
+                     "`up`: existing rows cannot be filled.",
+                     name),
+         info->recipe, -1, at});
   }
   if (name.empty() || type.empty() || !col["type"]) return;
   // Type and naming hygiene: lint the column as SQL at the `type` value.

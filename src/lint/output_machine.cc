@@ -9,13 +9,18 @@ using json = nlohmann::json;
 
 namespace {
 
-json position_json(const Position& p) { return {{"line", p.line}, {"column", p.column}, {"offset", p.offset}}; }
+json position_json(const Position& p) {
+  return {{"line", p.line}, {"column", p.column}, {"offset", p.offset}};
+}
 
 const char* sarif_level(Severity s) {
   switch (s) {
-    case Severity::kError: return "error";
-    case Severity::kWarning: return "warning";
-    case Severity::kInfo: return "note";
+    case Severity::kError:
+      return "error";
+    case Severity::kWarning:
+      return "warning";
+    case Severity::kInfo:
+      return "note";
   }
   return "warning";
 }
@@ -24,12 +29,18 @@ const char* sarif_level(Severity s) {
 std::string gh_escape(const std::string& s, bool property) {
   std::string out;
   for (char c : s) {
-    if (c == '%') out += "%25";
-    else if (c == '\r') out += "%0D";
-    else if (c == '\n') out += "%0A";
-    else if (property && c == ':') out += "%3A";
-    else if (property && c == ',') out += "%2C";
-    else out += c;
+    if (c == '%')
+      out += "%25";
+    else if (c == '\r')
+      out += "%0D";
+    else if (c == '\n')
+      out += "%0A";
+    else if (property && c == ':')
+      out += "%3A";
+    else if (property && c == ',')
+      out += "%2C";
+    else
+      out += c;
   }
   return out;
 }
@@ -69,7 +80,9 @@ json statement_json(const Statement& st, const StatementFacts& facts, int index)
           {"offset", st.offset},
           {"length", st.length},
           {"parent", st.parent >= 0 ? json(st.parent) : json(nullptr)},
-          {"error", st.error.empty() ? json(nullptr) : json({{"message", st.error}, {"position", position_json(st.error_at)}})},
+          {"error", st.error.empty()
+                        ? json(nullptr)
+                        : json({{"message", st.error}, {"position", position_json(st.error_at)}})},
           {"facts",
            {{"lock", lock_name(facts.strongest())},
             {"blocks", {{"reads", b.reads}, {"writes", b.writes}, {"ddl", b.ddl}}},
@@ -86,7 +99,8 @@ json render_json(const std::vector<FileReport>& reports) {
     json sts = json::array();
     for (size_t i = 0; i < r.statements.size(); ++i) {
       StatementFacts none;
-      sts.push_back(statement_json(r.statements[i], i < r.facts.size() ? r.facts[i] : none, static_cast<int>(i)));
+      sts.push_back(statement_json(r.statements[i], i < r.facts.size() ? r.facts[i] : none,
+                                   static_cast<int>(i)));
     }
     json fs = json::array();
     for (const auto& f : r.findings) {
@@ -97,16 +111,22 @@ json render_json(const std::vector<FileReport>& reports) {
     }
     statements += r.statements.size();
     version = r.pg_version;
-    files.push_back({{"path", r.path}, {"skipped", r.skipped}, {"pg_version", r.pg_version},
-                     {"statements", sts}, {"findings", fs}});
+    files.push_back({{"path", r.path},
+                     {"skipped", r.skipped},
+                     {"pg_version", r.pg_version},
+                     {"statements", sts},
+                     {"findings", fs}});
   }
   return {{"format", "colshift-lint"},
           {"version", 1},
           {"pg_version", version},
           {"files", files},
           {"summary",
-           {{"files", reports.size()}, {"statements", statements}, {"errors", errors},
-            {"warnings", warnings}, {"info", infos}}}};
+           {{"files", reports.size()},
+            {"statements", statements},
+            {"errors", errors},
+            {"warnings", warnings},
+            {"info", infos}}}};
 }
 
 json render_sarif(const std::vector<FileReport>& reports) {
@@ -128,31 +148,33 @@ json render_sarif(const std::vector<FileReport>& reports) {
            {"level", sarif_level(f.severity)},
            {"message", {{"text", f.message + (f.recipe.empty() ? "" : " Fix: " + f.recipe)}}},
            {"locations",
-            json::array({{{"physicalLocation",
-                           {{"artifactLocation", {{"uri", rep.path}}},
-                            {"region", {{"startLine", f.at.line}, {"startColumn", f.at.column}}}}}}})}});
+            json::array(
+                {{{"physicalLocation",
+                   {{"artifactLocation", {{"uri", rep.path}}},
+                    {"region", {{"startLine", f.at.line}, {"startColumn", f.at.column}}}}}}})}});
     }
   }
   return {{"$schema", "https://json.schemastore.org/sarif-2.1.0.json"},
           {"version", "2.1.0"},
-          {"runs",
-           json::array({{{"tool",
-                          {{"driver",
-                            {{"name", "colshift"},
-                             {"version", "0.1.0"},
-                             {"informationUri", "https://github.com/colshift/colshift"},
-                             {"rules", rules}}}}},
-                         {"results", results}}})}};
+          {"runs", json::array({{{"tool",
+                                  {{"driver",
+                                    {{"name", "colshift"},
+                                     {"version", "0.1.0"},
+                                     {"informationUri", "https://github.com/colshift/colshift"},
+                                     {"rules", rules}}}}},
+                                 {"results", results}}})}};
 }
 
 void render_github(const std::vector<FileReport>& reports, std::ostream& out) {
   for (const auto& rep : reports) {
     for (const auto& f : rep.findings) {
-      const char* level = f.severity == Severity::kError ? "error"
-                          : f.severity == Severity::kWarning ? "warning" : "notice";
-      out << fmt::format("::{} file={},line={},col={},title={}::{}\n", level, gh_escape(rep.path, true),
-                         f.at.line, f.at.column, gh_escape("colshift " + f.rule, true),
-                         gh_escape(f.message + (f.recipe.empty() ? "" : "\nFix: " + f.recipe), false));
+      const char* level = f.severity == Severity::kError     ? "error"
+                          : f.severity == Severity::kWarning ? "warning"
+                                                             : "notice";
+      out << fmt::format(
+          "::{} file={},line={},col={},title={}::{}\n", level, gh_escape(rep.path, true), f.at.line,
+          f.at.column, gh_escape("colshift " + f.rule, true),
+          gh_escape(f.message + (f.recipe.empty() ? "" : "\nFix: " + f.recipe), false));
     }
   }
 }

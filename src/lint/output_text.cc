@@ -12,9 +12,12 @@ namespace {
 
 const char* color_of(Severity s) {
   switch (s) {
-    case Severity::kError: return "\033[1;31m";
-    case Severity::kWarning: return "\033[1;33m";
-    case Severity::kInfo: return "\033[1;36m";
+    case Severity::kError:
+      return "\033[1;31m";
+    case Severity::kWarning:
+      return "\033[1;33m";
+    case Severity::kInfo:
+      return "\033[1;36m";
   }
   return "";
 }
@@ -29,7 +32,8 @@ void caret(const SourceText& src, const Position& at, size_t statement_end, std:
   size_t col = static_cast<size_t>(std::max(at.column, 1) - 1);
   size_t len = 1;
   if (statement_end > at.offset) {
-    len = std::max<size_t>(1, std::min(statement_end - at.offset, line.size() > col ? line.size() - col : 1));
+    len = std::max<size_t>(
+        1, std::min(statement_end - at.offset, line.size() > col ? line.size() - col : 1));
   }
   std::string marks(col, ' ');
   for (size_t i = 0; i < col && i < line.size(); ++i) {
@@ -68,16 +72,16 @@ void render_text(const FileReport& report, bool color, bool verbose, std::ostrea
   if (verbose) {
     for (size_t i = 0; i < report.statements.size(); ++i) {
       const auto& st = report.statements[i];
-      out << fmt::format("{}{}:{}:{}{}: {}\n", bold, report.path, st.start.line, st.start.column, reset,
-                         st.kind.empty() ? "(unparsed)" : st.kind);
+      out << fmt::format("{}{}:{}:{}{}: {}\n", bold, report.path, st.start.line, st.start.column,
+                         reset, st.kind.empty() ? "(unparsed)" : st.kind);
       if (i < report.facts.size()) out << facts_text(report.facts[i]);
     }
   }
   std::set<int> facts_shown;
   for (const auto& f : report.findings) {
-    out << fmt::format("{}{}:{}:{}:{} {}{}[{}]{}: {}\n", bold, report.path, f.at.line, f.at.column, reset,
-                       color ? color_of(f.severity) : "", severity_name(f.severity), f.rule, reset,
-                       f.message);
+    out << fmt::format("{}{}:{}:{}:{} {}{}[{}]{}: {}\n", bold, report.path, f.at.line, f.at.column,
+                       reset, color ? color_of(f.severity) : "", severity_name(f.severity), f.rule,
+                       reset, f.message);
     size_t end = f.at.offset + 1;
     if (f.statement >= 0 && static_cast<size_t>(f.statement) < report.statements.size()) {
       const auto& st = report.statements[static_cast<size_t>(f.statement)];
@@ -133,9 +137,10 @@ std::string explain_markdown(const RuleInfo& r) {
       "## Example\n\nTriggers the rule:\n\n```sql\n{}\n```\n\nDoes not:\n\n```sql\n{}\n```\n",
       r.id, severity_name(r.severity), r.summary, r.why, r.recipe, r.bad, r.good);
   if (*r.covers) out += fmt::format("\n## Same check in other linters\n\n{}\n", r.covers);
-  out += fmt::format("\n## Silencing\n\n`-- colshift:ignore {}` before the statement, or "
-                     "`lint: {{rules: {{{}: off}}}}` in `.colshift.yaml`.\n",
-                     r.id, r.id);
+  out += fmt::format(
+      "\n## Silencing\n\n`-- colshift:ignore {}` before the statement, or "
+      "`lint: {{rules: {{{}: off}}}}` in `.colshift.yaml`.\n",
+      r.id, r.id);
   return out;
 }
 
@@ -143,7 +148,8 @@ std::string rules_table_markdown() {
   std::string out = "| rule | severity | danger |\n| --- | --- | --- |\n";
   for (const auto* fam : rule_families()) {
     for (const auto& r : fam->rules) {
-      out += fmt::format("| [{}]({}.md) | {} | {} |\n", r.id, r.id, severity_name(r.severity), r.summary);
+      out += fmt::format("| [{}]({}.md) | {} | {} |\n", r.id, r.id, severity_name(r.severity),
+                         r.summary);
     }
   }
   return out;

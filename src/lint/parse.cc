@@ -31,9 +31,9 @@ struct SplitResult {
 // A raw piece of the file: [begin, end) including leading comments.
 struct Piece {
   size_t begin;
-  size_t base;        // offset the parse tree's locations count from
+  size_t base;  // offset the parse tree's locations count from
   size_t end;
-  json node;          // {"AlterTableStmt": {...}} or null
+  json node;  // {"AlterTableStmt": {...}} or null
   std::string error;
   size_t error_offset = 0;  // absolute
 };
@@ -58,8 +58,8 @@ void fill_statement(const std::string& text, const SourceText& src, const Piece&
     ignore_at = src.position(c.offset);
   }
   size_t end = piece.end;
-  while (end > start && (std::isspace(static_cast<unsigned char>(text[end - 1])) ||
-                         text[end - 1] == ';')) {
+  while (end > start &&
+         (std::isspace(static_cast<unsigned char>(text[end - 1])) || text[end - 1] == ';')) {
     --end;
   }
   if (start >= end) {

@@ -67,8 +67,12 @@ void collect_sql(const json& node, std::vector<std::string>& out) {
         if (q.size() >= 2 && q.front() == '\'' && q.back() == '\'') {
           std::string lit;
           for (size_t i = 1; i + 1 < q.size(); ++i) {
-            if (q[i] == '\'' && i + 2 < q.size() && q[i + 1] == '\'') ++i;
-            else if (q[i] == '\'') { lit.clear(); break; }  // concatenation: not a literal
+            if (q[i] == '\'' && i + 2 < q.size() && q[i + 1] == '\'')
+              ++i;
+            else if (q[i] == '\'') {
+              lit.clear();
+              break;
+            }  // concatenation: not a literal
             lit += q[i];
           }
           if (!lit.empty()) out.push_back(lit);
@@ -98,10 +102,11 @@ void expand_plpgsql(const std::string& text, const SourceText& src,
     if (body_at == std::string::npos || body_at > parent.offset + parent.length) {
       body_at = parent.offset;
     }
-    std::string wrapped =
-        body->is_do ? "CREATE FUNCTION colshift_do() RETURNS void LANGUAGE plpgsql AS "
-                      "$colshift_body$" + body->code + "$colshift_body$"
-                    : parent.text;
+    std::string wrapped = body->is_do
+                              ? "CREATE FUNCTION colshift_do() RETURNS void LANGUAGE plpgsql AS "
+                                "$colshift_body$" +
+                                    body->code + "$colshift_body$"
+                              : parent.text;
     PgQueryPlpgsqlParseResult r = pg_query_parse_plpgsql(wrapped.c_str());
     if (r.error) {
       Statement err;

@@ -24,8 +24,8 @@ void RuleContext::report(const char* rule, std::string message, int location, st
 
 const std::vector<const RuleFamily*>& rule_families() {
   static const std::vector<const RuleFamily*> families = {
-      &meta_rules(),       &column_rules(), &table_rules(), &index_rules(),  &constraint_rules(),
-      &transaction_rules(), &data_rules(),  &type_rules(),  &naming_rules(), &version_rules()};
+      &meta_rules(),        &column_rules(), &table_rules(), &index_rules(),  &constraint_rules(),
+      &transaction_rules(), &data_rules(),   &type_rules(),  &naming_rules(), &version_rules()};
   return families;
 }
 

@@ -37,8 +37,15 @@ class RuleContext {
   RuleContext(const SourceText& src, const std::vector<Statement>& statements, int index,
               const StatementFacts& facts, const FileState& state, const FactsOptions& options,
               bool executes, std::set<std::string>& memo, std::vector<Finding>& out)
-      : src_(src), statements_(statements), index_(index), facts_(facts), state_(state),
-        options_(options), executes_(executes), memo_(memo), out_(out) {}
+      : src_(src),
+        statements_(statements),
+        index_(index),
+        facts_(facts),
+        state_(state),
+        options_(options),
+        executes_(executes),
+        memo_(memo),
+        out_(out) {}
 
   const Statement& st() const { return statements_[static_cast<size_t>(index_)]; }
   const std::vector<Statement>& statements() const { return statements_; }

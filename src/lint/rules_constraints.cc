@@ -17,8 +17,8 @@ bool index_created_later(const RuleContext& ctx, const std::string& table,
   const auto& all = ctx.statements();
   for (size_t i = static_cast<size_t>(ctx.index()) + 1; i < all.size(); ++i) {
     const auto& s = all[i];
-    if (s.kind != "IndexStmt" ||
-        table_key(ast::relation_name(s.tree.value("relation", json::object()))) != table_key(table)) {
+    if (s.kind != "IndexStmt" || table_key(ast::relation_name(s.tree.value(
+                                     "relation", json::object()))) != table_key(table)) {
       continue;
     }
     std::vector<std::string> key;
@@ -32,24 +32,26 @@ bool index_created_later(const RuleContext& ctx, const std::string& table,
 
 void check_foreign_key_index(RuleContext& ctx, const std::string& table, const json& con,
                              const std::vector<std::string>& cols) {
-  if (cols.empty() || ctx.state().has_index_on(table, cols) || index_created_later(ctx, table, cols)) {
+  if (cols.empty() || ctx.state().has_index_on(table, cols) ||
+      index_created_later(ctx, table, cols)) {
     return;
   }
   std::string list;
   for (const auto& c : cols) list += (list.empty() ? "" : ", ") + c;
-  ctx.report("foreign-key-without-index",
-             fmt::format("No index on \"{}\" ({}) supports this foreign key: every DELETE or key "
-                         "UPDATE on \"{}\" scans \"{}\".", table, list,
-                         ast::relation_name(con.value("pktable", json::object())), table),
-             ast::location(con));
+  ctx.report(
+      "foreign-key-without-index",
+      fmt::format("No index on \"{}\" ({}) supports this foreign key: every DELETE or key "
+                  "UPDATE on \"{}\" scans \"{}\".",
+                  table, list, ast::relation_name(con.value("pktable", json::object())), table),
+      ast::location(con));
 }
 
 // A CHECK constraint on `partition` was added (and is validated) earlier in the file.
 bool partition_has_check(const RuleContext& ctx, const std::string& partition) {
   for (int i = 0; i < ctx.index(); ++i) {
     const auto& s = ctx.statements()[static_cast<size_t>(i)];
-    if (s.kind != "AlterTableStmt" ||
-        table_key(ast::relation_name(s.tree.value("relation", json::object()))) != table_key(partition)) {
+    if (s.kind != "AlterTableStmt" || table_key(ast::relation_name(s.tree.value(
+                                          "relation", json::object()))) != table_key(partition)) {
       continue;
     }
     for (const auto& item : s.tree.value("cmds", json::array())) {
@@ -76,26 +78,31 @@ void check_add_constraint(RuleContext& ctx, const AlterCmd& c) {
   if (type == "CONSTR_FOREIGN") {
     check_foreign_key_index(ctx, c.table, con, ast::strings(con.value("fk_attrs", json::array())));
     if (!not_valid && ctx.live(c.table)) {
-      ctx.report("foreign-key-missing-not-valid",
-                 fmt::format("Adding foreign key{} validates every row of \"{}\" while blocking writes "
-                             "to it and to \"{}\".", label, c.table,
-                             ast::relation_name(con.value("pktable", json::object()))),
-                 loc);
+      ctx.report(
+          "foreign-key-missing-not-valid",
+          fmt::format("Adding foreign key{} validates every row of \"{}\" while blocking writes "
+                      "to it and to \"{}\".",
+                      label, c.table, ast::relation_name(con.value("pktable", json::object()))),
+          loc);
     }
     return;
   }
   if (!ctx.live(c.table)) return;
   if (type == "CONSTR_CHECK" && !not_valid) {
-    ctx.report("constraint-missing-not-valid",
-               fmt::format("Adding CHECK constraint{} scans all of \"{}\" under an ACCESS EXCLUSIVE "
-                           "lock.", label, c.table),
-               loc);
-  } else if ((type == "CONSTR_UNIQUE" || type == "CONSTR_PRIMARY") && ast::str(con, "indexname").empty()) {
-    ctx.report(type == "CONSTR_UNIQUE" ? "unique-constraint-without-index" : "primary-key-without-index",
-               fmt::format("Adding {}{} builds its index on \"{}\" under an ACCESS EXCLUSIVE lock, "
-                           "blocking reads and writes for the whole build.",
-                           type == "CONSTR_UNIQUE" ? "UNIQUE constraint" : "PRIMARY KEY", label, c.table),
-               loc);
+    ctx.report(
+        "constraint-missing-not-valid",
+        fmt::format("Adding CHECK constraint{} scans all of \"{}\" under an ACCESS EXCLUSIVE "
+                    "lock.",
+                    label, c.table),
+        loc);
+  } else if ((type == "CONSTR_UNIQUE" || type == "CONSTR_PRIMARY") &&
+             ast::str(con, "indexname").empty()) {
+    ctx.report(
+        type == "CONSTR_UNIQUE" ? "unique-constraint-without-index" : "primary-key-without-index",
+        fmt::format("Adding {}{} builds its index on \"{}\" under an ACCESS EXCLUSIVE lock, "
+                    "blocking reads and writes for the whole build.",
+                    type == "CONSTR_UNIQUE" ? "UNIQUE constraint" : "PRIMARY KEY", label, c.table),
+        loc);
   } else if (type == "CONSTR_PRIMARY") {
     auto keys = ast::strings(con.value("keys", json::array()));
     if (keys.empty()) {
@@ -104,7 +111,8 @@ void check_add_constraint(RuleContext& ctx, const AlterCmd& c) {
         ctx.report("primary-key-using-index-scan",
                    fmt::format("PRIMARY KEY USING INDEX on \"{}\" scans the table under an ACCESS "
                                "EXCLUSIVE lock unless the index's columns are already NOT NULL; "
-                               "colshift cannot see them.", c.table),
+                               "colshift cannot see them.",
+                               c.table),
                    loc);
         return;
       }
@@ -112,17 +120,21 @@ void check_add_constraint(RuleContext& ctx, const AlterCmd& c) {
     }
     for (const auto& k : keys) {
       if (ctx.state().not_null_proven(c.table, k)) continue;
-      ctx.report("primary-key-using-index-scan",
-                 fmt::format("PRIMARY KEY USING INDEX on \"{}\" first makes \"{}\" NOT NULL, scanning "
-                             "the table under an ACCESS EXCLUSIVE lock.", c.table, k),
-                 loc);
+      ctx.report(
+          "primary-key-using-index-scan",
+          fmt::format("PRIMARY KEY USING INDEX on \"{}\" first makes \"{}\" NOT NULL, scanning "
+                      "the table under an ACCESS EXCLUSIVE lock.",
+                      c.table, k),
+          loc);
       break;
     }
   } else if (type == "CONSTR_EXCLUSION") {
-    ctx.report("exclusion-constraint",
-               fmt::format("Adding exclusion constraint{} builds its index on \"{}\" under an ACCESS "
-                           "EXCLUSIVE lock; it cannot be built concurrently.", label, c.table),
-               loc);
+    ctx.report(
+        "exclusion-constraint",
+        fmt::format("Adding exclusion constraint{} builds its index on \"{}\" under an ACCESS "
+                    "EXCLUSIVE lock; it cannot be built concurrently.",
+                    label, c.table),
+        loc);
   }
 }
 
@@ -132,30 +144,37 @@ void check(RuleContext& ctx) {
     if (c.subtype == "AT_AddConstraint") check_add_constraint(ctx, c);
     if (c.subtype == "AT_ValidateConstraint" &&
         ctx.state().not_valid_added_in_transaction(c.table, ast::str(c.cmd, "name"))) {
-      ctx.report("validate-in-same-transaction",
-                 fmt::format("VALIDATE CONSTRAINT \"{}\" runs in the same transaction that added it NOT "
-                             "VALID, so the strong lock is still held during the scan.",
-                             ast::str(c.cmd, "name")));
+      ctx.report(
+          "validate-in-same-transaction",
+          fmt::format("VALIDATE CONSTRAINT \"{}\" runs in the same transaction that added it NOT "
+                      "VALID, so the strong lock is still held during the scan.",
+                      ast::str(c.cmd, "name")));
     }
     const json& pc = c.def.value("PartitionCmd", json::object());
     std::string part = ast::relation_name(pc.value("name", json::object()));
     if (c.subtype == "AT_AttachPartition" && ctx.live(part) && !partition_has_check(ctx, part)) {
-      ctx.report("attach-partition-without-check",
-                 fmt::format("ATTACH PARTITION scans \"{}\" under an ACCESS EXCLUSIVE lock to prove the "
-                             "bound; no validated CHECK on it implies the bound.", part));
+      ctx.report(
+          "attach-partition-without-check",
+          fmt::format("ATTACH PARTITION scans \"{}\" under an ACCESS EXCLUSIVE lock to prove the "
+                      "bound; no validated CHECK on it implies the bound.",
+                      part));
     }
     if (c.subtype == "AT_DetachPartition" && !ast::flag(pc, "concurrent") &&
         ctx.pg_version() >= 140000 && ctx.live(c.table)) {
-      ctx.report("detach-partition-not-concurrently",
-                 fmt::format("DETACH PARTITION \"{}\" takes an ACCESS EXCLUSIVE lock on parent \"{}\", "
-                             "blocking all queries on every partition.", part, c.table));
+      ctx.report(
+          "detach-partition-not-concurrently",
+          fmt::format("DETACH PARTITION \"{}\" takes an ACCESS EXCLUSIVE lock on parent \"{}\", "
+                      "blocking all queries on every partition.",
+                      part, c.table));
     }
   });
   if (st.kind == "CreateStmt") {
     std::string table = ast::relation_name(st.tree.value("relation", json::object()));
     for (const auto& elt : st.tree.value("tableElts", json::array())) {
-      if (const json* con = ast::find(elt, "Constraint"); con && ast::str(*con, "contype") == "CONSTR_FOREIGN") {
-        check_foreign_key_index(ctx, table, *con, ast::strings(con->value("fk_attrs", json::array())));
+      if (const json* con = ast::find(elt, "Constraint");
+          con && ast::str(*con, "contype") == "CONSTR_FOREIGN") {
+        check_foreign_key_index(ctx, table, *con,
+                                ast::strings(con->value("fk_attrs", json::array())));
       }
       if (const json* cd = ast::find(elt, "ColumnDef")) {
         const json* fk = column_constraint(*cd, "CONSTR_FOREIGN");
@@ -167,9 +186,10 @@ void check(RuleContext& ctx) {
   if (st.kind == "CreateDomainStmt" && ast::find(st.tree, "constraints")) {
     for (const auto& c : st.tree["constraints"]) {
       if (ast::str(c.value("Constraint", json::object()), "contype") == "CONSTR_CHECK") {
-        ctx.report("create-domain-with-constraint",
-                   "A CHECK on a domain is validated against every column of every table that uses the "
-                   "domain whenever it is changed, with no NOT VALID escape for columns added later.");
+        ctx.report(
+            "create-domain-with-constraint",
+            "A CHECK on a domain is validated against every column of every table that uses the "
+            "domain whenever it is changed, with no NOT VALID escape for columns added later.");
         break;
       }
     }
@@ -177,9 +197,10 @@ void check(RuleContext& ctx) {
   if (st.kind == "AlterDomainStmt" && ast::str(st.tree, "subtype") == "C") {
     const json& con = st.tree.value("def", json::object()).value("Constraint", json::object());
     if (!ast::flag(con, "skip_validation")) {
-      ctx.report("alter-domain-add-constraint",
-                 "ALTER DOMAIN ADD CONSTRAINT scans every table column of this domain while blocking "
-                 "writes to those tables.");
+      ctx.report(
+          "alter-domain-add-constraint",
+          "ALTER DOMAIN ADD CONSTRAINT scans every table column of this domain while blocking "
+          "writes to those tables.");
     }
   }
 }
@@ -192,75 +213,109 @@ const RuleFamily& constraint_rules() {
       {
           {"constraint-missing-not-valid", Severity::kError,
            "Adding a CHECK constraint scans the table under an ACCESS EXCLUSIVE lock.",
-           "Without NOT VALID, PostgreSQL checks every existing row while holding ACCESS EXCLUSIVE, "
+           "Without NOT VALID, PostgreSQL checks every existing row while holding ACCESS "
+           "EXCLUSIVE, "
            "blocking reads and writes for a full scan.",
-           "ADD CONSTRAINT ... NOT VALID (instant; new rows are checked), then VALIDATE CONSTRAINT in a "
+           "ADD CONSTRAINT ... NOT VALID (instant; new rows are checked), then VALIDATE CONSTRAINT "
+           "in a "
            "separate transaction: it takes only SHARE UPDATE EXCLUSIVE.",
            "ALTER TABLE orders ADD CONSTRAINT qty_pos CHECK (qty > 0);",
-           "ALTER TABLE orders ADD CONSTRAINT qty_pos CHECK (qty > 0) NOT VALID;\nALTER TABLE orders VALIDATE CONSTRAINT qty_pos;",
-           "squawk: constraint-missing-not-valid; strong_migrations: add_check_constraint; eugene: E1"},
+           "ALTER TABLE orders ADD CONSTRAINT qty_pos CHECK (qty > 0) NOT VALID;\nALTER TABLE "
+           "orders VALIDATE CONSTRAINT qty_pos;",
+           "squawk: constraint-missing-not-valid; strong_migrations: add_check_constraint; eugene: "
+           "E1"},
           {"foreign-key-missing-not-valid", Severity::kError,
            "Adding a foreign key validates every row while blocking writes to both tables.",
-           "ADD FOREIGN KEY takes SHARE ROW EXCLUSIVE on the table and the referenced table and scans "
+           "ADD FOREIGN KEY takes SHARE ROW EXCLUSIVE on the table and the referenced table and "
+           "scans "
            "the table to check every row, so writes to both wait for the scan.",
-           "ADD CONSTRAINT ... FOREIGN KEY ... NOT VALID, then VALIDATE CONSTRAINT in a later transaction "
+           "ADD CONSTRAINT ... FOREIGN KEY ... NOT VALID, then VALIDATE CONSTRAINT in a later "
+           "transaction "
            "(SHARE UPDATE EXCLUSIVE; writes continue).",
-           "ALTER TABLE orders ADD CONSTRAINT orders_user_fk FOREIGN KEY (user_id) REFERENCES users (id);",
-           "ALTER TABLE orders ADD CONSTRAINT orders_user_fk FOREIGN KEY (user_id) REFERENCES users (id) NOT VALID;\n"
+           "ALTER TABLE orders ADD CONSTRAINT orders_user_fk FOREIGN KEY (user_id) REFERENCES "
+           "users (id);",
+           "ALTER TABLE orders ADD CONSTRAINT orders_user_fk FOREIGN KEY (user_id) REFERENCES "
+           "users (id) NOT VALID;\n"
            "ALTER TABLE orders VALIDATE CONSTRAINT orders_user_fk;",
            "squawk: adding-foreign-key-constraint; strong_migrations: add_foreign_key; eugene: E1"},
           {"foreign-key-without-index", Severity::kWarning,
-           "A foreign key without an index on its columns makes deletes on the referenced table scan this one.",
-           "PostgreSQL indexes the referenced key but not the referencing columns. Every DELETE (or key "
+           "A foreign key without an index on its columns makes deletes on the referenced table "
+           "scan this one.",
+           "PostgreSQL indexes the referenced key but not the referencing columns. Every DELETE "
+           "(or key "
            "UPDATE) on the referenced table then scans the referencing table, and locks pile up.",
            "CREATE INDEX CONCURRENTLY on the referencing columns (colshift `create_index`).",
            "CREATE TABLE orders (id bigint PRIMARY KEY, user_id bigint REFERENCES users (id));",
-           "CREATE TABLE orders (id bigint PRIMARY KEY, user_id bigint REFERENCES users (id));\nCREATE INDEX orders_user_id_idx ON orders (user_id);",
+           "CREATE TABLE orders (id bigint PRIMARY KEY, user_id bigint REFERENCES users "
+           "(id));\nCREATE INDEX orders_user_id_idx ON orders (user_id);",
            "strong_migrations: add_reference (index)"},
           {"validate-in-same-transaction", Severity::kWarning,
-           "VALIDATE in the same transaction as ADD ... NOT VALID keeps the strong lock during the scan.",
-           "The point of NOT VALID is to release ADD CONSTRAINT's strong lock before the long validation. "
-           "In one transaction the ADD's lock is held until COMMIT, so the scan blocks everything anyway.",
+           "VALIDATE in the same transaction as ADD ... NOT VALID keeps the strong lock during the "
+           "scan.",
+           "The point of NOT VALID is to release ADD CONSTRAINT's strong lock before the long "
+           "validation. "
+           "In one transaction the ADD's lock is held until COMMIT, so the scan blocks everything "
+           "anyway.",
            "COMMIT between ADD CONSTRAINT ... NOT VALID and VALIDATE CONSTRAINT.",
-           "BEGIN;\nALTER TABLE t ADD CONSTRAINT c CHECK (a > 0) NOT VALID;\nALTER TABLE t VALIDATE CONSTRAINT c;\nCOMMIT;",
-           "ALTER TABLE t ADD CONSTRAINT c CHECK (a > 0) NOT VALID;\nALTER TABLE t VALIDATE CONSTRAINT c;",
+           "BEGIN;\nALTER TABLE t ADD CONSTRAINT c CHECK (a > 0) NOT VALID;\nALTER TABLE t "
+           "VALIDATE CONSTRAINT c;\nCOMMIT;",
+           "ALTER TABLE t ADD CONSTRAINT c CHECK (a > 0) NOT VALID;\nALTER TABLE t VALIDATE "
+           "CONSTRAINT c;",
            "squawk: constraint-missing-not-valid (same transaction)"},
           {"unique-constraint-without-index", Severity::kError,
            "ADD CONSTRAINT ... UNIQUE builds its index under an ACCESS EXCLUSIVE lock.",
-           "The index behind the constraint is built while the table is locked against reads and writes.",
-           "CREATE UNIQUE INDEX CONCURRENTLY (colshift `create_index` with unique), then ADD CONSTRAINT "
+           "The index behind the constraint is built while the table is locked against reads and "
+           "writes.",
+           "CREATE UNIQUE INDEX CONCURRENTLY (colshift `create_index` with unique), then ADD "
+           "CONSTRAINT "
            "... UNIQUE USING INDEX (instant).",
            "ALTER TABLE users ADD CONSTRAINT users_email_key UNIQUE (email);",
-           "CREATE UNIQUE INDEX CONCURRENTLY users_email_key ON users (email);\nALTER TABLE users ADD CONSTRAINT users_email_key UNIQUE USING INDEX users_email_key;",
-           "squawk: disallowed-unique-constraint; strong_migrations: add_unique_constraint; eugene: E7; Atlas: PG305, MF101"},
+           "CREATE UNIQUE INDEX CONCURRENTLY users_email_key ON users (email);\nALTER TABLE users "
+           "ADD CONSTRAINT users_email_key UNIQUE USING INDEX users_email_key;",
+           "squawk: disallowed-unique-constraint; strong_migrations: add_unique_constraint; "
+           "eugene: E7; Atlas: PG305, MF101"},
           {"primary-key-without-index", Severity::kError,
            "ADD PRIMARY KEY builds its index under an ACCESS EXCLUSIVE lock.",
-           "The unique index is built (and the columns made NOT NULL) while reads and writes are blocked.",
-           "CREATE UNIQUE INDEX CONCURRENTLY, make the columns NOT NULL via a validated CHECK, then ADD "
+           "The unique index is built (and the columns made NOT NULL) while reads and writes are "
+           "blocked.",
+           "CREATE UNIQUE INDEX CONCURRENTLY, make the columns NOT NULL via a validated CHECK, "
+           "then ADD "
            "PRIMARY KEY USING INDEX.",
            "ALTER TABLE items ADD PRIMARY KEY (id);",
-           "CREATE UNIQUE INDEX CONCURRENTLY items_pkey ON items (id);\nALTER TABLE items ADD CONSTRAINT items_pkey PRIMARY KEY USING INDEX items_pkey;",
+           "CREATE UNIQUE INDEX CONCURRENTLY items_pkey ON items (id);\nALTER TABLE items ADD "
+           "CONSTRAINT items_pkey PRIMARY KEY USING INDEX items_pkey;",
            "squawk: adding-primary-key-constraint; Atlas: PG304"},
           {"primary-key-using-index-scan", Severity::kWarning,
-           "PRIMARY KEY USING INDEX on nullable columns scans the table under an ACCESS EXCLUSIVE lock.",
-           "A primary key implies NOT NULL. If the columns are not already NOT NULL (or proven by a "
-           "validated CHECK on PostgreSQL 12+), PostgreSQL scans the table while holding ACCESS EXCLUSIVE.",
-           "Add CHECK (col IS NOT NULL) NOT VALID, VALIDATE it, SET NOT NULL, then ADD PRIMARY KEY USING INDEX.",
+           "PRIMARY KEY USING INDEX on nullable columns scans the table under an ACCESS EXCLUSIVE "
+           "lock.",
+           "A primary key implies NOT NULL. If the columns are not already NOT NULL (or proven by "
+           "a "
+           "validated CHECK on PostgreSQL 12+), PostgreSQL scans the table while holding ACCESS "
+           "EXCLUSIVE.",
+           "Add CHECK (col IS NOT NULL) NOT VALID, VALIDATE it, SET NOT NULL, then ADD PRIMARY KEY "
+           "USING INDEX.",
            "ALTER TABLE items ADD CONSTRAINT items_pkey PRIMARY KEY USING INDEX items_pkey;",
            "CREATE UNIQUE INDEX CONCURRENTLY items_pkey ON items (id);\n"
-           "ALTER TABLE items ADD CONSTRAINT id_nn CHECK (id IS NOT NULL) NOT VALID;\nALTER TABLE items VALIDATE CONSTRAINT id_nn;\nALTER TABLE items ALTER COLUMN id SET NOT NULL;\nALTER TABLE items ADD CONSTRAINT items_pkey PRIMARY KEY USING INDEX items_pkey;",
+           "ALTER TABLE items ADD CONSTRAINT id_nn CHECK (id IS NOT NULL) NOT VALID;\nALTER TABLE "
+           "items VALIDATE CONSTRAINT id_nn;\nALTER TABLE items ALTER COLUMN id SET NOT "
+           "NULL;\nALTER TABLE items ADD CONSTRAINT items_pkey PRIMARY KEY USING INDEX items_pkey;",
            "eugene: W14"},
           {"exclusion-constraint", Severity::kError,
-           "An exclusion constraint is built under an ACCESS EXCLUSIVE lock and cannot be built concurrently.",
-           "There is no CONCURRENTLY or USING INDEX form for exclusion constraints: the index is built while "
+           "An exclusion constraint is built under an ACCESS EXCLUSIVE lock and cannot be built "
+           "concurrently.",
+           "There is no CONCURRENTLY or USING INDEX form for exclusion constraints: the index is "
+           "built while "
            "reads and writes are blocked.",
            "Add it when the table is created or small, or during a maintenance window.",
-           "ALTER TABLE bookings ADD CONSTRAINT no_overlap EXCLUDE USING gist (room WITH =, during WITH &&);",
+           "ALTER TABLE bookings ADD CONSTRAINT no_overlap EXCLUDE USING gist (room WITH =, during "
+           "WITH &&);",
            "-- on a new table: CREATE TABLE bookings (..., EXCLUDE USING gist (...));",
            "strong_migrations: add_exclusion_constraint; eugene: E8"},
           {"create-domain-with-constraint", Severity::kWarning,
-           "A CHECK on a domain cannot be added or changed later without scanning every table using it.",
-           "Domain constraints are validated against all columns of the domain on every change, with "
+           "A CHECK on a domain cannot be added or changed later without scanning every table "
+           "using it.",
+           "Domain constraints are validated against all columns of the domain on every change, "
+           "with "
            "table locks held; there is no cheap way to evolve them.",
            "Put CHECK constraints on the table columns (NOT VALID, then VALIDATE).",
            "CREATE DOMAIN positive_int AS int CHECK (VALUE > 0);",
@@ -273,22 +328,31 @@ const RuleFamily& constraint_rules() {
            "ALTER DOMAIN positive_int ADD CONSTRAINT pos CHECK (VALUE > 0) NOT VALID;",
            "squawk: ban-alter-domain-with-add-constraint"},
           {"attach-partition-without-check", Severity::kWarning,
-           "ATTACH PARTITION scans the partition under an ACCESS EXCLUSIVE lock unless a CHECK implies the bound.",
-           "PostgreSQL proves that every row of the new partition fits the bound by scanning it (and any "
-           "default partition) while holding ACCESS EXCLUSIVE on it. A validated CHECK constraint that "
+           "ATTACH PARTITION scans the partition under an ACCESS EXCLUSIVE lock unless a CHECK "
+           "implies the bound.",
+           "PostgreSQL proves that every row of the new partition fits the bound by scanning it "
+           "(and any "
+           "default partition) while holding ACCESS EXCLUSIVE on it. A validated CHECK constraint "
+           "that "
            "implies the bound lets it skip the scan.",
-           "ADD CONSTRAINT ... CHECK (bound) NOT VALID and VALIDATE it on the table first, then ATTACH, "
+           "ADD CONSTRAINT ... CHECK (bound) NOT VALID and VALIDATE it on the table first, then "
+           "ATTACH, "
            "then drop the CHECK.",
-           "ALTER TABLE m ATTACH PARTITION m_2024 FOR VALUES FROM ('2024-01-01') TO ('2025-01-01');",
-           "ALTER TABLE m_2024 ADD CONSTRAINT b CHECK (at >= '2024-01-01' AND at < '2025-01-01') NOT VALID;\n"
-           "ALTER TABLE m_2024 VALIDATE CONSTRAINT b;\nALTER TABLE m ATTACH PARTITION m_2024 FOR VALUES FROM ('2024-01-01') TO ('2025-01-01');",
+           "ALTER TABLE m ATTACH PARTITION m_2024 FOR VALUES FROM ('2024-01-01') TO "
+           "('2025-01-01');",
+           "ALTER TABLE m_2024 ADD CONSTRAINT b CHECK (at >= '2024-01-01' AND at < '2025-01-01') "
+           "NOT VALID;\n"
+           "ALTER TABLE m_2024 VALIDATE CONSTRAINT b;\nALTER TABLE m ATTACH PARTITION m_2024 FOR "
+           "VALUES FROM ('2024-01-01') TO ('2025-01-01');",
            ""},
           {"detach-partition-not-concurrently", Severity::kWarning,
            "DETACH PARTITION without CONCURRENTLY blocks all queries on the partitioned table.",
-           "Plain DETACH takes ACCESS EXCLUSIVE on the parent. From PostgreSQL 14, DETACH ... CONCURRENTLY "
+           "Plain DETACH takes ACCESS EXCLUSIVE on the parent. From PostgreSQL 14, DETACH ... "
+           "CONCURRENTLY "
            "takes only SHARE UPDATE EXCLUSIVE.",
            "ALTER TABLE parent DETACH PARTITION p CONCURRENTLY, outside a transaction.",
-           "ALTER TABLE m DETACH PARTITION m_2020;", "ALTER TABLE m DETACH PARTITION m_2020 CONCURRENTLY;", ""},
+           "ALTER TABLE m DETACH PARTITION m_2020;",
+           "ALTER TABLE m DETACH PARTITION m_2020 CONCURRENTLY;", ""},
       },
       check};
   return family;

@@ -13,22 +13,52 @@ namespace {
 
 // PostgreSQL's reserved key words (Appendix C, "reserved" in PostgreSQL).
 const std::set<std::string>& reserved_words() {
-  static const std::set<std::string> s = {
-      "all", "analyse", "analyze", "and", "any", "array", "as", "asc", "asymmetric", "both", "case",
-      "cast", "check", "collate", "column", "constraint", "create", "current_catalog", "current_date",
-      "current_role", "current_time", "current_timestamp", "current_user", "default", "deferrable",
-      "desc", "distinct", "do", "else", "end", "except", "false", "fetch", "for", "foreign", "from",
-      "grant", "group", "having", "in", "initially", "intersect", "into", "lateral", "leading", "limit",
-      "localtime", "localtimestamp", "not", "null", "offset", "on", "only", "or", "order", "placing",
-      "primary", "references", "returning", "select", "session_user", "some", "symmetric", "table",
-      "then", "to", "trailing", "true", "union", "unique", "user", "using", "variadic", "when", "where",
-      "window", "with"};
+  static const std::set<std::string> s = {"all",          "analyse",
+                                          "analyze",      "and",
+                                          "any",          "array",
+                                          "as",           "asc",
+                                          "asymmetric",   "both",
+                                          "case",         "cast",
+                                          "check",        "collate",
+                                          "column",       "constraint",
+                                          "create",       "current_catalog",
+                                          "current_date", "current_role",
+                                          "current_time", "current_timestamp",
+                                          "current_user", "default",
+                                          "deferrable",   "desc",
+                                          "distinct",     "do",
+                                          "else",         "end",
+                                          "except",       "false",
+                                          "fetch",        "for",
+                                          "foreign",      "from",
+                                          "grant",        "group",
+                                          "having",       "in",
+                                          "initially",    "intersect",
+                                          "into",         "lateral",
+                                          "leading",      "limit",
+                                          "localtime",    "localtimestamp",
+                                          "not",          "null",
+                                          "offset",       "on",
+                                          "only",         "or",
+                                          "order",        "placing",
+                                          "primary",      "references",
+                                          "returning",    "select",
+                                          "session_user", "some",
+                                          "symmetric",    "table",
+                                          "then",         "to",
+                                          "trailing",     "true",
+                                          "union",        "unique",
+                                          "user",         "using",
+                                          "variadic",     "when",
+                                          "where",        "window",
+                                          "with"};
   return s;
 }
 
 const std::set<std::string>& unclear_words() {
-  static const std::set<std::string> s = {"data", "info", "value", "values", "flag", "temp", "tmp",
-                                          "misc", "stuff", "thing", "field", "col", "foo", "bar"};
+  static const std::set<std::string> s = {"data",  "info", "value", "values", "flag",
+                                          "temp",  "tmp",  "misc",  "stuff",  "thing",
+                                          "field", "col",  "foo",   "bar"};
   return s;
 }
 
@@ -44,16 +74,19 @@ void check_name(RuleContext& ctx, const std::string& name, const char* what, int
   if (name.empty()) return;
   if (reserved_words().count(name)) {
     ctx.report("reserved-identifier",
-               fmt::format("The {} name \"{}\" is a reserved word: every query must quote it.", what, name),
+               fmt::format("The {} name \"{}\" is a reserved word: every query must quote it.",
+                           what, name),
                loc);
   } else if (needs_quotes(name)) {
     ctx.report("quoted-identifier",
                fmt::format("The {} name \"{}\" must be double-quoted in every query (upper case or "
-                           "special characters).", what, name),
+                           "special characters).",
+                           what, name),
                loc);
   }
   if (unclear_words().count(name) || (name.size() == 1 && std::string(what) != "column")) {
-    ctx.report("unclear-name", fmt::format("The {} name \"{}\" does not say what it holds.", what, name), loc);
+    ctx.report("unclear-name",
+               fmt::format("The {} name \"{}\" does not say what it holds.", what, name), loc);
   }
 }
 
@@ -64,17 +97,19 @@ void check_long_identifiers(RuleContext& ctx) {
   size_t i = 0;
   auto report = [&](size_t begin, size_t len) {
     int loc = static_cast<int>(ctx.st().offset + begin - ctx.st().tree_base);
-    ctx.report("identifier-too-long",
-               fmt::format("The identifier \"{}...\" is {} bytes; PostgreSQL silently truncates it to "
-                           "63, so later references by the full name fail or hit another object.",
-                           s.substr(begin, 20), len),
-               loc);
+    ctx.report(
+        "identifier-too-long",
+        fmt::format("The identifier \"{}...\" is {} bytes; PostgreSQL silently truncates it to "
+                    "63, so later references by the full name fail or hit another object.",
+                    s.substr(begin, 20), len),
+        loc);
   };
   while (i < s.size()) {
     char c = s[i];
     if (c == '\'') {
       size_t j = i + 1;
-      while (j < s.size() && !(s[j] == '\'' && (j + 1 >= s.size() || s[j + 1] != '\''))) j += s[j] == '\'' ? 2 : 1;
+      while (j < s.size() && !(s[j] == '\'' && (j + 1 >= s.size() || s[j + 1] != '\'')))
+        j += s[j] == '\'' ? 2 : 1;
       i = j + 1;
     } else if (c == '"') {
       size_t j = s.find('"', i + 1);
@@ -92,7 +127,9 @@ void check_long_identifiers(RuleContext& ctx) {
       i = nl == std::string::npos ? s.size() : nl;
     } else if (std::isalpha(static_cast<unsigned char>(c)) || c == '_') {
       size_t j = i;
-      while (j < s.size() && (std::isalnum(static_cast<unsigned char>(s[j])) || s[j] == '_' || s[j] == '$')) ++j;
+      while (j < s.size() &&
+             (std::isalnum(static_cast<unsigned char>(s[j])) || s[j] == '_' || s[j] == '$'))
+        ++j;
       if (j - i > 63) report(i, j - i);
       i = j;
     } else {
@@ -133,19 +170,28 @@ const RuleFamily& naming_rules() {
   static const RuleFamily family{
       "naming",
       {
-          {"identifier-too-long", Severity::kError, "An identifier longer than 63 bytes is silently truncated.",
-           "NAMEDATALEN is 64: PostgreSQL keeps the first 63 bytes with only a NOTICE. Later statements "
+          {"identifier-too-long", Severity::kError,
+           "An identifier longer than 63 bytes is silently truncated.",
+           "NAMEDATALEN is 64: PostgreSQL keeps the first 63 bytes with only a NOTICE. Later "
+           "statements "
            "that use the full name then miss the object, or two long names collide.",
            "Use names of at most 63 bytes.",
-           "CREATE INDEX CONCURRENTLY index_on_the_users_table_by_email_address_and_creation_time_for_lookup ON users (email, created_at);",
-           "CREATE INDEX CONCURRENTLY users_email_created_at_idx ON users (email, created_at);", ""},
-          {"reserved-identifier", Severity::kWarning, "A name that is a reserved word must always be quoted.",
-           "Reserved words such as user, order or group can only be used as names in double quotes, in "
+           "CREATE INDEX CONCURRENTLY "
+           "index_on_the_users_table_by_email_address_and_creation_time_for_lookup ON users "
+           "(email, created_at);",
+           "CREATE INDEX CONCURRENTLY users_email_created_at_idx ON users (email, created_at);",
+           ""},
+          {"reserved-identifier", Severity::kWarning,
+           "A name that is a reserved word must always be quoted.",
+           "Reserved words such as user, order or group can only be used as names in double "
+           "quotes, in "
            "every query, by every client, forever.",
            "Choose another name (app_user, sort_order).", "CREATE TABLE t (\"order\" int);",
            "CREATE TABLE t (sort_order int);", ""},
-          {"quoted-identifier", Severity::kWarning, "A name with upper case or special characters must always be quoted.",
-           "Unquoted names fold to lower case, so \"UserId\" must be quoted exactly in every query.",
+          {"quoted-identifier", Severity::kWarning,
+           "A name with upper case or special characters must always be quoted.",
+           "Unquoted names fold to lower case, so \"UserId\" must be quoted exactly in every "
+           "query.",
            "Use lower_snake_case names.", "CREATE TABLE \"Users\" (\"UserId\" bigint);",
            "CREATE TABLE users (user_id bigint);", ""},
           {"unclear-name", Severity::kInfo, "A name that does not say what it holds.",

@@ -28,7 +28,8 @@ long long timeout_ms(const std::string& v) {
 }
 
 std::string transaction_key(const RuleContext& ctx) {
-  return ctx.state().in_transaction() ? std::to_string(ctx.state().transaction_start().offset) : "auto";
+  return ctx.state().in_transaction() ? std::to_string(ctx.state().transaction_start().offset)
+                                      : "auto";
 }
 
 void check_timeouts(RuleContext& ctx) {
@@ -36,17 +37,22 @@ void check_timeouts(RuleContext& ctx) {
   bool blocking = lock >= LockMode::kShare;
   if (!blocking || !ctx.executes()) return;
   if (ctx.state().lock_timeout().empty() && ctx.once("lock_timeout:" + transaction_key(ctx))) {
-    ctx.report("missing-lock-timeout",
-               fmt::format("This statement waits for an {} lock with no lock_timeout: while it waits, "
-                           "every query on the table queues behind it.", lock_label(lock)));
+    ctx.report(
+        "missing-lock-timeout",
+        fmt::format("This statement waits for an {} lock with no lock_timeout: while it waits, "
+                    "every query on the table queues behind it.",
+                    lock_label(lock)));
   }
   bool long_running = false;
-  for (const auto& r : ctx.facts().relations) long_running = long_running || (!r.created_here && (r.rewrite || r.scan));
+  for (const auto& r : ctx.facts().relations)
+    long_running = long_running || (!r.created_here && (r.rewrite || r.scan));
   if (long_running && ctx.state().statement_timeout().empty() &&
       ctx.once("statement_timeout:" + transaction_key(ctx))) {
-    ctx.report("missing-statement-timeout",
-               fmt::format("This statement reads or rewrites a whole table while holding a {} lock, "
-                           "with no statement_timeout to bound how long it blocks.", lock_label(lock)));
+    ctx.report(
+        "missing-statement-timeout",
+        fmt::format("This statement reads or rewrites a whole table while holding a {} lock, "
+                    "with no statement_timeout to bound how long it blocks.",
+                    lock_label(lock)));
   }
 }
 
@@ -56,10 +62,11 @@ void check_lock_order(RuleContext& ctx) {
     for (const auto& [earlier, mode] : ctx.state().transaction_locks()) {
       if (earlier == table_key(r.relation)) continue;
       if (auto where = ctx.state().opposite_order(earlier, table_key(r.relation))) {
-        ctx.report("lock-order-conflict",
-                   fmt::format("This transaction locks \"{}\" after \"{}\", but line {} locks them in "
-                               "the opposite order: two runs (or the app) can deadlock.",
-                               r.relation, earlier, where->line));
+        ctx.report(
+            "lock-order-conflict",
+            fmt::format("This transaction locks \"{}\" after \"{}\", but line {} locks them in "
+                        "the opposite order: two runs (or the app) can deadlock.",
+                        r.relation, earlier, where->line));
       }
     }
   }
@@ -67,10 +74,11 @@ void check_lock_order(RuleContext& ctx) {
   const auto& kind = ctx.st().kind;
   if (!held.empty() && kind != "TransactionStmt" && kind != "VariableSetStmt" &&
       ctx.once("held:" + transaction_key(ctx))) {
-    ctx.report("access-exclusive-held-across-statements",
-               fmt::format("\"{}\" is still locked ACCESS EXCLUSIVE by an earlier statement of this "
-                           "transaction while this one runs: all queries on it wait for both.",
-                           held));
+    ctx.report(
+        "access-exclusive-held-across-statements",
+        fmt::format("\"{}\" is still locked ACCESS EXCLUSIVE by an earlier statement of this "
+                    "transaction while this one runs: all queries on it wait for both.",
+                    held));
   }
 }
 
@@ -79,8 +87,7 @@ void check_robust(RuleContext& ctx) {
   const auto& st = ctx.st();
   const json& t = st.tree;
   const char* missing = nullptr;
-  if (st.kind == "CreateStmt" && !ast::flag(t, "if_not_exists") &&
-      ctx.statements().size() > 1) {
+  if (st.kind == "CreateStmt" && !ast::flag(t, "if_not_exists") && ctx.statements().size() > 1) {
     missing = "CREATE TABLE without IF NOT EXISTS";
   } else if (st.kind == "DropStmt" && !ast::flag(t, "missing_ok") &&
              (ast::flag(t, "concurrent") || ctx.statements().size() > 1)) {
@@ -94,7 +101,8 @@ void check_robust(RuleContext& ctx) {
   if (missing) {
     ctx.report("prefer-robust-stmts",
                fmt::format("{} outside a transaction fails when the migration is re-run after a "
-                           "partial failure.", missing));
+                           "partial failure.",
+                           missing));
   }
 }
 
@@ -106,10 +114,12 @@ void check(RuleContext& ctx) {
   check_robust(ctx);
   if (st.kind == "TransactionStmt" && ctx.executes()) {
     std::string kind = ast::str(st.tree, "kind");
-    if ((kind == "TRANS_STMT_BEGIN" || kind == "TRANS_STMT_START") && ctx.state().in_transaction()) {
-      ctx.report("transaction-nesting",
-                 "BEGIN inside an open transaction is ignored with a warning: the COMMIT that follows "
-                 "ends the outer transaction too.");
+    if ((kind == "TRANS_STMT_BEGIN" || kind == "TRANS_STMT_START") &&
+        ctx.state().in_transaction()) {
+      ctx.report(
+          "transaction-nesting",
+          "BEGIN inside an open transaction is ignored with a warning: the COMMIT that follows "
+          "ends the outer transaction too.");
     } else if ((kind == "TRANS_STMT_COMMIT" || kind == "TRANS_STMT_ROLLBACK") &&
                !ctx.state().in_transaction() && st.parent < 0) {
       ctx.report("transaction-nesting",
@@ -129,13 +139,16 @@ void check(RuleContext& ctx) {
       std::string v;
       if (args && !args->empty()) {
         const json& c = (*args)[0].value("A_Const", json::object());
-        v = ast::find(c, "ival") ? std::to_string(c["ival"].value("ival", 0)) : ast::string_value(c);
+        v = ast::find(c, "ival") ? std::to_string(c["ival"].value("ival", 0))
+                                 : ast::string_value(c);
       }
       long long ms = timeout_ms(v);
       if (ms > 10000) {
-        ctx.report("lock-timeout-too-long",
-                   fmt::format("lock_timeout = {} lets every query on a locked table queue for up to "
-                               "that long.", v));
+        ctx.report(
+            "lock-timeout-too-long",
+            fmt::format("lock_timeout = {} lets every query on a locked table queue for up to "
+                        "that long.",
+                        v));
       }
     }
   }
@@ -150,8 +163,9 @@ void check_end_of_file(const SourceText& /*src*/, const std::vector<Statement>& 
   Finding f;
   f.rule = info->id;
   f.severity = info->severity;
-  f.message = "The transaction opened here is never committed: everything after BEGIN is rolled back "
-              "when the session ends.";
+  f.message =
+      "The transaction opened here is never committed: everything after BEGIN is rolled back "
+      "when the session ends.";
   f.recipe = info->recipe;
   f.at = state.transaction_start();
   for (size_t i = 0; i < statements.size(); ++i) {
@@ -166,64 +180,90 @@ const RuleFamily& transaction_rules() {
       {
           {"missing-lock-timeout", Severity::kError,
            "A statement that blocks reads or writes runs without lock_timeout.",
-           "A DDL statement first waits for its lock behind every open transaction on the table. While it "
-           "waits, every new query on the table queues behind it, so a slow report can stall the app. "
+           "A DDL statement first waits for its lock behind every open transaction on the table. "
+           "While it "
+           "waits, every new query on the table queues behind it, so a slow report can stall the "
+           "app. "
            "lock_timeout bounds that wait.",
-           "SET lock_timeout = '500ms' (or SET LOCAL inside the transaction) before the statement and retry "
-           "on timeout. colshift runs every step with SET LOCAL lock_timeout and retries with backoff. If "
+           "SET lock_timeout = '500ms' (or SET LOCAL inside the transaction) before the statement "
+           "and retry "
+           "on timeout. colshift runs every step with SET LOCAL lock_timeout and retries with "
+           "backoff. If "
            "your runner sets it, set `lint.assume_lock_timeout: true` in .colshift.yaml.",
            "ALTER TABLE users ADD COLUMN note text;",
            "SET lock_timeout = '500ms';\nALTER TABLE users ADD COLUMN note text;",
            "squawk: require-timeout-settings; eugene: E9"},
           {"missing-statement-timeout", Severity::kInfo,
-           "A statement that scans or rewrites a table under a blocking lock runs without statement_timeout.",
+           "A statement that scans or rewrites a table under a blocking lock runs without "
+           "statement_timeout.",
            "If the scan takes longer than expected, nothing stops it while production waits.",
-           "SET statement_timeout before it, sized to the table; better, use the non-blocking recipe.",
+           "SET statement_timeout before it, sized to the table; better, use the non-blocking "
+           "recipe.",
            "ALTER TABLE users ALTER COLUMN email SET NOT NULL;",
-           "SET statement_timeout = '5s';\nSET lock_timeout = '500ms';\nALTER TABLE users ALTER COLUMN email SET NOT NULL;",
+           "SET statement_timeout = '5s';\nSET lock_timeout = '500ms';\nALTER TABLE users ALTER "
+           "COLUMN email SET NOT NULL;",
            "squawk: require-timeout-settings"},
-          {"lock-timeout-too-long", Severity::kWarning, "A lock_timeout above 10 seconds does not protect production.",
+          {"lock-timeout-too-long", Severity::kWarning,
+           "A lock_timeout above 10 seconds does not protect production.",
            "Queries queue behind a waiting lock request for up to lock_timeout.",
-           "Use 100 ms to 2 s and retry with backoff (colshift does).", "SET lock_timeout = '1min';",
-           "SET lock_timeout = '500ms';", ""},
-          {"set-local-outside-transaction", Severity::kWarning, "SET LOCAL outside a transaction block has no effect.",
-           "SET LOCAL lasts until the end of the current transaction; outside BEGIN ... COMMIT that is the "
+           "Use 100 ms to 2 s and retry with backoff (colshift does).",
+           "SET lock_timeout = '1min';", "SET lock_timeout = '500ms';", ""},
+          {"set-local-outside-transaction", Severity::kWarning,
+           "SET LOCAL outside a transaction block has no effect.",
+           "SET LOCAL lasts until the end of the current transaction; outside BEGIN ... COMMIT "
+           "that is the "
            "SET statement itself, so the setting never applies to what follows.",
-           "Put it after BEGIN, or use plain SET.", "SET LOCAL lock_timeout = '1s';\nALTER TABLE t ADD COLUMN c int;",
+           "Put it after BEGIN, or use plain SET.",
+           "SET LOCAL lock_timeout = '1s';\nALTER TABLE t ADD COLUMN c int;",
            "BEGIN;\nSET LOCAL lock_timeout = '1s';\nALTER TABLE t ADD COLUMN c int;\nCOMMIT;", ""},
-          {"transaction-nesting", Severity::kWarning, "BEGIN inside a transaction, or COMMIT without BEGIN.",
-           "PostgreSQL has no nested transactions: a second BEGIN is ignored and the first COMMIT ends "
+          {"transaction-nesting", Severity::kWarning,
+           "BEGIN inside a transaction, or COMMIT without BEGIN.",
+           "PostgreSQL has no nested transactions: a second BEGIN is ignored and the first COMMIT "
+           "ends "
            "everything. Migration runners often wrap files in a transaction already.",
-           "Use one transaction per file, or SAVEPOINT for nesting.", "BEGIN;\nBEGIN;\nCOMMIT;\nCOMMIT;",
+           "Use one transaction per file, or SAVEPOINT for nesting.",
+           "BEGIN;\nBEGIN;\nCOMMIT;\nCOMMIT;",
            "BEGIN;\nSAVEPOINT a;\nRELEASE SAVEPOINT a;\nCOMMIT;", "squawk: transaction-nesting"},
-          {"uncommitted-transaction", Severity::kError, "A transaction is opened and never committed.",
-           "Without COMMIT the changes are rolled back when the session ends, and every lock is held "
+          {"uncommitted-transaction", Severity::kError,
+           "A transaction is opened and never committed.",
+           "Without COMMIT the changes are rolled back when the session ends, and every lock is "
+           "held "
            "until then.",
-           "Add COMMIT (or ROLLBACK) at the end of the transaction.", "BEGIN;\nCREATE TABLE t (id bigint);",
-           "BEGIN;\nCREATE TABLE t (id bigint);\nCOMMIT;", "squawk: ban-uncommitted-transaction"},
+           "Add COMMIT (or ROLLBACK) at the end of the transaction.",
+           "BEGIN;\nCREATE TABLE t (id bigint);", "BEGIN;\nCREATE TABLE t (id bigint);\nCOMMIT;",
+           "squawk: ban-uncommitted-transaction"},
           {"access-exclusive-held-across-statements", Severity::kWarning,
            "An ACCESS EXCLUSIVE lock is held while more statements run in the same transaction.",
-           "Locks last until COMMIT. Every statement after the one that took ACCESS EXCLUSIVE lengthens "
+           "Locks last until COMMIT. Every statement after the one that took ACCESS EXCLUSIVE "
+           "lengthens "
            "the time all queries on that table are blocked.",
-           "COMMIT right after the statement that takes ACCESS EXCLUSIVE, or run it last in the transaction.",
-           "BEGIN;\nALTER TABLE users ADD COLUMN a int;\nUPDATE users SET a = 1 WHERE id < 1000;\nCOMMIT;",
-           "ALTER TABLE users ADD COLUMN a int;\nUPDATE users SET a = 1 WHERE id < 1000;", "eugene: E4"},
+           "COMMIT right after the statement that takes ACCESS EXCLUSIVE, or run it last in the "
+           "transaction.",
+           "BEGIN;\nALTER TABLE users ADD COLUMN a int;\nUPDATE users SET a = 1 WHERE id < "
+           "1000;\nCOMMIT;",
+           "ALTER TABLE users ADD COLUMN a int;\nUPDATE users SET a = 1 WHERE id < 1000;",
+           "eugene: E4"},
           {"lock-order-conflict", Severity::kError,
            "Transactions in this file lock the same tables in opposite orders and can deadlock.",
-           "If one transaction locks A then B and another B then A, two concurrent runs (or the app doing "
+           "If one transaction locks A then B and another B then A, two concurrent runs (or the "
+           "app doing "
            "the same) can each hold one lock and wait for the other.",
-           "Lock tables in one global order (e.g. referenced before referencing, or alphabetical) in every "
+           "Lock tables in one global order (e.g. referenced before referencing, or alphabetical) "
+           "in every "
            "transaction.",
            "BEGIN; LOCK a; LOCK b; COMMIT;\nBEGIN; LOCK b; LOCK a; COMMIT;",
            "BEGIN; LOCK a; LOCK b; COMMIT;\nBEGIN; LOCK a; LOCK b; COMMIT;", ""},
           {"prefer-robust-stmts", Severity::kWarning,
            "A statement outside a transaction fails when a partially applied migration is re-run.",
-           "Outside a transaction, a failure leaves earlier statements applied. IF [NOT] EXISTS lets the "
+           "Outside a transaction, a failure leaves earlier statements applied. IF [NOT] EXISTS "
+           "lets the "
            "file be run again safely.",
-           "Add IF NOT EXISTS / IF EXISTS, or wrap the file in a transaction. For CREATE INDEX CONCURRENTLY "
+           "Add IF NOT EXISTS / IF EXISTS, or wrap the file in a transaction. For CREATE INDEX "
+           "CONCURRENTLY "
            "see concurrently-if-not-exists (colshift `create_index` is the robust form).",
            "ALTER TABLE t ADD COLUMN c int;\nCREATE TABLE u (id bigint);",
-           "ALTER TABLE t ADD COLUMN IF NOT EXISTS c int;\nCREATE TABLE IF NOT EXISTS u (id bigint);",
+           "ALTER TABLE t ADD COLUMN IF NOT EXISTS c int;\nCREATE TABLE IF NOT EXISTS u (id "
+           "bigint);",
            "squawk: prefer-robust-stmts"},
       },
       check};

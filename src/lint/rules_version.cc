@@ -13,8 +13,8 @@ namespace {
 void unsupported(RuleContext& ctx, const char* feature, int since) {
   if (ctx.pg_version() >= since) return;
   ctx.report("unsupported-on-version",
-             fmt::format("{} needs PostgreSQL {} or later; the target is {}.{}.", feature, since / 10000,
-                         ctx.pg_version() / 10000, ctx.pg_version() % 100));
+             fmt::format("{} needs PostgreSQL {} or later; the target is {}.{}.", feature,
+                         since / 10000, ctx.pg_version() / 10000, ctx.pg_version() % 100));
 }
 
 bool has_param(const json& tree, const char* name) {
@@ -33,16 +33,20 @@ void check(RuleContext& ctx) {
   if (concurrent_build && v >= 140000 && v < 140004) {
     ctx.report("concurrent-index-pg14-bug",
                fmt::format("PostgreSQL {}.{} can silently corrupt indexes built with CREATE INDEX "
-                           "CONCURRENTLY or REINDEX CONCURRENTLY (fixed in 14.4).", v / 10000, v % 100));
+                           "CONCURRENTLY or REINDEX CONCURRENTLY (fixed in 14.4).",
+                           v / 10000, v % 100));
   }
-  if (st.kind == "ReindexStmt" && has_param(t, "concurrently")) unsupported(ctx, "REINDEX CONCURRENTLY", 120000);
+  if (st.kind == "ReindexStmt" && has_param(t, "concurrently"))
+    unsupported(ctx, "REINDEX CONCURRENTLY", 120000);
   if (st.kind == "MergeStmt") unsupported(ctx, "MERGE", 150000);
   if ((st.kind == "IndexStmt" && ast::flag(t, "nulls_not_distinct"))) {
     unsupported(ctx, "NULLS NOT DISTINCT", 150000);
   }
-  if (st.kind == "CreateTrigStmt" && ast::flag(t, "replace")) unsupported(ctx, "CREATE OR REPLACE TRIGGER", 140000);
+  if (st.kind == "CreateTrigStmt" && ast::flag(t, "replace"))
+    unsupported(ctx, "CREATE OR REPLACE TRIGGER", 140000);
   for_each_alter(ctx, [&](const AlterCmd& c) {
-    if (c.subtype == "AT_DetachPartition" && ast::flag(c.def.value("PartitionCmd", json::object()), "concurrent")) {
+    if (c.subtype == "AT_DetachPartition" &&
+        ast::flag(c.def.value("PartitionCmd", json::object()), "concurrent")) {
       unsupported(ctx, "DETACH PARTITION CONCURRENTLY", 140000);
     }
     if (c.subtype == "AT_SetAccessMethod") unsupported(ctx, "SET ACCESS METHOD", 150000);
@@ -51,9 +55,11 @@ void check(RuleContext& ctx) {
   for_each_column_def(ctx, [&](const json& cd, const std::string&, bool) {
     if (column_has(cd, "CONSTR_GENERATED")) unsupported(ctx, "Generated columns", 120000);
   });
-  if (st.kind == "AlterEnumStmt" && v < 120000 && (ctx.state().in_transaction() || st.parent >= 0)) {
-    ctx.report("alter-enum-in-transaction",
-               "Before PostgreSQL 12, ALTER TYPE ... ADD VALUE cannot run inside a transaction block.");
+  if (st.kind == "AlterEnumStmt" && v < 120000 &&
+      (ctx.state().in_transaction() || st.parent >= 0)) {
+    ctx.report(
+        "alter-enum-in-transaction",
+        "Before PostgreSQL 12, ALTER TYPE ... ADD VALUE cannot run inside a transaction block.");
   }
 }
 
@@ -65,22 +71,30 @@ const RuleFamily& version_rules() {
       {
           {"concurrent-index-pg14-bug", Severity::kError,
            "PostgreSQL 14.0-14.3 can corrupt indexes built concurrently.",
-           "A bug in 14.0 to 14.3 let CREATE INDEX CONCURRENTLY and REINDEX CONCURRENTLY miss rows that were "
-           "updated during the build, silently corrupting the index. 14.4 fixed it; indexes built on the "
+           "A bug in 14.0 to 14.3 let CREATE INDEX CONCURRENTLY and REINDEX CONCURRENTLY miss rows "
+           "that were "
+           "updated during the build, silently corrupting the index. 14.4 fixed it; indexes built "
+           "on the "
            "affected releases should be rebuilt.",
-           "Upgrade to 14.4 or later before building indexes concurrently; check existing ones with amcheck.",
+           "Upgrade to 14.4 or later before building indexes concurrently; check existing ones "
+           "with amcheck.",
            "-- with --pg-version 14.2\nCREATE INDEX CONCURRENTLY i ON t (a);",
            "-- with --pg-version 14.4\nCREATE INDEX CONCURRENTLY i ON t (a);", ""},
-          {"unsupported-on-version", Severity::kError, "The statement uses a feature the target PostgreSQL version lacks.",
-           "Set the target with --pg-version, `lint.pg_version` in .colshift.yaml, or --db. colshift knows "
+          {"unsupported-on-version", Severity::kError,
+           "The statement uses a feature the target PostgreSQL version lacks.",
+           "Set the target with --pg-version, `lint.pg_version` in .colshift.yaml, or --db. "
+           "colshift knows "
            "when REINDEX CONCURRENTLY (12), generated columns (12), DROP EXPRESSION (13), DETACH "
-           "CONCURRENTLY (14), CREATE OR REPLACE TRIGGER (14), MERGE (15), SET ACCESS METHOD (15) and "
+           "CONCURRENTLY (14), CREATE OR REPLACE TRIGGER (14), MERGE (15), SET ACCESS METHOD (15) "
+           "and "
            "NULLS NOT DISTINCT (15) appeared.",
            "Use the older form, or raise the target version if the servers are newer.",
-           "-- with --pg-version 11\nREINDEX INDEX CONCURRENTLY i;", "-- with --pg-version 12\nREINDEX INDEX CONCURRENTLY i;", ""},
+           "-- with --pg-version 11\nREINDEX INDEX CONCURRENTLY i;",
+           "-- with --pg-version 12\nREINDEX INDEX CONCURRENTLY i;", ""},
           {"alter-enum-in-transaction", Severity::kError,
            "Before PostgreSQL 12, ALTER TYPE ... ADD VALUE fails inside a transaction block.",
-           "PostgreSQL 11 rejects ADD VALUE inside BEGIN ... COMMIT; 12 allows it but the new value cannot be "
+           "PostgreSQL 11 rejects ADD VALUE inside BEGIN ... COMMIT; 12 allows it but the new "
+           "value cannot be "
            "used until the transaction commits.",
            "Run ALTER TYPE ... ADD VALUE on its own, outside a transaction.",
            "-- with --pg-version 11\nBEGIN;\nALTER TYPE status ADD VALUE 'archived';\nCOMMIT;",

@@ -22,7 +22,8 @@ Position SourceText::position(size_t offset) const {
 size_t SourceText::offset_of(int line, int column) const {
   if (line < 1) return 0;
   if (static_cast<size_t>(line) > line_starts_.size()) return text_.size();
-  size_t at = line_starts_[static_cast<size_t>(line) - 1] + static_cast<size_t>(std::max(column, 1) - 1);
+  size_t at =
+      line_starts_[static_cast<size_t>(line) - 1] + static_cast<size_t>(std::max(column, 1) - 1);
   return std::min(at, text_.size());
 }
 
@@ -71,7 +72,8 @@ size_t skip_trivia(std::string_view text, size_t from, size_t to, std::vector<Co
       }
       if (comments) {
         size_t body_end = depth == 0 ? i - 2 : i;  // unterminated: up to `to`
-        comments->push_back({start, std::string(trim(text.substr(start + 2, body_end - start - 2)))});
+        comments->push_back(
+            {start, std::string(trim(text.substr(start + 2, body_end - start - 2)))});
       }
     } else {
       break;

@@ -30,7 +30,7 @@ std::map<std::string, LockMode> held_locks(Connection& conn) {
 }
 
 struct RelationState {
-  std::string oid;     // "" when it does not exist
+  std::string oid;  // "" when it does not exist
   std::string filenode;
   long long seq_scan = 0;
 };
@@ -46,17 +46,19 @@ RelationState relation_state(Connection& conn, const std::string& name) {
 }
 
 // Tables (not indexes, sequences or toast) among oids, with their names.
-std::map<std::string, std::string> table_names(Connection& conn, const std::map<std::string, LockMode>& locks) {
+std::map<std::string, std::string> table_names(Connection& conn,
+                                               const std::map<std::string, LockMode>& locks) {
   std::string list;
   for (const auto& [oid, mode] : locks) list += (list.empty() ? "" : ",") + oid;
   std::map<std::string, std::string> out;
   if (list.empty()) return out;
-  auto r = conn.exec("SELECT c.oid::text, CASE WHEN n.nspname = 'public' THEN c.relname ELSE "
-                     "n.nspname || '.' || c.relname END FROM pg_class c JOIN pg_namespace n ON "
-                     "n.oid = c.relnamespace WHERE c.oid = ANY(string_to_array($1, ',')::oid[]) "
-                     "AND c.relkind IN ('r', 'p', 'm') AND n.nspname NOT IN ('pg_catalog', "
-                     "'information_schema')",
-                     {list});
+  auto r = conn.exec(
+      "SELECT c.oid::text, CASE WHEN n.nspname = 'public' THEN c.relname ELSE "
+      "n.nspname || '.' || c.relname END FROM pg_class c JOIN pg_namespace n ON "
+      "n.oid = c.relnamespace WHERE c.oid = ANY(string_to_array($1, ',')::oid[]) "
+      "AND c.relkind IN ('r', 'p', 'm') AND n.nspname NOT IN ('pg_catalog', "
+      "'information_schema')",
+      {list});
   for (size_t i = 0; i < r.size(); ++i) out[r.text(i, 0)] = r.text(i, 1);
   return out;
 }
@@ -133,21 +135,24 @@ std::vector<std::string> compare_facts(const Statement& st, const StatementFacts
       continue;
     }
     if (o.lock > f->lock) {
-      out.push_back(fmt::format("\"{}\": static lock {}, server took {}", o.relation, lock_name(f->lock),
-                                lock_name(o.lock)));
+      out.push_back(fmt::format("\"{}\": static lock {}, server took {}", o.relation,
+                                lock_name(f->lock), lock_name(o.lock)));
     } else if (o.lock < f->lock && o.held_before < f->lock) {
       out.push_back(fmt::format("\"{}\": static lock {}, server took only {}", o.relation,
-                                lock_name(f->lock), o.lock == LockMode::kNone ? "no new lock" : lock_name(o.lock)));
+                                lock_name(f->lock),
+                                o.lock == LockMode::kNone ? "no new lock" : lock_name(o.lock)));
     }
     if (o.rewrite != f->rewrite && !(f->rewrite && f->created_here)) {
       out.push_back(fmt::format("\"{}\": static facts say {}rewrite, server {}", o.relation,
-                                f->rewrite ? "" : "no ", o.rewrite ? "rewrote it" : "kept the file"));
+                                f->rewrite ? "" : "no ",
+                                o.rewrite ? "rewrote it" : "kept the file"));
     }
     if (!dml && o.scan && !f->scan && !f->rewrite) {
       out.push_back(fmt::format("\"{}\": static facts say no scan, server scanned it", o.relation));
     }
     if (!dml && !o.scan && f->scan && !f->created_here) {
-      out.push_back(fmt::format("\"{}\": static facts say scan, server did not scan it", o.relation));
+      out.push_back(
+          fmt::format("\"{}\": static facts say scan, server did not scan it", o.relation));
     }
   }
   return out;
@@ -208,11 +213,17 @@ json trace_json(const std::vector<TraceReport>& traces) {
     for (const auto& s : t.statements) {
       json rels = json::array();
       for (const auto& r : s.relations) {
-        rels.push_back({{"relation", r.relation}, {"lock", lock_name(r.lock)},
-                        {"held_before", lock_name(r.held_before)}, {"rewrite", r.rewrite}, {"scan", r.scan}});
+        rels.push_back({{"relation", r.relation},
+                        {"lock", lock_name(r.lock)},
+                        {"held_before", lock_name(r.held_before)},
+                        {"rewrite", r.rewrite},
+                        {"scan", r.scan}});
       }
-      sts.push_back({{"statement", s.index}, {"status", s.status}, {"detail", s.detail},
-                     {"relations", rels}, {"disagreements", s.disagreements}});
+      sts.push_back({{"statement", s.index},
+                     {"status", s.status},
+                     {"detail", s.detail},
+                     {"relations", rels},
+                     {"disagreements", s.disagreements}});
     }
     files.push_back({{"path", t.path}, {"statements", sts}});
   }
@@ -222,12 +233,14 @@ json trace_json(const std::vector<TraceReport>& traces) {
 void render_trace_text(const FileReport& report, const TraceReport& trace, std::ostream& out) {
   for (const auto& s : trace.statements) {
     const auto& st = report.statements[static_cast<size_t>(s.index)];
-    out << fmt::format("{}:{}:{}: trace {}{}\n", report.path, st.start.line, st.start.column, s.status,
-                       s.detail.empty() ? "" : " (" + s.detail + ")");
+    out << fmt::format("{}:{}:{}: trace {}{}\n", report.path, st.start.line, st.start.column,
+                       s.status, s.detail.empty() ? "" : " (" + s.detail + ")");
     for (const auto& r : s.relations) {
-      out << fmt::format("      {} on {}{}{}{}\n", r.lock == LockMode::kNone ? "no new lock" : lock_name(r.lock),
-                         r.relation,
-                         r.held_before != LockMode::kNone ? fmt::format(" (already held {})", lock_name(r.held_before)) : "",
+      out << fmt::format("      {} on {}{}{}{}\n",
+                         r.lock == LockMode::kNone ? "no new lock" : lock_name(r.lock), r.relation,
+                         r.held_before != LockMode::kNone
+                             ? fmt::format(" (already held {})", lock_name(r.held_before))
+                             : "",
                          r.rewrite ? "; rewrote" : "", r.scan ? "; scanned" : "");
     }
     for (const auto& d : s.disagreements) out << "  != " << d << "\n";

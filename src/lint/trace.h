@@ -25,16 +25,16 @@ namespace colshift::lint {
 
 struct ObservedRelation {
   std::string relation;
-  LockMode lock = LockMode::kNone;  // strongest lock newly taken by the statement
+  LockMode lock = LockMode::kNone;         // strongest lock newly taken by the statement
   LockMode held_before = LockMode::kNone;  // strongest lock the transaction already held
-  bool rewrite = false;             // relfilenode changed
-  bool scan = false;                // seq_scan counter moved
+  bool rewrite = false;                    // relfilenode changed
+  bool scan = false;                       // seq_scan counter moved
 };
 
 struct TraceStatement {
-  int index = -1;                   // into FileReport::statements
-  std::string status;               // "traced", "skipped", "failed"
-  std::string detail;               // why skipped, or the server's error
+  int index = -1;      // into FileReport::statements
+  std::string status;  // "traced", "skipped", "failed"
+  std::string detail;  // why skipped, or the server's error
   std::vector<ObservedRelation> relations;
   std::vector<std::string> disagreements;  // static fact vs what the server did
 };

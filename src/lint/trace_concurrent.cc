@@ -25,14 +25,17 @@ size_t name_end(const std::string& text, size_t at) {
         close = text.find('"', close + 2);
       }
       i = close == std::string::npos ? text.size() : close + 1;
-    } else if (std::isalnum(static_cast<unsigned char>(text[i])) || text[i] == '_' || text[i] == '$' ||
-               static_cast<unsigned char>(text[i]) >= 0x80) {
+    } else if (std::isalnum(static_cast<unsigned char>(text[i])) || text[i] == '_' ||
+               text[i] == '$' || static_cast<unsigned char>(text[i]) >= 0x80) {
       ++i;
     } else {
       break;
     }
-    if (i < text.size() && text[i] == '.') ++i;
-    else if (i < text.size() && text[i] != '"' && !std::isalnum(static_cast<unsigned char>(text[i])) && text[i] != '_') break;
+    if (i < text.size() && text[i] == '.')
+      ++i;
+    else if (i < text.size() && text[i] != '"' &&
+             !std::isalnum(static_cast<unsigned char>(text[i])) && text[i] != '_')
+      break;
   }
   return i;
 }
@@ -81,14 +84,18 @@ TraceStatement trace_outside_transaction(Connection& conn, const std::string& co
   // The trace's own transaction may already lock the table (an earlier
   // statement of the file); a copy would wait for it forever.
   if (conn.exec("SELECT count(*) FROM pg_locks WHERE pid = pg_backend_pid() AND relation = "
-                "to_regclass($1)", {table}).integer(0, 0) > 0) {
+                "to_regclass($1)",
+                {table})
+          .integer(0, 0) > 0) {
     t.detail = "an earlier statement of this file locked its table in the trace's transaction";
     return t;
   }
   auto aux = pg::PgConnection::connect({conninfo, "colshift lint trace", 10});
   aux->exec("SET lock_timeout = '5s'");
   if (aux->exec("SELECT to_regclass($1) IS NULL", {table}).boolean(0, 0)) {
-    t.detail = "its table is not committed in the database (created in this file?), so no copy can be made";
+    t.detail =
+        "its table is not committed in the database (created in this file?), so no copy can be "
+        "made";
     return t;
   }
   std::string copy = fmt::format("colshift_trace_{}_{}", aux->backend_pid(), index);
@@ -119,9 +126,10 @@ TraceStatement trace_outside_transaction(Connection& conn, const std::string& co
   LockMode seen = LockMode::kNone;
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
   while (std::chrono::steady_clock::now() < deadline) {
-    auto r = aux->exec("SELECT mode, (SELECT count(*) FROM pg_locks w WHERE w.pid = $1 AND NOT w.granted) "
-                       "FROM pg_locks WHERE pid = $1 AND relation = to_regclass($2) AND granted",
-                       {std::to_string(pid), copy});
+    auto r = aux->exec(
+        "SELECT mode, (SELECT count(*) FROM pg_locks w WHERE w.pid = $1 AND NOT w.granted) "
+        "FROM pg_locks WHERE pid = $1 AND relation = to_regclass($2) AND granted",
+        {std::to_string(pid), copy});
     bool waiting = false;
     for (size_t i = 0; i < r.size(); ++i) {
       seen = std::max(seen, parse_lock_name(r.text(i, 0)));
@@ -138,8 +146,10 @@ TraceStatement trace_outside_transaction(Connection& conn, const std::string& co
     return t;
   }
   aux->exec("SELECT pg_stat_clear_snapshot()");
-  auto scans = aux->exec("SELECT coalesce((SELECT seq_scan FROM pg_stat_user_tables WHERE relid = "
-                         "to_regclass($1)), 0)", {copy});
+  auto scans = aux->exec(
+      "SELECT coalesce((SELECT seq_scan FROM pg_stat_user_tables WHERE relid = "
+      "to_regclass($1)), 0)",
+      {copy});
   ObservedRelation o;
   o.relation = table;
   o.lock = seen;

@@ -10,12 +10,24 @@ namespace colshift::lint {
 
 std::string canonical_type(const std::string& name) {
   static const std::map<std::string, std::string> aliases = {
-      {"integer", "int4"}, {"int", "int4"}, {"smallint", "int2"}, {"bigint", "int8"},
-      {"character varying", "varchar"}, {"character", "bpchar"}, {"char", "bpchar"},
-      {"timestamp without time zone", "timestamp"}, {"timestamp with time zone", "timestamptz"},
-      {"time without time zone", "time"}, {"time with time zone", "timetz"},
-      {"boolean", "bool"}, {"double precision", "float8"}, {"real", "float4"},
-      {"decimal", "numeric"}, {"serial", "int4"}, {"bigserial", "int8"}, {"smallserial", "int2"},
+      {"integer", "int4"},
+      {"int", "int4"},
+      {"smallint", "int2"},
+      {"bigint", "int8"},
+      {"character varying", "varchar"},
+      {"character", "bpchar"},
+      {"char", "bpchar"},
+      {"timestamp without time zone", "timestamp"},
+      {"timestamp with time zone", "timestamptz"},
+      {"time without time zone", "time"},
+      {"time with time zone", "timetz"},
+      {"boolean", "bool"},
+      {"double precision", "float8"},
+      {"real", "float4"},
+      {"decimal", "numeric"},
+      {"serial", "int4"},
+      {"bigserial", "int8"},
+      {"smallserial", "int2"},
       {"bit varying", "varbit"}};
   auto it = aliases.find(name);
   return it == aliases.end() ? name : it->second;
@@ -26,8 +38,8 @@ namespace {
 // Types whose typmod only limits values: growing or dropping the limit keeps
 // the data as is; shrinking it rewrites (every value is re-checked).
 const std::set<std::string>& length_limited() {
-  static const std::set<std::string> s = {"varchar", "varbit", "numeric", "timestamp",
-                                          "timestamptz", "time", "timetz", "interval"};
+  static const std::set<std::string> s = {"varchar",     "varbit", "numeric", "timestamp",
+                                          "timestamptz", "time",   "timetz",  "interval"};
   return s;
 }
 
@@ -77,7 +89,8 @@ TypeChangeVerdict classify_type_change(const std::optional<ast::TypeInfo>& from_
     return {TypeChange::kRewrite, arrow + " checks every value against the new length"};
   }
   if (from.name == "timestamp" && to.name == "timestamptz") {
-    if (pg_version < 120000) return {TypeChange::kRewrite, arrow + " rewrites before PostgreSQL 12"};
+    if (pg_version < 120000)
+      return {TypeChange::kRewrite, arrow + " rewrites before PostgreSQL 12"};
     if (timezone == "UTC" || timezone == "Etc/UTC") {
       return {TypeChange::kNoRewrite, arrow + " keeps the data because TimeZone is UTC"};
     }
@@ -85,7 +98,8 @@ TypeChangeVerdict classify_type_change(const std::optional<ast::TypeInfo>& from_
             arrow + " keeps the data only when the session TimeZone is UTC" +
                 (timezone.empty() ? std::string() : " (it is " + timezone + ")")};
   }
-  return {TypeChange::kRewrite, arrow + " converts every value: the table and its indexes are rewritten"};
+  return {TypeChange::kRewrite,
+          arrow + " converts every value: the table and its indexes are rewritten"};
 }
 
 }  // namespace colshift::lint

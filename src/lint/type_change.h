@@ -10,10 +10,10 @@
 namespace colshift::lint {
 
 enum class TypeChange {
-  kUnknown,          // the current type is not known (not in this file, no --db)
-  kNoRewrite,        // binary coercible: catalog-only, indexes kept
-  kTimezoneDependent,// timestamp -> timestamptz: no rewrite only when TimeZone is UTC (PG 12+)
-  kRewrite,          // the table and its indexes are rewritten
+  kUnknown,            // the current type is not known (not in this file, no --db)
+  kNoRewrite,          // binary coercible: catalog-only, indexes kept
+  kTimezoneDependent,  // timestamp -> timestamptz: no rewrite only when TimeZone is UTC (PG 12+)
+  kRewrite,            // the table and its indexes are rewritten
 };
 
 struct TypeChangeVerdict {

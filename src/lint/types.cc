@@ -8,9 +8,12 @@ namespace colshift::lint {
 
 const char* severity_name(Severity s) {
   switch (s) {
-    case Severity::kInfo: return "info";
-    case Severity::kWarning: return "warning";
-    case Severity::kError: return "error";
+    case Severity::kInfo:
+      return "info";
+    case Severity::kWarning:
+      return "warning";
+    case Severity::kError:
+      return "error";
   }
   return "warning";
 }
@@ -42,9 +45,12 @@ constexpr unsigned bit(LockMode m) { return 1u << static_cast<unsigned>(m); }
 constexpr unsigned conflict_set(LockMode m) {
   using L = LockMode;
   switch (m) {
-    case L::kNone: return 0;
-    case L::kAccessShare: return bit(L::kAccessExclusive);
-    case L::kRowShare: return bit(L::kExclusive) | bit(L::kAccessExclusive);
+    case L::kNone:
+      return 0;
+    case L::kAccessShare:
+      return bit(L::kAccessExclusive);
+    case L::kRowShare:
+      return bit(L::kExclusive) | bit(L::kAccessExclusive);
     case L::kRowExclusive:
       return bit(L::kShare) | bit(L::kShareRowExclusive) | bit(L::kExclusive) |
              bit(L::kAccessExclusive);
@@ -61,7 +67,8 @@ constexpr unsigned conflict_set(LockMode m) {
       return bit(L::kRowShare) | bit(L::kRowExclusive) | bit(L::kShareUpdateExclusive) |
              bit(L::kShare) | bit(L::kShareRowExclusive) | bit(L::kExclusive) |
              bit(L::kAccessExclusive);
-    case L::kAccessExclusive: return 0x1FEu;
+    case L::kAccessExclusive:
+      return 0x1FEu;
   }
   return 0;
 }

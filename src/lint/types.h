@@ -59,45 +59,45 @@ Blocks blocks_of(LockMode m);
 
 // The effect of one statement on one relation.
 struct RelationFact {
-  std::string relation;           // as written, schema-qualified when it was
+  std::string relation;  // as written, schema-qualified when it was
   LockMode lock = LockMode::kNone;
-  bool rewrite = false;           // the table (or index) is rewritten into a new file
-  bool scan = false;              // the whole table is read while the lock is held
-  bool index_rebuild = false;     // indexes on it are rebuilt
-  bool created_here = false;      // created earlier in this file: not live yet
-  std::string note;               // why, in a few words ("SET NOT NULL proven by CHECK")
+  bool rewrite = false;        // the table (or index) is rewritten into a new file
+  bool scan = false;           // the whole table is read while the lock is held
+  bool index_rebuild = false;  // indexes on it are rebuilt
+  bool created_here = false;   // created earlier in this file: not live yet
+  std::string note;            // why, in a few words ("SET NOT NULL proven by CHECK")
 };
 
 struct StatementFacts {
   std::vector<RelationFact> relations;
-  bool in_transaction = true;     // false: cannot run inside a transaction block
-  std::string lock_timeout;       // effective lock_timeout when it runs; "" if unset
+  bool in_transaction = true;  // false: cannot run inside a transaction block
+  std::string lock_timeout;    // effective lock_timeout when it runs; "" if unset
   LockMode strongest() const;
-  Blocks blocks() const;          // of the strongest lock on a live relation
+  Blocks blocks() const;  // of the strongest lock on a live relation
 };
 
 // One SQL statement of a file (or of a PL/pgSQL body inside one).
 struct Statement {
-  size_t offset = 0;              // of the first token, in the file
-  size_t length = 0;              // up to the end of the statement, without ';'
+  size_t offset = 0;  // of the first token, in the file
+  size_t length = 0;  // up to the end of the statement, without ';'
   Position start;
-  std::string text;               // the statement's SQL
-  std::string kind;               // the parse node name, e.g. "AlterTableStmt"
-  nlohmann::json tree;            // the parse node's body ({} when it did not parse)
-  size_t tree_base = 0;           // file offset that the tree's "location"s count from
-  std::string error;              // syntax error message; empty when it parsed
+  std::string text;      // the statement's SQL
+  std::string kind;      // the parse node name, e.g. "AlterTableStmt"
+  nlohmann::json tree;   // the parse node's body ({} when it did not parse)
+  size_t tree_base = 0;  // file offset that the tree's "location"s count from
+  std::string error;     // syntax error message; empty when it parsed
   Position error_at;
-  int parent = -1;                // index of the DO/CREATE FUNCTION it is nested in
+  int parent = -1;                   // index of the DO/CREATE FUNCTION it is nested in
   std::vector<std::string> ignores;  // rule ids from "-- colshift:ignore" before it
-  Position ignore_at;             // where that directive is
+  Position ignore_at;                // where that directive is
 };
 
 struct Finding {
   std::string rule;
   Severity severity = Severity::kWarning;
-  std::string message;            // the danger, in one sentence
-  std::string recipe;             // the safe way to do it
-  int statement = -1;             // index into FileReport::statements; -1: whole file
+  std::string message;  // the danger, in one sentence
+  std::string recipe;   // the safe way to do it
+  int statement = -1;   // index into FileReport::statements; -1: whole file
   Position at;
 };
 

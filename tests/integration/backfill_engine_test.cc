@@ -236,8 +236,9 @@ TEST(BackfillEngineServer, StopsWithinABatchWhileAStandbyDoesNotReplay) {
   std::string file = dir + "/m.yaml";
   std::ofstream(file) << kMigration;
   std::string log = dir + "/start.log";
-  int pid = spawn_colshift({"start", file, "--batch-size", "1000", "--max-replica-lag", "300ms", "--max-rate", "20000"},
-                           primary.url(), log);
+  int pid = spawn_colshift(
+      {"start", file, "--batch-size", "1000", "--max-replica-lag", "300ms", "--max-rate", "20000"},
+      primary.url(), log);
   ASSERT_TRUE(wait_until(
       [&] {
         return has_backfill_row(*c) && throttle_reason(*c).find("replica lag") != std::string::npos;

@@ -18,7 +18,8 @@ class LintTrace : public PgTest {
     if (!test_server_available()) GTEST_SKIP() << "run through ./run test";
     sql("CREATE TABLE orgs (id bigint PRIMARY KEY)");
     sql("INSERT INTO orgs SELECT generate_series(1, 100)");
-    sql("CREATE TABLE users (id bigint PRIMARY KEY, org_id bigint, email text, n int, at timestamp, "
+    sql("CREATE TABLE users (id bigint PRIMARY KEY, org_id bigint, email text, n int, at "
+        "timestamp, "
         "v varchar(20))");
     sql("INSERT INTO users SELECT g, 1 + g % 100, 'u' || g || '@x', g, now(), 'v' FROM "
         "generate_series(1, 1000) g");
@@ -30,7 +31,8 @@ class LintTrace : public PgTest {
 
   // Lints `file` with the server's catalog and traces it; returns the
   // disagreements (empty when the static facts are honest).
-  std::vector<std::string> trace(const std::string& file, std::vector<lint::TraceStatement>* out = nullptr) {
+  std::vector<std::string> trace(const std::string& file,
+                                 std::vector<lint::TraceStatement>* out = nullptr) {
     auto conn = connect();
     lint::LintOptions o;
     o.catalog = lint::load_catalog(*conn);
@@ -68,7 +70,8 @@ TEST_F(LintTrace, DISABLED_StaticFactsMatchTheServer) {
       "ALTER TABLE users ADD CONSTRAINT n_pos CHECK (n > 0) NOT VALID;\n"
       "ALTER TABLE users VALIDATE CONSTRAINT n_pos",
       "ALTER TABLE users ADD CONSTRAINT e_nn CHECK (email IS NOT NULL) NOT VALID;\n"
-      "ALTER TABLE users VALIDATE CONSTRAINT e_nn;\nALTER TABLE users ALTER COLUMN email SET NOT NULL",
+      "ALTER TABLE users VALIDATE CONSTRAINT e_nn;\nALTER TABLE users ALTER COLUMN email SET NOT "
+      "NULL",
       "ALTER TABLE users ADD CONSTRAINT org_fk FOREIGN KEY (org_id) REFERENCES orgs (id) NOT VALID",
       "ALTER TABLE users ADD CONSTRAINT users_email_key UNIQUE (email)",
       "ALTER TABLE users ALTER COLUMN n TYPE bigint",
@@ -117,13 +120,16 @@ TEST_F(LintTrace, ObservesRewritesAndScans) {
 TEST_F(LintTrace, ConcurrentBuildAfterALockInTheFileIsSkippedNotHung) {
   auto conn = connect();
   lint::LintOptions o;
-  auto report = lint::lint_sql("t.sql", "ALTER TABLE users ADD COLUMN c int;\n"
-                               "CREATE INDEX CONCURRENTLY users_c_idx ON users (c)", o);
+  auto report = lint::lint_sql("t.sql",
+                               "ALTER TABLE users ADD COLUMN c int;\n"
+                               "CREATE INDEX CONCURRENTLY users_c_idx ON users (c)",
+                               o);
   auto t = lint::trace_file(*conn, url_, report);
   ASSERT_EQ(t.statements.size(), 2u);
   EXPECT_EQ(t.statements[0].status, "traced");
   EXPECT_EQ(t.statements[1].status, "skipped");
-  EXPECT_NE(t.statements[1].detail.find("earlier statement"), std::string::npos) << t.statements[1].detail;
+  EXPECT_NE(t.statements[1].detail.find("earlier statement"), std::string::npos)
+      << t.statements[1].detail;
 }
 
 TEST_F(LintTrace, WrongStaticFactIsReported) {
@@ -134,9 +140,13 @@ TEST_F(LintTrace, WrongStaticFactIsReported) {
   auto t = lint::trace_file(*conn, url_, report);
   auto d = t.disagreements(&report);
   ASSERT_EQ(d.size(), 1u);
-  EXPECT_EQ(d[0], "t.sql:1:1: \"users\": static lock ShareUpdateExclusiveLock, server took AccessExclusiveLock");
+  EXPECT_EQ(d[0],
+            "t.sql:1:1: \"users\": static lock ShareUpdateExclusiveLock, server took "
+            "AccessExclusiveLock");
   EXPECT_EQ(scalar_int("SELECT count(*) FROM information_schema.columns WHERE table_name = 'users' "
-                       "AND column_name = 'c'"), 0) << "the trace must roll back";
+                       "AND column_name = 'c'"),
+            0)
+      << "the trace must roll back";
 }
 
 TEST_F(LintTrace, CommandLine) {
@@ -145,7 +155,8 @@ TEST_F(LintTrace, CommandLine) {
   EXPECT_EQ(r.exit_code, 3) << r.out << r.err;
   EXPECT_NE(r.out.find("error[create-index-non-concurrently]"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("trace traced"), std::string::npos) << r.out;
-  std::string good = write_file("good.sql", "SET lock_timeout = '1s';\nCREATE INDEX CONCURRENTLY i ON users (email);\n");
+  std::string good = write_file(
+      "good.sql", "SET lock_timeout = '1s';\nCREATE INDEX CONCURRENTLY i ON users (email);\n");
   auto g = colshift({"lint", "--db", url_, "--json", good});
   EXPECT_EQ(g.exit_code, 0) << g.out << g.err;
   auto j = nlohmann::json::parse(g.out);

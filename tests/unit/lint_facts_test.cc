@@ -33,18 +33,23 @@ TEST(LintFacts, CommonForms) {
       {"ALTER TABLE t ADD COLUMN c float8 DEFAULT random()", "t", L::kAccessExclusive, true, false},
       {"ALTER TABLE t ALTER COLUMN c SET NOT NULL", "t", L::kAccessExclusive, false, true},
       {"ALTER TABLE t ADD CONSTRAINT k CHECK (c > 0)", "t", L::kAccessExclusive, false, true},
-      {"ALTER TABLE t ADD CONSTRAINT k CHECK (c > 0) NOT VALID", "t", L::kAccessExclusive, false, false},
+      {"ALTER TABLE t ADD CONSTRAINT k CHECK (c > 0) NOT VALID", "t", L::kAccessExclusive, false,
+       false},
       {"ALTER TABLE t VALIDATE CONSTRAINT k", "t", L::kShareUpdateExclusive, false, true},
-      {"ALTER TABLE t ADD CONSTRAINT f FOREIGN KEY (c) REFERENCES u (id)", "u", L::kShareRowExclusive, false, true},
-      {"ALTER TABLE t ADD CONSTRAINT f FOREIGN KEY (c) REFERENCES u (id) NOT VALID", "t", L::kShareRowExclusive, false, false},
+      {"ALTER TABLE t ADD CONSTRAINT f FOREIGN KEY (c) REFERENCES u (id)", "u",
+       L::kShareRowExclusive, false, true},
+      {"ALTER TABLE t ADD CONSTRAINT f FOREIGN KEY (c) REFERENCES u (id) NOT VALID", "t",
+       L::kShareRowExclusive, false, false},
       {"ALTER TABLE t SET (fillfactor = 70)", "t", L::kShareUpdateExclusive, false, false},
-      {"ALTER TABLE t ALTER COLUMN c SET STATISTICS 500", "t", L::kShareUpdateExclusive, false, false},
+      {"ALTER TABLE t ALTER COLUMN c SET STATISTICS 500", "t", L::kShareUpdateExclusive, false,
+       false},
       {"ALTER TABLE t SET UNLOGGED", "t", L::kAccessExclusive, true, false},
       {"ALTER TABLE t DISABLE TRIGGER ALL", "t", L::kShareRowExclusive, false, false},
       {"CREATE INDEX i ON t (c)", "t", L::kShare, false, true},
       {"CREATE INDEX CONCURRENTLY i ON t (c)", "t", L::kShareUpdateExclusive, false, true},
       {"DROP INDEX CONCURRENTLY i", "i", L::kShareUpdateExclusive, false, false},
-      {"CREATE TRIGGER tr BEFORE INSERT ON t FOR EACH ROW EXECUTE FUNCTION f()", "t", L::kShareRowExclusive, false, false},
+      {"CREATE TRIGGER tr BEFORE INSERT ON t FOR EACH ROW EXECUTE FUNCTION f()", "t",
+       L::kShareRowExclusive, false, false},
       {"TRUNCATE t", "t", L::kAccessExclusive, false, false},
       {"VACUUM FULL t", "t", L::kAccessExclusive, true, true},
       {"REFRESH MATERIALIZED VIEW CONCURRENTLY mv", "mv", L::kExclusive, false, true},
@@ -69,10 +74,14 @@ TEST(LintFacts, ByVersion) {
   EXPECT_TRUE(fact(attach12, 0, "p").scan);
   auto attach11 = testing::lint_text("ALTER TABLE m ATTACH PARTITION p FOR VALUES IN (1)", 110000);
   EXPECT_EQ(fact(attach11, 0, "m").lock, LockMode::kAccessExclusive);
-  EXPECT_EQ(fact(testing::lint_text("ALTER INDEX i RENAME TO j", 120000), 0, "i").lock, LockMode::kShareUpdateExclusive);
-  EXPECT_EQ(fact(testing::lint_text("ALTER INDEX i RENAME TO j", 110000), 0, "i").lock, LockMode::kAccessExclusive);
-  EXPECT_TRUE(fact(testing::lint_text("ALTER TABLE t ADD COLUMN c int DEFAULT 1", 100000), 0, "t").rewrite);
-  EXPECT_FALSE(fact(testing::lint_text("ALTER TABLE t ADD COLUMN c int DEFAULT 1", 110000), 0, "t").rewrite);
+  EXPECT_EQ(fact(testing::lint_text("ALTER INDEX i RENAME TO j", 120000), 0, "i").lock,
+            LockMode::kShareUpdateExclusive);
+  EXPECT_EQ(fact(testing::lint_text("ALTER INDEX i RENAME TO j", 110000), 0, "i").lock,
+            LockMode::kAccessExclusive);
+  EXPECT_TRUE(
+      fact(testing::lint_text("ALTER TABLE t ADD COLUMN c int DEFAULT 1", 100000), 0, "t").rewrite);
+  EXPECT_FALSE(
+      fact(testing::lint_text("ALTER TABLE t ADD COLUMN c int DEFAULT 1", 110000), 0, "t").rewrite);
 }
 
 TEST(LintFacts, BlocksFollowTheConflictTable) {
@@ -92,7 +101,9 @@ TEST(LintFacts, BlocksFollowTheConflictTable) {
 TEST(LintFacts, CreatedHereAndProvenNotNull) {
   auto r = testing::lint_text(
       "CREATE TABLE t (id bigint);\nALTER TABLE t ADD COLUMN c int;\n"
-      "ALTER TABLE u ADD CONSTRAINT k CHECK (c IS NOT NULL);\nALTER TABLE u ALTER COLUMN c SET NOT NULL;", 150000);
+      "ALTER TABLE u ADD CONSTRAINT k CHECK (c IS NOT NULL);\nALTER TABLE u ALTER COLUMN c SET NOT "
+      "NULL;",
+      150000);
   EXPECT_TRUE(fact(r, 0, "t").created_here);
   EXPECT_TRUE(fact(r, 1, "t").created_here);
   EXPECT_EQ(r.facts[1].strongest(), LockMode::kNone);

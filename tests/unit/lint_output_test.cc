@@ -16,33 +16,40 @@ namespace {
 namespace fs = std::filesystem;
 
 std::string temp_dir(const std::string& name) {
-  fs::path d = fs::temp_directory_path() / ("colshift_lint_" + name + "_" + std::to_string(getpid()));
+  fs::path d =
+      fs::temp_directory_path() / ("colshift_lint_" + name + "_" + std::to_string(getpid()));
   fs::create_directories(d);
   return d.string();
 }
 
-void write(const std::string& path, const std::string& text) {
-  std::ofstream(path) << text;
-}
+void write(const std::string& path, const std::string& text) { std::ofstream(path) << text; }
 
 TEST(LintOutput, TextIsExact) {
-  auto r = testing::lint_text("SET lock_timeout = '1s';\nALTER TABLE users\n  ALTER COLUMN email SET NOT NULL;\n", 150000);
+  auto r = testing::lint_text(
+      "SET lock_timeout = '1s';\nALTER TABLE users\n  ALTER COLUMN email SET NOT NULL;\n", 150000);
   std::ostringstream out;
   render_text(r, false, false, out);
   EXPECT_EQ(out.str(),
-            "test.sql:2:1: error[set-not-null]: SET NOT NULL on \"users\".\"email\" scans the whole table "
+            "test.sql:2:1: error[set-not-null]: SET NOT NULL on \"users\".\"email\" scans the "
+            "whole table "
             "under an ACCESS EXCLUSIVE lock, blocking reads and writes.\n"
             " 2 | ALTER TABLE users\n"
             "   | ^~~~~~~~~~~~~~~~~\n"
             "  = facts:\n"
-            "      AccessExclusiveLock on users (blocks reads, writes, DDL); scans; checks every row while "
+            "      AccessExclusiveLock on users (blocks reads, writes, DDL); scans; checks every "
+            "row while "
             "holding the lock\n"
-            "  = fix: " + std::string(find_rule("set-not-null")->recipe) + "\n\n"
-            "test.sql:2:1: info[missing-statement-timeout]: This statement reads or rewrites a whole table "
-            "while holding a ACCESS EXCLUSIVE lock, with no statement_timeout to bound how long it blocks.\n"
-            " 2 | ALTER TABLE users\n"
-            "   | ^~~~~~~~~~~~~~~~~\n"
-            "  = fix: " + std::string(find_rule("missing-statement-timeout")->recipe) + "\n\n");
+            "  = fix: " +
+                std::string(find_rule("set-not-null")->recipe) +
+                "\n\n"
+                "test.sql:2:1: info[missing-statement-timeout]: This statement reads or rewrites a "
+                "whole table "
+                "while holding a ACCESS EXCLUSIVE lock, with no statement_timeout to bound how "
+                "long it blocks.\n"
+                " 2 | ALTER TABLE users\n"
+                "   | ^~~~~~~~~~~~~~~~~\n"
+                "  = fix: " +
+                std::string(find_rule("missing-statement-timeout")->recipe) + "\n\n");
   EXPECT_EQ(summary_line({r}), "1 file, 2 statements: 1 error, 0 warnings, 1 info");
 }
 
@@ -59,7 +66,8 @@ TEST(LintOutput, JsonShape) {
   EXPECT_EQ(st["facts"]["relations"][0]["relation"], "t");
   EXPECT_EQ(st["facts"]["relations"][0]["scan"], true);
   const auto& f = j["files"][0]["findings"][0];
-  EXPECT_TRUE(f.contains("rule") && f.contains("severity") && f.contains("recipe") && f.contains("line"));
+  EXPECT_TRUE(f.contains("rule") && f.contains("severity") && f.contains("recipe") &&
+              f.contains("line"));
   EXPECT_EQ(j["summary"]["errors"], 2);  // create-index-non-concurrently, missing-lock-timeout
 }
 
@@ -79,7 +87,8 @@ TEST(LintOutput, SarifAndGithub) {
   EXPECT_TRUE(found);
   std::ostringstream gh;
   render_github({r}, gh);
-  EXPECT_NE(gh.str().find("::warning file=test.sql,line=1,col=1,title=colshift drop-table::Dropping table"),
+  EXPECT_NE(gh.str().find(
+                "::warning file=test.sql,line=1,col=1,title=colshift drop-table::Dropping table"),
             std::string::npos)
       << gh.str();
   EXPECT_NE(gh.str().find("%0AFix: "), std::string::npos);

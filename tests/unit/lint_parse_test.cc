@@ -56,7 +56,8 @@ TEST(LintParse, SyntaxErrorTextHasCaret) {
 }
 
 TEST(LintParse, PlpgsqlStatementsAreNested) {
-  std::string sql = "DO $$\nBEGIN\n  ALTER TABLE t ADD COLUMN c int;\n  EXECUTE 'DROP TABLE x';\nEND\n$$;";
+  std::string sql =
+      "DO $$\nBEGIN\n  ALTER TABLE t ADD COLUMN c int;\n  EXECUTE 'DROP TABLE x';\nEND\n$$;";
   auto p = parse_sql(sql);
   ASSERT_EQ(p.statements.size(), 3u);
   EXPECT_EQ(p.statements[0].kind, "DoStmt");
@@ -75,7 +76,8 @@ TEST(LintParse, BadPlpgsqlBodyIsAnErrorNotACrash) {
 }
 
 TEST(LintParse, IgnoreDirectives) {
-  EXPECT_EQ(*parse_ignore_directive("colshift:ignore a, b c"), (std::vector<std::string>{"a", "b", "c"}));
+  EXPECT_EQ(*parse_ignore_directive("colshift:ignore a, b c"),
+            (std::vector<std::string>{"a", "b", "c"}));
   EXPECT_EQ(*parse_ignore_directive("colshift:ignore-file"), (std::vector<std::string>{"*file*"}));
   EXPECT_FALSE(parse_ignore_directive("colshift:ignored"));
   EXPECT_FALSE(parse_ignore_directive("just a comment"));

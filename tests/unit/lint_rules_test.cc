@@ -32,7 +32,8 @@ TEST_P(LintRuleExamples, BadTriggersGoodDoesNot) {
   const RuleInfo& r = *GetParam();
   if (yaml_rule(r.id)) GTEST_SKIP() << "YAML example";
   auto bad = lint_text(r.bad);
-  EXPECT_TRUE(has_rule(bad, r.id)) << r.id << " not found in: " << joined(rule_ids(bad)) << "\n" << r.bad;
+  EXPECT_TRUE(has_rule(bad, r.id)) << r.id << " not found in: " << joined(rule_ids(bad)) << "\n"
+                                   << r.bad;
   auto good = lint_text(r.good);
   EXPECT_FALSE(has_rule(good, r.id)) << r.id << " fired on its safe recipe:\n" << r.good;
 }
@@ -109,15 +110,15 @@ TEST(LintRules, LockTimeoutScopeEndsAtCommitForSetLocal) {
   auto r = lint_text(
       "BEGIN;\nSET LOCAL lock_timeout = '1s';\nALTER TABLE a ADD COLUMN c int;\nCOMMIT;\n"
       "ALTER TABLE b ADD COLUMN c int;\n");
-  ASSERT_EQ(testing::count_rule(r, "missing-lock-timeout"), 1)
-      << joined(rule_ids(r));
+  ASSERT_EQ(testing::count_rule(r, "missing-lock-timeout"), 1) << joined(rule_ids(r));
   for (const auto& f : r.findings) {
     if (f.rule == "missing-lock-timeout") {
       EXPECT_EQ(f.at.line, 5);
     }
   }
-  auto session = lint_text("SET lock_timeout = '1s';\nALTER TABLE a ADD COLUMN c int;\n"
-                           "BEGIN;\nALTER TABLE b ADD COLUMN c int;\nCOMMIT;\n");
+  auto session = lint_text(
+      "SET lock_timeout = '1s';\nALTER TABLE a ADD COLUMN c int;\n"
+      "BEGIN;\nALTER TABLE b ADD COLUMN c int;\nCOMMIT;\n");
   EXPECT_FALSE(has_rule(session, "missing-lock-timeout"));
   EXPECT_FALSE(has_rule(lint_text("SET lock_timeout = 0;\nSET lock_timeout = '2s';\nDROP TABLE t;"),
                         "missing-lock-timeout"));
@@ -127,8 +128,10 @@ TEST(LintRules, LockTimeoutScopeEndsAtCommitForSetLocal) {
 
 TEST(LintRules, TypeChangesClassifiedExactly) {
   auto check = [](const std::string& given, const std::string& to, const std::string& want) {
-    auto r = lint_text("-- given: t.c is " + given + "\nSET lock_timeout = '1s';\n"
-                       "ALTER TABLE t ALTER COLUMN c TYPE " + to + ";");
+    auto r = lint_text("-- given: t.c is " + given +
+                       "\nSET lock_timeout = '1s';\n"
+                       "ALTER TABLE t ALTER COLUMN c TYPE " +
+                       to + ";");
     auto ids = rule_ids(r);
     bool rewrite = has_rule(r, "column-type-rewrite");
     bool tz = has_rule(r, "column-type-timezone-dependent");
@@ -145,21 +148,29 @@ TEST(LintRules, TypeChangesClassifiedExactly) {
   check("json", "jsonb", "rewrite");
   check("timestamp", "timestamptz", "timezone");
   check("timestamp", "text", "rewrite");
-  auto utc = lint_text("-- given: t.c is timestamp\nBEGIN;\nSET LOCAL lock_timeout = '1s';\n"
-                       "SET LOCAL TimeZone = 'UTC';\nALTER TABLE t ALTER COLUMN c TYPE timestamptz;\nCOMMIT;");
+  auto utc = lint_text(
+      "-- given: t.c is timestamp\nBEGIN;\nSET LOCAL lock_timeout = '1s';\n"
+      "SET LOCAL TimeZone = 'UTC';\nALTER TABLE t ALTER COLUMN c TYPE timestamptz;\nCOMMIT;");
   EXPECT_FALSE(has_rule(utc, "column-type-timezone-dependent")) << joined(rule_ids(utc));
   EXPECT_FALSE(has_rule(utc, "column-type-rewrite"));
-  auto old = lint_text("-- given: t.c is timestamp\nALTER TABLE t ALTER COLUMN c TYPE timestamptz;", 110000);
+  auto old = lint_text("-- given: t.c is timestamp\nALTER TABLE t ALTER COLUMN c TYPE timestamptz;",
+                       110000);
   EXPECT_TRUE(has_rule(old, "column-type-rewrite"));
 }
 
 TEST(LintRules, VersionGates) {
-  EXPECT_TRUE(has_rule(lint_text("CREATE INDEX CONCURRENTLY i ON t (a);", 140003), "concurrent-index-pg14-bug"));
-  EXPECT_FALSE(has_rule(lint_text("CREATE INDEX CONCURRENTLY i ON t (a);", 140004), "concurrent-index-pg14-bug"));
-  EXPECT_FALSE(has_rule(lint_text("CREATE INDEX CONCURRENTLY i ON t (a);", 130000), "concurrent-index-pg14-bug"));
-  EXPECT_TRUE(has_rule(lint_text("ALTER TABLE m DETACH PARTITION p CONCURRENTLY;", 130000), "unsupported-on-version"));
-  EXPECT_FALSE(has_rule(lint_text("ALTER TABLE m DETACH PARTITION p;", 130000), "detach-partition-not-concurrently"));
-  EXPECT_TRUE(has_rule(lint_text("ALTER TABLE m DETACH PARTITION p;", 140000), "detach-partition-not-concurrently"));
+  EXPECT_TRUE(has_rule(lint_text("CREATE INDEX CONCURRENTLY i ON t (a);", 140003),
+                       "concurrent-index-pg14-bug"));
+  EXPECT_FALSE(has_rule(lint_text("CREATE INDEX CONCURRENTLY i ON t (a);", 140004),
+                        "concurrent-index-pg14-bug"));
+  EXPECT_FALSE(has_rule(lint_text("CREATE INDEX CONCURRENTLY i ON t (a);", 130000),
+                        "concurrent-index-pg14-bug"));
+  EXPECT_TRUE(has_rule(lint_text("ALTER TABLE m DETACH PARTITION p CONCURRENTLY;", 130000),
+                       "unsupported-on-version"));
+  EXPECT_FALSE(has_rule(lint_text("ALTER TABLE m DETACH PARTITION p;", 130000),
+                        "detach-partition-not-concurrently"));
+  EXPECT_TRUE(has_rule(lint_text("ALTER TABLE m DETACH PARTITION p;", 140000),
+                       "detach-partition-not-concurrently"));
   EXPECT_FALSE(has_rule(lint_text("REINDEX INDEX i;", 110000), "reindex-non-concurrently"));
 }
 
@@ -181,16 +192,19 @@ TEST(LintRules, PlpgsqlBodiesAreLinted) {
 }
 
 TEST(LintRules, ForeignKeyIndexFoundLaterInFile) {
-  EXPECT_FALSE(has_rule(lint_text("CREATE TABLE o (id bigint PRIMARY KEY, u bigint REFERENCES users (id));\n"
-                                  "CREATE INDEX o_u_idx ON o (u);"),
-                        "foreign-key-without-index"));
-  EXPECT_TRUE(has_rule(lint_text("ALTER TABLE o ADD CONSTRAINT fk FOREIGN KEY (u) REFERENCES users (id) NOT VALID;"),
-                       "foreign-key-without-index"));
+  EXPECT_FALSE(
+      has_rule(lint_text("CREATE TABLE o (id bigint PRIMARY KEY, u bigint REFERENCES users (id));\n"
+                         "CREATE INDEX o_u_idx ON o (u);"),
+               "foreign-key-without-index"));
+  EXPECT_TRUE(has_rule(
+      lint_text("ALTER TABLE o ADD CONSTRAINT fk FOREIGN KEY (u) REFERENCES users (id) NOT VALID;"),
+      "foreign-key-without-index"));
 }
 
 TEST(LintRules, LockOrderAcrossTransactions) {
-  auto r = lint_text("BEGIN;\nALTER TABLE a ADD COLUMN x int;\nALTER TABLE b ADD COLUMN x int;\nCOMMIT;\n"
-                     "BEGIN;\nALTER TABLE b ADD COLUMN y int;\nALTER TABLE a ADD COLUMN y int;\nCOMMIT;\n");
+  auto r = lint_text(
+      "BEGIN;\nALTER TABLE a ADD COLUMN x int;\nALTER TABLE b ADD COLUMN x int;\nCOMMIT;\n"
+      "BEGIN;\nALTER TABLE b ADD COLUMN y int;\nALTER TABLE a ADD COLUMN y int;\nCOMMIT;\n");
   ASSERT_TRUE(has_rule(r, "lock-order-conflict")) << joined(rule_ids(r));
   for (const auto& f : r.findings) {
     if (f.rule == "lock-order-conflict") {
@@ -201,7 +215,8 @@ TEST(LintRules, LockOrderAcrossTransactions) {
 }
 
 TEST(LintRules, InlineIgnores) {
-  auto r = lint_text("-- colshift:ignore drop-table\nDROP TABLE IF EXISTS a;\nDROP TABLE IF EXISTS b;\n");
+  auto r = lint_text(
+      "-- colshift:ignore drop-table\nDROP TABLE IF EXISTS a;\nDROP TABLE IF EXISTS b;\n");
   ASSERT_EQ(testing::count_rule(r, "drop-table"), 1);
   auto file = lint_text("DROP TABLE a;\n-- colshift:ignore-file\n");
   EXPECT_TRUE(file.findings.empty());

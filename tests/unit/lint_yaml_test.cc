@@ -18,7 +18,8 @@ TEST(LintYaml, NotNullWithoutDefaultOrUp) {
   auto r = lint_yaml(
       "purpose: test\noperations:\n  - add_column:\n      table: users\n"
       "      column: {name: plan, type: text, nullable: false}\n");
-  ASSERT_TRUE(testing::has_rule(r, "add-column-not-null-without-up")) << testing::joined(testing::rule_ids(r));
+  ASSERT_TRUE(testing::has_rule(r, "add-column-not-null-without-up"))
+      << testing::joined(testing::rule_ids(r));
   EXPECT_FALSE(testing::has_rule(r, "invalid-migration-file"));
   auto ok = lint_yaml(
       "purpose: test\noperations:\n  - add_column:\n      table: users\n"
@@ -38,8 +39,10 @@ TEST(LintYaml, ColumnTypeHygiene) {
 TEST(LintYaml, RawSqlIsLintedWithYamlPositions) {
   auto r = lint_yaml(
       "purpose: test\noperations:\n  - raw_sql:\n      up: |\n        SELECT 1;\n"
-      "        CREATE INDEX i ON users (email);\n      down: DROP INDEX CONCURRENTLY IF EXISTS i\n");
-  ASSERT_TRUE(testing::has_rule(r, "create-index-non-concurrently")) << testing::joined(testing::rule_ids(r));
+      "        CREATE INDEX i ON users (email);\n      down: DROP INDEX CONCURRENTLY IF EXISTS "
+      "i\n");
+  ASSERT_TRUE(testing::has_rule(r, "create-index-non-concurrently"))
+      << testing::joined(testing::rule_ids(r));
   EXPECT_FALSE(testing::has_rule(r, "missing-lock-timeout"));  // colshift sets it for every step
   for (const auto& f : r.findings) {
     if (f.rule == "create-index-non-concurrently") {
