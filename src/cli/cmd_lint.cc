@@ -81,6 +81,7 @@ int run_lint(const LintArgs& args, const GlobalOptions& global) {
   std::string format = global.json ? "json" : args.format;
   std::unique_ptr<pg::PgConnection> conn;
   lint::LintOptions options = options_for(args, global, conn);
+  options.keep_trees = args.trace;
   std::vector<std::string> paths = args.paths;
   if (paths.empty()) paths.push_back(std::filesystem::exists("migrations") ? "migrations" : ".");
   std::vector<lint::FileReport> reports;
@@ -95,9 +96,8 @@ int run_lint(const LintArgs& args, const GlobalOptions& global) {
   bool errors = false;
   for (const auto& r : reports) errors = errors || lint::has_errors(r);
   if (format == "json") {
-    auto out = lint::render_json(reports);
-    if (args.trace) out["trace"] = lint::trace_json(traces);
-    std::cout << out.dump(2) << "\n";
+    nlohmann::json trace = args.trace ? lint::trace_json(traces) : nlohmann::json();
+    lint::write_json(reports, args.trace ? &trace : nullptr, std::cout);
   } else if (format == "sarif") {
     std::cout << lint::render_sarif(reports).dump(2) << "\n";
   } else if (format == "github") {

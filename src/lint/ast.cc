@@ -11,6 +11,24 @@ const json* find(const json& node, const char* key) {
   return it == node.end() ? nullptr : &*it;
 }
 
+const json& obj(const json& node, const char* key) {
+  static const json kEmpty = json::object();
+  const json* v = find(node, key);
+  return v ? *v : kEmpty;
+}
+
+const json& arr(const json& node, const char* key) {
+  static const json kEmpty = json::array();
+  const json* v = find(node, key);
+  return v ? *v : kEmpty;
+}
+
+const json& member(const json& node, const char* key) {
+  static const json kNull;
+  const json* v = find(node, key);
+  return v ? *v : kNull;
+}
+
 std::string str(const json& node, const char* key, const std::string& fallback) {
   const json* v = find(node, key);
   return v && v->is_string() ? v->get<std::string>() : fallback;
@@ -39,7 +57,8 @@ std::vector<std::string> strings(const json& list) {
 }
 
 std::string relation_name(const json& range_var) {
-  const json& rv = range_var.contains("RangeVar") ? range_var["RangeVar"] : range_var;
+  const json* inner = find(range_var, "RangeVar");
+  const json& rv = inner ? *inner : range_var;
   std::string name = str(rv, "relname");
   std::string schema = str(rv, "schemaname");
   return schema.empty() ? name : schema + "." + name;
@@ -51,7 +70,8 @@ int location(const json& node) {
 }
 
 TypeInfo type_info(const json& type_name) {
-  const json& tn = type_name.contains("TypeName") ? type_name["TypeName"] : type_name;
+  const json* inner = find(type_name, "TypeName");
+  const json& tn = inner ? *inner : type_name;
   TypeInfo t;
   if (const json* names = find(tn, "names")) {
     auto parts = strings(*names);
@@ -149,7 +169,7 @@ const std::set<std::string>& known_functions() {
 }
 
 std::string func_name(const json& fc) {
-  auto parts = strings(fc.value("funcname", json::array()));
+  auto parts = strings(ast::arr(fc, "funcname"));
   return parts.empty() ? "" : parts.back();
 }
 

@@ -11,6 +11,12 @@ using json = nlohmann::json;
 
 // node[key] when node is an object that has it, else nullptr.
 const json* find(const json& node, const char* key);
+// node[key] without copying: an empty object (obj), an empty array (arr) or
+// null (member) when node is not an object or has no such key. Prefer these
+// to json::value(key, json::object()), which copies the whole subtree.
+const json& obj(const json& node, const char* key);
+const json& arr(const json& node, const char* key);
+const json& member(const json& node, const char* key);
 // node[key] as a string/bool/int, or the fallback.
 std::string str(const json& node, const char* key, const std::string& fallback = {});
 bool flag(const json& node, const char* key);

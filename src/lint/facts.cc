@@ -38,8 +38,8 @@ std::string rel(const json& tree, const char* key = "relation") {
 void alter_table(Builder& b, const json& tree, const FactsOptions& options) {
   std::string table = rel(tree);
   bool is_index = ast::str(tree, "objtype") == "OBJECT_INDEX";
-  for (const auto& item : tree.value("cmds", json::array())) {
-    const json& cmd = item.value("AlterTableCmd", json::object());
+  for (const auto& item : ast::arr(tree, "cmds")) {
+    const json& cmd = ast::obj(item, "AlterTableCmd");
     CommandFacts cf = alter_command_facts(cmd, table, b.state, options);
     if (is_index && ast::str(cmd, "subtype") == "AT_SetTableSpace") cf.rewrite = true;
     RelationFact& r = b.add(table, cf.lock, cf.note);
@@ -48,9 +48,9 @@ void alter_table(Builder& b, const json& tree, const FactsOptions& options) {
     r.index_rebuild = r.index_rebuild || cf.index_rebuild;
     if (!cf.note.empty() && (cf.rewrite || cf.scan)) r.note = cf.note;
     std::string sub = ast::str(cmd, "subtype");
-    const json& def = cmd.value("def", json::object());
+    const json& def = ast::obj(cmd, "def");
     if (sub == "AT_AddConstraint") {
-      const json& con = def.value("Constraint", json::object());
+      const json& con = ast::obj(def, "Constraint");
       if (ast::str(con, "contype") == "CONSTR_FOREIGN") {
         RelationFact& pk = b.add(rel(con, "pktable"), L::kShareRowExclusive,
                                  "referenced table: FK triggers added");
@@ -58,7 +58,7 @@ void alter_table(Builder& b, const json& tree, const FactsOptions& options) {
         pk.scan = pk.scan || !ast::flag(con, "skip_validation");
       }
     } else if (sub == "AT_AttachPartition" || sub == "AT_DetachPartition") {
-      const json& pc = def.value("PartitionCmd", json::object());
+      const json& pc = ast::obj(def, "PartitionCmd");
       bool concurrent = ast::flag(pc, "concurrent");
       RelationFact& part =
           b.add(rel(pc, "name"), concurrent ? L::kShareUpdateExclusive : L::kAccessExclusive);
@@ -79,8 +79,8 @@ void drop(Builder& b, const json& tree) {
       type != "OBJECT_MATVIEW" && type != "OBJECT_SEQUENCE") {
     return;
   }
-  for (const auto& obj : tree.value("objects", json::array())) {
-    auto parts = ast::strings(obj.value("List", json::object()).value("items", json::array()));
+  for (const auto& obj : ast::arr(tree, "objects")) {
+    auto parts = ast::strings(ast::arr(ast::obj(obj, "List"), "items"));
     std::string name;
     for (const auto& p : parts) name += (name.empty() ? "" : ".") + p;
     L lock = concurrent ? L::kShareUpdateExclusive : L::kAccessExclusive;
@@ -103,9 +103,9 @@ void index(Builder& b, const json& tree) {
 
 void reindex(Builder& b, const json& tree) {
   bool concurrent = false;
-  for (const auto& p : tree.value("params", json::array())) {
+  for (const auto& p : ast::arr(tree, "params")) {
     concurrent =
-        concurrent || ast::str(p.value("DefElem", json::object()), "defname") == "concurrently";
+        concurrent || ast::str(ast::obj(p, "DefElem"), "defname") == "concurrently";
   }
   std::string name = rel(tree);
   if (name.empty()) name = ast::str(tree, "name");
@@ -120,13 +120,13 @@ void reindex(Builder& b, const json& tree) {
 
 void vacuum(Builder& b, const json& tree) {
   bool full = false;
-  for (const auto& o : tree.value("options", json::array())) {
-    full = full || ast::str(o.value("DefElem", json::object()), "defname") == "full";
+  for (const auto& o : ast::arr(tree, "options")) {
+    full = full || ast::str(ast::obj(o, "DefElem"), "defname") == "full";
   }
   bool is_vacuum = ast::flag(tree, "is_vacuumcmd");
   if (is_vacuum) b.facts.in_transaction = false;
-  for (const auto& r : tree.value("rels", json::array())) {
-    const json& vr = r.value("VacuumRelation", json::object());
+  for (const auto& r : ast::arr(tree, "rels")) {
+    const json& vr = ast::obj(r, "VacuumRelation");
     RelationFact& f = b.add(rel(vr), full ? L::kAccessExclusive : L::kShareUpdateExclusive);
     f.rewrite = full;
     f.scan = true;
@@ -163,7 +163,7 @@ StatementFacts compute_facts(const Statement& st, const FileState& state,
   } else if (k == "DropStmt") {
     drop(b, t);
   } else if (k == "TruncateStmt") {
-    for (const auto& r : t.value("relations", json::array()))
+    for (const auto& r : ast::arr(t, "relations"))
       b.add(ast::relation_name(r), L::kAccessExclusive);
   } else if (k == "ReindexStmt") {
     reindex(b, t);
@@ -179,7 +179,7 @@ StatementFacts compute_facts(const Statement& st, const FileState& state,
     r.rewrite = !concurrent;
   } else if (k == "LockStmt") {
     L mode = static_cast<L>(std::clamp(t.value("mode", 8), 1, 8));
-    for (const auto& r : t.value("relations", json::array())) b.add(ast::relation_name(r), mode);
+    for (const auto& r : ast::arr(t, "relations")) b.add(ast::relation_name(r), mode);
   } else if (k == "CreateTrigStmt") {
     b.add(rel(t), L::kShareRowExclusive);
   } else if (k == "RuleStmt" || k == "CreatePolicyStmt" || k == "AlterPolicyStmt") {
@@ -188,11 +188,11 @@ StatementFacts compute_facts(const Statement& st, const FileState& state,
     std::string table = rel(t);
     RelationFact& r = b.add(table, L::kAccessExclusive, "new table");
     r.created_here = true;
-    for (const auto& inh : t.value("inhRelations", json::array())) {
+    for (const auto& inh : ast::arr(t, "inhRelations")) {
       b.add(ast::relation_name(inh), L::kAccessExclusive,
             ast::find(t, "partbound") ? "partition parent" : "inheritance parent");
     }
-    ast::walk(t.value("tableElts", json::array()), [&](const std::string& key, const json& v) {
+    ast::walk(ast::arr(t, "tableElts"), [&](const std::string& key, const json& v) {
       if (key == "Constraint" && ast::str(v, "contype") == "CONSTR_FOREIGN") {
         std::string target = rel(v, "pktable");
         if (table_key(target) != table_key(table))
@@ -204,9 +204,7 @@ StatementFacts compute_facts(const Statement& st, const FileState& state,
   } else if (k == "CommentStmt") {
     std::string type = ast::str(t, "objtype");
     if (type == "OBJECT_TABLE" || type == "OBJECT_COLUMN") {
-      auto parts = ast::strings(t.value("object", json::object())
-                                    .value("List", json::object())
-                                    .value("items", json::array()));
+      auto parts = ast::strings(ast::arr(ast::obj(ast::obj(t, "object"), "List"), "items"));
       if (type == "OBJECT_COLUMN" && !parts.empty()) parts.pop_back();
       std::string name;
       for (const auto& p : parts) name += (name.empty() ? "" : ".") + p;

@@ -12,20 +12,20 @@ using ast::json;
 using L = LockMode;
 
 std::string add_column_rewrite_reason(const json& cd, int pg_version) {
-  ast::TypeInfo type = ast::type_info(cd.value("typeName", json::object()));
+  ast::TypeInfo type = ast::type_info(ast::obj(cd, "typeName"));
   if (type.name == "serial" || type.name == "bigserial" || type.name == "smallserial") {
     return fmt::format("{} fills every existing row from a sequence", type.name);
   }
   if (ast::find(cd, "identity") && !ast::str(cd, "identity").empty()) {
     return "an identity column fills every existing row";
   }
-  for (const auto& c : cd.value("constraints", json::array())) {
-    const json& con = c.value("Constraint", json::object());
+  for (const auto& c : ast::arr(cd, "constraints")) {
+    const json& con = ast::obj(c, "Constraint");
     std::string t = ast::str(con, "contype");
     if (t == "CONSTR_IDENTITY") return "an identity column fills every existing row";
     if (t == "CONSTR_GENERATED") return "a stored generated column is computed for every row";
     if (t != "CONSTR_DEFAULT") continue;
-    const json& expr = con.value("raw_expr", json::object());
+    const json& expr = ast::obj(con, "raw_expr");
     if (pg_version < 110000) return "before PostgreSQL 11 any DEFAULT is written into every row";
     if (ast::volatility(expr) == ast::Volatility::kVolatile) {
       return fmt::format("the volatile default {}() is evaluated for every row",
@@ -39,8 +39,8 @@ namespace {
 
 bool has_not_null_without_default(const json& cd) {
   bool not_null = false, has_default = false;
-  for (const auto& c : cd.value("constraints", json::array())) {
-    std::string t = ast::str(c.value("Constraint", json::object()), "contype");
+  for (const auto& c : ast::arr(cd, "constraints")) {
+    std::string t = ast::str(ast::obj(c, "Constraint"), "contype");
     not_null = not_null || t == "CONSTR_NOTNULL" || t == "CONSTR_PRIMARY";
     has_default =
         has_default || t == "CONSTR_DEFAULT" || t == "CONSTR_IDENTITY" || t == "CONSTR_GENERATED";
@@ -65,7 +65,7 @@ CommandFacts add_constraint_facts(const json& con, const std::string& table,
       f.scan = true;
       f.note = "builds the index while holding the lock";
     } else if (t == "CONSTR_PRIMARY") {
-      for (const auto& k : ast::strings(con.value("keys", json::array()))) {
+      for (const auto& k : ast::strings(ast::arr(con, "keys"))) {
         f.scan = f.scan || !state.not_null_proven(table, k);
       }
       f.note = f.scan ? "USING INDEX, but the key columns must be proven NOT NULL by a scan"
@@ -100,11 +100,11 @@ CommandFacts alter_command_facts(const json& cmd, const std::string& table, cons
       {"AT_EnableReplicaTrig", L::kShareRowExclusive},
   };
   std::string sub = ast::str(cmd, "subtype");
-  const json& def = cmd.value("def", json::object());
+  const json& def = ast::obj(cmd, "def");
   CommandFacts f;
   if (auto it = kWeaker.find(sub); it != kWeaker.end()) f.lock = it->second;
   if (sub == "AT_AddColumn") {
-    const json& cd = def.value("ColumnDef", json::object());
+    const json& cd = ast::obj(def, "ColumnDef");
     f.note = add_column_rewrite_reason(cd, options.pg_version);
     f.rewrite = !f.note.empty();
     f.index_rebuild = f.rewrite;
@@ -119,8 +119,8 @@ CommandFacts alter_command_facts(const json& cmd, const std::string& table, cons
     f.note = proven ? "proven by a validated CHECK (col IS NOT NULL): no scan"
                     : "checks every row while holding the lock";
   } else if (sub == "AT_AlterColumnType") {
-    const json& cd = def.value("ColumnDef", json::object());
-    auto to = ast::type_info(cd.value("typeName", json::object()));
+    const json& cd = ast::obj(def, "ColumnDef");
+    auto to = ast::type_info(ast::obj(cd, "typeName"));
     auto from = state.column(table, ast::str(cmd, "name"));
     auto verdict = classify_type_change(
         from ? std::optional(from->type) : std::nullopt, to, options.pg_version,
@@ -129,7 +129,7 @@ CommandFacts alter_command_facts(const json& cmd, const std::string& table, cons
     f.index_rebuild = f.rewrite;
     f.note = verdict.reason;
   } else if (sub == "AT_AddConstraint") {
-    f = add_constraint_facts(def.value("Constraint", json::object()), table, state);
+    f = add_constraint_facts(ast::obj(def, "Constraint"), table, state);
   } else if (sub == "AT_ValidateConstraint") {
     f.scan = true;
     f.note = "checks every row without blocking reads or writes";
@@ -141,7 +141,7 @@ CommandFacts alter_command_facts(const json& cmd, const std::string& table, cons
     f.lock = options.pg_version >= 120000 ? L::kShareUpdateExclusive : L::kAccessExclusive;
     f.note = "the partition itself is locked ACCESS EXCLUSIVE and scanned";
   } else if (sub == "AT_DetachPartition" || sub == "AT_DetachPartitionFinalize") {
-    bool concurrent = ast::flag(def.value("PartitionCmd", json::object()), "concurrent") ||
+    bool concurrent = ast::flag(ast::obj(def, "PartitionCmd"), "concurrent") ||
                       sub == "AT_DetachPartitionFinalize";
     f.lock = concurrent ? L::kShareUpdateExclusive : L::kAccessExclusive;
   }

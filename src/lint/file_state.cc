@@ -17,7 +17,7 @@ std::string not_null_test_column(const json& expr) {
   const json* arg = ast::find(*nt, "arg");
   const json* ref = arg ? ast::find(*arg, "ColumnRef") : nullptr;
   if (!ref) return {};
-  auto fields = ast::strings(ref->value("fields", json::array()));
+  auto fields = ast::strings(ast::arr(*ref, "fields"));
   return fields.size() == 1 ? fields[0] : std::string();
 }
 
@@ -27,7 +27,7 @@ std::string set_value(const json& tree) {
   if (kind != "VAR_SET_VALUE") return {};
   const json* args = ast::find(tree, "args");
   if (!args || args->empty()) return {};
-  const json& c = (*args)[0].value("A_Const", json::object());
+  const json& c = ast::obj((*args)[0], "A_Const");
   std::string v;
   if (const json* i = ast::find(c, "ival"))
     v = std::to_string(i->value("ival", 0));
@@ -81,6 +81,9 @@ bool FileState::has_index_on(const std::string& table, const std::vector<std::st
 }
 
 std::string FileState::table_of_index(const std::string& index) const {
+  if (auto own = index_tables_.find(table_key(index)); own != index_tables_.end()) {
+    return own->second;
+  }
   auto it = catalog_.index_tables.find(table_key(index));
   return it == catalog_.index_tables.end() ? std::string() : it->second;
 }
@@ -127,16 +130,16 @@ void FileState::end_transaction() {
 }
 
 void FileState::apply_create_table(const json& tree) {
-  std::string table = table_key(ast::relation_name(tree.value("relation", json::object())));
+  std::string table = table_key(ast::relation_name(ast::obj(tree, "relation")));
   created_.insert(table);
   if (ast::find(tree, "partspec")) partitioned_.insert(table);
   auto& cols = columns_[table];
-  for (const auto& elt : tree.value("tableElts", json::array())) {
+  for (const auto& elt : ast::arr(tree, "tableElts")) {
     if (const json* cd = ast::find(elt, "ColumnDef")) {
       ColumnInfo info;
-      info.type = ast::type_info(cd->value("typeName", json::object()));
-      for (const auto& c : cd->value("constraints", json::array())) {
-        std::string t = ast::str(c.value("Constraint", json::object()), "contype");
+      info.type = ast::type_info(ast::obj(*cd, "typeName"));
+      for (const auto& c : ast::arr(*cd, "constraints")) {
+        std::string t = ast::str(ast::obj(c, "Constraint"), "contype");
         if (t == "CONSTR_NOTNULL" || t == "CONSTR_PRIMARY") info.not_null = true;
         if (t == "CONSTR_PRIMARY" || t == "CONSTR_UNIQUE") {
           indexes_[table].push_back({ast::str(*cd, "colname")});
@@ -146,7 +149,7 @@ void FileState::apply_create_table(const json& tree) {
     } else if (const json* con = ast::find(elt, "Constraint")) {
       std::string t = ast::str(*con, "contype");
       if (t == "CONSTR_PRIMARY" || t == "CONSTR_UNIQUE") {
-        auto keys = ast::strings(con->value("keys", json::array()));
+        auto keys = ast::strings(ast::arr(*con, "keys"));
         indexes_[table].push_back(keys);
         if (t == "CONSTR_PRIMARY") {
           for (const auto& k : keys) cols[k].not_null = true;
@@ -157,15 +160,15 @@ void FileState::apply_create_table(const json& tree) {
 }
 
 void FileState::apply_alter_table(const json& tree) {
-  std::string table = table_key(ast::relation_name(tree.value("relation", json::object())));
-  for (const auto& item : tree.value("cmds", json::array())) {
-    const json& cmd = item.value("AlterTableCmd", json::object());
+  std::string table = table_key(ast::relation_name(ast::obj(tree, "relation")));
+  for (const auto& item : ast::arr(tree, "cmds")) {
+    const json& cmd = ast::obj(item, "AlterTableCmd");
     std::string sub = ast::str(cmd, "subtype");
-    const json& def = cmd.value("def", json::object());
+    const json& def = ast::obj(cmd, "def");
     if (sub == "AT_AddColumn") {
-      const json& cd = def.value("ColumnDef", json::object());
+      const json& cd = ast::obj(def, "ColumnDef");
       ColumnInfo info;
-      info.type = ast::type_info(cd.value("typeName", json::object()));
+      info.type = ast::type_info(ast::obj(cd, "typeName"));
       columns_[table][ast::str(cd, "colname")] = info;
     } else if (sub == "AT_SetNotNull") {
       columns_[table][ast::str(cmd, "name")].not_null = true;
@@ -173,21 +176,21 @@ void FileState::apply_alter_table(const json& tree) {
       auto c = column(table, ast::str(cmd, "name"));
       ColumnInfo info = c.value_or(ColumnInfo{});
       info.type =
-          ast::type_info(def.value("ColumnDef", json::object()).value("typeName", json::object()));
+          ast::type_info(ast::obj(ast::obj(def, "ColumnDef"), "typeName"));
       columns_[table][ast::str(cmd, "name")] = info;
     } else if (sub == "AT_AddConstraint") {
-      const json& con = def.value("Constraint", json::object());
+      const json& con = ast::obj(def, "Constraint");
       std::string t = ast::str(con, "contype");
       std::string name = ast::str(con, "conname");
       if (t == "CONSTR_CHECK") {
-        std::string col = not_null_test_column(con.value("raw_expr", json::object()));
+        std::string col = not_null_test_column(ast::obj(con, "raw_expr"));
         bool not_valid = ast::flag(con, "skip_validation");
         if (!col.empty() && !not_valid) not_null_checks_.insert({table, col});
         if (!col.empty() && not_valid) pending_checks_[{table, name}] = col;
       }
       if (ast::flag(con, "skip_validation")) tx_not_valid_.insert({table, name});
       if (t == "CONSTR_PRIMARY" || t == "CONSTR_UNIQUE") {
-        indexes_[table].push_back(ast::strings(con.value("keys", json::array())));
+        indexes_[table].push_back(ast::strings(ast::arr(con, "keys")));
       }
     } else if (sub == "AT_ValidateConstraint") {
       auto it = pending_checks_.find({table, ast::str(cmd, "name")});
@@ -243,20 +246,22 @@ void FileState::apply(const Statement& st, const StatementFacts& facts, bool exe
   if (st.kind == "VariableSetStmt") apply_set(tree);
   if (st.kind == "CreateStmt") apply_create_table(tree);
   if (st.kind == "CreateTableAsStmt") {
-    const json& into = tree.value("into", json::object()).value("IntoClause", json::object());
-    created_.insert(table_key(ast::relation_name(into.value("rel", json::object()))));
+    const json& into = ast::obj(ast::obj(tree, "into"), "IntoClause");
+    created_.insert(table_key(ast::relation_name(ast::obj(into, "rel"))));
   }
   if (st.kind == "AlterTableStmt") apply_alter_table(tree);
   if (st.kind == "IndexStmt") {
-    std::string table = table_key(ast::relation_name(tree.value("relation", json::object())));
+    std::string written = ast::relation_name(ast::obj(tree, "relation"));
+    std::string table = table_key(written);
     std::vector<std::string> cols;
-    for (const auto& p : tree.value("indexParams", json::array())) {
-      cols.push_back(ast::str(p.value("IndexElem", json::object()), "name"));
+    for (const auto& p : ast::arr(tree, "indexParams")) {
+      cols.push_back(ast::str(ast::obj(p, "IndexElem"), "name"));
     }
     indexes_[table].push_back(cols);
     if (!ast::str(tree, "idxname").empty()) {
       created_.insert(table_key(ast::str(tree, "idxname")));
       index_columns_[table_key(ast::str(tree, "idxname"))] = cols;
+      index_tables_[table_key(ast::str(tree, "idxname"))] = written;
     }
   }
   record_locks(st, facts);

@@ -104,6 +104,7 @@ class FileState {
   Position tx_start_;
   std::vector<std::pair<std::string, LockMode>> tx_locks_;
   std::map<std::pair<std::string, std::string>, Position> orders_;  // (a, b): a locked before b
+  std::map<std::string, std::string> index_tables_;  // index created in this file -> its table
   std::string exclusive_held_;
 };
 

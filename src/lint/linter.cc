@@ -108,6 +108,9 @@ FileReport lint_sql(const std::string& path, const std::string& text, const Lint
   check_end_of_file(src, sts, state, report.findings);
   report_unknown_ignores(sts, report.findings);
   settle(report, options);
+  if (!options.keep_trees) {
+    for (auto& st : report.statements) st.tree = nlohmann::json();
+  }
   return report;
 }
 

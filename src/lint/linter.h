@@ -22,6 +22,9 @@ struct LintOptions {
   LintConfig config;
   Catalog catalog;                   // from --db; empty offline
   bool assume_lock_timeout = false;  // the runner sets lock_timeout (colshift steps do)
+  // Keep each Statement's parse tree in the report (trace mode reads them).
+  // Without it the trees are freed as soon as the file is linted.
+  bool keep_trees = true;
 
   // The version to lint for, after the fallbacks above.
   int effective_pg_version() const;

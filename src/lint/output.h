@@ -17,10 +17,13 @@ void render_text(const FileReport& report, bool color, bool verbose, std::ostrea
 // "3 files, 41 statements: 2 errors, 1 warning, 0 info" (no newline).
 std::string summary_line(const std::vector<FileReport>& reports);
 
-// The stable JSON shape documented in docs/lint/README.md.
+// The stable JSON shape documented in docs/lint/README.md, streamed to `out`
+// file by file (indent 2, ending in a newline); `trace`, when given, becomes
+// the "trace" member.
+void write_json(const std::vector<FileReport>& reports, const nlohmann::json* trace,
+                std::ostream& out);
+// The same document as a json value (for callers that inspect it).
 nlohmann::json render_json(const std::vector<FileReport>& reports);
-nlohmann::json statement_json(const Statement& st, const StatementFacts& facts, int index);
-nlohmann::json finding_json(const Finding& f);
 
 // SARIF 2.1.0 log with one run; every rule in tool.driver.rules.
 nlohmann::json render_sarif(const std::vector<FileReport>& reports);

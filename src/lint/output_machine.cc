@@ -1,17 +1,16 @@
 // Machine-readable output: JSON, SARIF 2.1.0, GitHub annotations.
 #include <fmt/format.h>
 
+#include <sstream>
+
 #include "lint/output.h"
+#include "util/json_writer.h"
 
 namespace colshift::lint {
 
 using json = nlohmann::json;
 
 namespace {
-
-json position_json(const Position& p) {
-  return {{"line", p.line}, {"column", p.column}, {"offset", p.offset}};
-}
 
 const char* sarif_level(Severity s) {
   switch (s) {
@@ -47,86 +46,141 @@ std::string gh_escape(const std::string& s, bool property) {
 
 }  // namespace
 
-json finding_json(const Finding& f) {
-  return {{"rule", f.rule},
-          {"severity", severity_name(f.severity)},
-          {"message", f.message},
-          {"recipe", f.recipe},
-          {"statement", f.statement >= 0 ? json(f.statement) : json(nullptr)},
-          {"line", f.at.line},
-          {"column", f.at.column},
-          {"offset", f.at.offset}};
+namespace {
+
+void write_blocks(util::JsonWriter& w, const Blocks& b) {
+  w.begin_object().member("ddl", b.ddl).member("reads", b.reads).member("writes", b.writes);
+  w.end_object();
 }
 
-json statement_json(const Statement& st, const StatementFacts& facts, int index) {
-  json relations = json::array();
-  for (const auto& r : facts.relations) {
-    Blocks b = blocks_of(r.lock);
-    relations.push_back({{"relation", r.relation},
-                         {"lock", lock_name(r.lock)},
-                         {"rewrite", r.rewrite},
-                         {"scan", r.scan},
-                         {"index_rebuild", r.index_rebuild},
-                         {"created_here", r.created_here},
-                         {"blocks", {{"reads", b.reads}, {"writes", b.writes}, {"ddl", b.ddl}}},
-                         {"note", r.note}});
+void write_position(util::JsonWriter& w, const Position& p) {
+  w.begin_object().member("column", p.column).member("line", p.line).member("offset", p.offset);
+  w.end_object();
+}
+
+void write_finding(util::JsonWriter& w, const Finding& f) {
+  w.begin_object()
+      .member("column", f.at.column)
+      .member("line", f.at.line)
+      .member("message", f.message)
+      .member("offset", f.at.offset)
+      .member("recipe", f.recipe)
+      .member("rule", f.rule)
+      .member("severity", severity_name(f.severity))
+      .key("statement");
+  if (f.statement >= 0) {
+    w.value(f.statement);
+  } else {
+    w.null();
   }
-  Blocks b = facts.blocks();
-  return {{"index", index},
-          {"kind", st.kind},
-          {"sql", st.text},
-          {"line", st.start.line},
-          {"column", st.start.column},
-          {"offset", st.offset},
-          {"length", st.length},
-          {"parent", st.parent >= 0 ? json(st.parent) : json(nullptr)},
-          {"error", st.error.empty()
-                        ? json(nullptr)
-                        : json({{"message", st.error}, {"position", position_json(st.error_at)}})},
-          {"facts",
-           {{"lock", lock_name(facts.strongest())},
-            {"blocks", {{"reads", b.reads}, {"writes", b.writes}, {"ddl", b.ddl}}},
-            {"in_transaction_allowed", facts.in_transaction},
-            {"lock_timeout", facts.lock_timeout.empty() ? json(nullptr) : json(facts.lock_timeout)},
-            {"relations", relations}}}};
+  w.end_object();
 }
 
-json render_json(const std::vector<FileReport>& reports) {
-  json files = json::array();
+void write_statement(util::JsonWriter& w, const Statement& st, const StatementFacts& facts,
+                     int index) {
+  w.begin_object().member("column", st.start.column).key("error");
+  if (st.error.empty()) {
+    w.null();
+  } else {
+    w.begin_object().member("message", st.error).key("position");
+    write_position(w, st.error_at);
+    w.end_object();
+  }
+  w.key("facts").begin_object().key("blocks");
+  write_blocks(w, facts.blocks());
+  w.member("in_transaction_allowed", facts.in_transaction)
+      .member("lock", lock_name(facts.strongest()))
+      .key("lock_timeout");
+  if (facts.lock_timeout.empty()) {
+    w.null();
+  } else {
+    w.value(facts.lock_timeout);
+  }
+  w.key("relations").begin_array();
+  for (const auto& r : facts.relations) {
+    w.begin_object().key("blocks");
+    write_blocks(w, blocks_of(r.lock));
+    w.member("created_here", r.created_here)
+        .member("index_rebuild", r.index_rebuild)
+        .member("lock", lock_name(r.lock))
+        .member("note", r.note)
+        .member("relation", r.relation)
+        .member("rewrite", r.rewrite)
+        .member("scan", r.scan)
+        .end_object();
+  }
+  w.end_array().end_object();
+  w.member("index", index)
+      .member("kind", st.kind)
+      .member("length", st.length)
+      .member("line", st.start.line)
+      .member("offset", st.offset)
+      .key("parent");
+  if (st.parent >= 0) {
+    w.value(st.parent);
+  } else {
+    w.null();
+  }
+  w.member("sql", st.text).end_object();
+}
+
+}  // namespace
+
+void write_json(const std::vector<FileReport>& reports, const nlohmann::json* trace,
+                std::ostream& os) {
+  std::string out;  // flushed to `os` after every file
+  out.reserve(1 << 16);
+  auto flush = [&] {
+    os.write(out.data(), static_cast<std::streamsize>(out.size()));
+    out.clear();
+  };
+  // Members in sorted order: the same bytes as nlohmann's dump(2) of the
+  // equivalent document, which is how this shape was first defined.
+  util::JsonWriter w(out, 2);
   size_t errors = 0, warnings = 0, infos = 0, statements = 0;
   int version = 0;
+  w.begin_object().key("files").begin_array();
   for (const auto& r : reports) {
-    json sts = json::array();
-    for (size_t i = 0; i < r.statements.size(); ++i) {
-      StatementFacts none;
-      sts.push_back(statement_json(r.statements[i], i < r.facts.size() ? r.facts[i] : none,
-                                   static_cast<int>(i)));
-    }
-    json fs = json::array();
+    w.begin_object().key("findings").begin_array();
     for (const auto& f : r.findings) {
-      fs.push_back(finding_json(f));
+      write_finding(w, f);
       errors += f.severity == Severity::kError;
       warnings += f.severity == Severity::kWarning;
       infos += f.severity == Severity::kInfo;
     }
+    w.end_array();
+    w.member("path", r.path).member("pg_version", r.pg_version).member("skipped", r.skipped);
+    w.key("statements").begin_array();
+    StatementFacts none;
+    for (size_t i = 0; i < r.statements.size(); ++i) {
+      write_statement(w, r.statements[i], i < r.facts.size() ? r.facts[i] : none,
+                      static_cast<int>(i));
+    }
+    w.end_array().end_object();
     statements += r.statements.size();
     version = r.pg_version;
-    files.push_back({{"path", r.path},
-                     {"skipped", r.skipped},
-                     {"pg_version", r.pg_version},
-                     {"statements", sts},
-                     {"findings", fs}});
+    flush();
   }
-  return {{"format", "colshift-lint"},
-          {"version", 1},
-          {"pg_version", version},
-          {"files", files},
-          {"summary",
-           {{"files", reports.size()},
-            {"statements", statements},
-            {"errors", errors},
-            {"warnings", warnings},
-            {"info", infos}}}};
+  w.end_array();
+  w.member("format", "colshift-lint").member("pg_version", version);
+  w.key("summary")
+      .begin_object()
+      .member("errors", errors)
+      .member("files", reports.size())
+      .member("info", infos)
+      .member("statements", statements)
+      .member("warnings", warnings)
+      .end_object();
+  if (trace) w.key("trace").raw(trace->dump(2));
+  w.member("version", 1).end_object();
+  out += '\n';
+  flush();
+}
+
+json render_json(const std::vector<FileReport>& reports) {
+  std::ostringstream out;
+  write_json(reports, nullptr, out);
+  return json::parse(out.str());
 }
 
 json render_sarif(const std::vector<FileReport>& reports) {

@@ -38,7 +38,8 @@ struct Piece {
   size_t error_offset = 0;  // absolute
 };
 
-void fill_statement(const std::string& text, const SourceText& src, const Piece& piece,
+// Moves the piece's parse tree into the statement.
+void fill_statement(const std::string& text, const SourceText& src, Piece& piece,
                     ParsedSql& out) {
   std::vector<Comment> comments;
   size_t start = skip_trivia(text, piece.begin, piece.end, &comments);
@@ -79,7 +80,7 @@ void fill_statement(const std::string& text, const SourceText& src, const Piece&
   } else if (piece.node.is_object() && !piece.node.empty() &&
              piece.node.begin().value().is_object()) {
     st.kind = piece.node.begin().key();
-    st.tree = piece.node.begin().value();
+    st.tree = std::move(piece.node.begin().value());
     st.tree_base = piece.base;
   }
   out.statements.push_back(std::move(st));
@@ -97,8 +98,9 @@ Piece parse_piece(const std::string& text, size_t begin, size_t end) {
     return p;
   }
   json tree = json::parse(r.r.parse_tree, nullptr, false);
-  if (tree.is_object() && tree.contains("stmts") && !tree["stmts"].empty()) {
-    p.node = tree["stmts"][0].value("stmt", json());
+  json* stmts = tree.is_object() && tree.contains("stmts") ? &tree["stmts"] : nullptr;
+  if (stmts && stmts->is_array() && !stmts->empty() && (*stmts)[0].contains("stmt")) {
+    p.node = std::move((*stmts)[0]["stmt"]);
   }
   return p;
 }
@@ -109,11 +111,12 @@ std::vector<Piece> split_pieces(const std::string& text) {
   if (!whole.r.error) {
     json tree = json::parse(whole.r.parse_tree, nullptr, false);
     if (!tree.is_object() || !tree.contains("stmts")) return pieces;
-    for (const auto& s : tree["stmts"]) {
+    for (auto& s : tree["stmts"]) {
       size_t loc = s.value("stmt_location", 0);
       size_t len = s.value("stmt_len", 0);
       size_t end = len == 0 ? text.size() : std::min(text.size(), loc + len);
-      pieces.push_back({loc, 0, end, s.value("stmt", json()), {}, 0});
+      json node = s.contains("stmt") ? std::move(s["stmt"]) : json();
+      pieces.push_back({loc, 0, end, std::move(node), {}, 0});
     }
     return pieces;
   }
@@ -161,16 +164,16 @@ ParsedSql parse_sql(const std::string& text) {
   SourceText src(text);
   std::vector<Piece> pieces = split_pieces(text);
   size_t covered = 0;
-  for (const auto& piece : pieces) {
-    size_t begin = std::max(covered, piece.begin);
-    fill_statement(text, src,
-                   Piece{begin, piece.base, piece.end, piece.node, piece.error, piece.error_offset},
-                   out);
-    covered = std::max(covered, piece.end);
+  for (auto& piece : pieces) {
+    size_t end = piece.end;
+    piece.begin = std::max(covered, piece.begin);
+    fill_statement(text, src, piece, out);
+    covered = std::max(covered, end);
   }
   // Trailing comments after the last statement (an ignore-file at the end).
   if (covered < text.size()) {
-    fill_statement(text, src, Piece{covered, 0, text.size(), nullptr, {}, 0}, out);
+    Piece rest{covered, 0, text.size(), nullptr, {}, 0};
+    fill_statement(text, src, rest, out);
   }
   expand_plpgsql(text, src, out.statements);
   return out;

@@ -29,14 +29,14 @@ std::optional<Body> body_of(const Statement& st) {
   }
   if (!opts || !opts->is_array()) return std::nullopt;
   for (const auto& o : *opts) {
-    const json& d = o.value("DefElem", json::object());
+    const json& d = ast::obj(o, "DefElem");
     std::string name = d.value("defname", "");
-    const json& arg = d.value("arg", json::object());
+    const json& arg = ast::obj(d, "arg");
     if (name == "language") {
       b.language = ast::string_value(arg);
     } else if (name == "as") {
       if (arg.contains("List")) {
-        const json& items = arg["List"].value("items", json::array());
+        const json& items = ast::arr(arg["List"], "items");
         if (items.size() == 1) b.code = ast::string_value(items[0]);  // 2 items: C function
       } else {
         b.code = ast::string_value(arg);
@@ -53,16 +53,12 @@ void collect_sql(const json& node, std::vector<std::string>& out) {
   if (node.is_object()) {
     for (const auto& [key, value] : node.items()) {
       if (key == "PLpgSQL_stmt_execsql") {
-        std::string q = value.value("sqlstmt", json::object())
-                            .value("PLpgSQL_expr", json::object())
-                            .value("query", "");
+        std::string q = ast::obj(ast::obj(value, "sqlstmt"), "PLpgSQL_expr").value("query", "");
         if (!q.empty()) out.push_back(q);
         continue;
       }
       if (key == "PLpgSQL_stmt_dynexecute") {
-        std::string q = value.value("query", json::object())
-                            .value("PLpgSQL_expr", json::object())
-                            .value("query", "");
+        std::string q = ast::obj(ast::obj(value, "query"), "PLpgSQL_expr").value("query", "");
         // Only a plain literal is known statically: 'ALTER TABLE ...'.
         if (q.size() >= 2 && q.front() == '\'' && q.back() == '\'') {
           std::string lit;
@@ -141,7 +137,7 @@ void expand_plpgsql(const std::string& text, const SourceText& src,
       } else {
         json tree = json::parse(pr.parse_tree, nullptr, false);
         if (tree.is_object() && tree.contains("stmts") && !tree["stmts"].empty()) {
-          const json& node = tree["stmts"][0].value("stmt", json::object());
+          const json& node = ast::obj(tree["stmts"][0], "stmt");
           if (node.is_object() && !node.empty()) {
             nested.kind = node.begin().key();
             nested.tree = node.begin().value();

@@ -26,10 +26,10 @@ const json* column_constraint(const json& cd, const char* contype) {
 namespace {
 
 void check_add_column(RuleContext& ctx, const AlterCmd& c) {
-  const json& cd = c.def.value("ColumnDef", json::object());
+  const json& cd = ast::obj(c.def, "ColumnDef");
   std::string col = ast::str(cd, "colname");
   int loc = ast::location(cd);
-  std::string type = ast::type_info(cd.value("typeName", json::object())).name;
+  std::string type = ast::type_info(ast::obj(cd, "typeName")).name;
   bool serial = type == "serial" || type == "bigserial" || type == "smallserial";
   bool identity = column_has(cd, "CONSTR_IDENTITY");
   if (serial || identity) {
@@ -51,7 +51,7 @@ void check_add_column(RuleContext& ctx, const AlterCmd& c) {
   const json* def = column_constraint(cd, "CONSTR_DEFAULT");
   bool not_null = column_has(cd, "CONSTR_NOTNULL") || column_has(cd, "CONSTR_PRIMARY");
   if (def) {
-    const json& expr = def->value("raw_expr", json::object());
+    const json& expr = ast::obj(*def, "raw_expr");
     if (ctx.pg_version() < 110000) {
       ctx.report(
           "add-column-default-before-11",
@@ -84,8 +84,8 @@ void check_add_column(RuleContext& ctx, const AlterCmd& c) {
 
 void check_alter_type(RuleContext& ctx, const AlterCmd& c) {
   std::string col = ast::str(c.cmd, "name");
-  const json& cd = c.def.value("ColumnDef", json::object());
-  auto to = ast::type_info(cd.value("typeName", json::object()));
+  const json& cd = ast::obj(c.def, "ColumnDef");
+  auto to = ast::type_info(ast::obj(cd, "typeName"));
   auto from = ctx.state().column(c.table, col);
   auto verdict = classify_type_change(
       from ? std::optional(from->type) : std::nullopt, to, ctx.pg_version(),
@@ -161,7 +161,7 @@ void check(RuleContext& ctx) {
     }
   });
   if (ctx.st().kind == "RenameStmt" && ast::str(ctx.st().tree, "renameType") == "OBJECT_COLUMN") {
-    std::string table = ast::relation_name(ctx.st().tree.value("relation", json::object()));
+    std::string table = ast::relation_name(ast::obj(ctx.st().tree, "relation"));
     if (!ctx.live(table)) return;
     ctx.report(
         "rename-column",

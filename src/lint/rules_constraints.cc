@@ -22,8 +22,8 @@ bool index_created_later(const RuleContext& ctx, const std::string& table,
       continue;
     }
     std::vector<std::string> key;
-    for (const auto& p : s.tree.value("indexParams", json::array())) {
-      key.push_back(ast::str(p.value("IndexElem", json::object()), "name"));
+    for (const auto& p : ast::arr(s.tree, "indexParams")) {
+      key.push_back(ast::str(ast::obj(p, "IndexElem"), "name"));
     }
     if (key.size() >= cols.size() && std::equal(cols.begin(), cols.end(), key.begin())) return true;
   }
@@ -42,7 +42,7 @@ void check_foreign_key_index(RuleContext& ctx, const std::string& table, const j
       "foreign-key-without-index",
       fmt::format("No index on \"{}\" ({}) supports this foreign key: every DELETE or key "
                   "UPDATE on \"{}\" scans \"{}\".",
-                  table, list, ast::relation_name(con.value("pktable", json::object())), table),
+                  table, list, ast::relation_name(ast::obj(con, "pktable")), table),
       ast::location(con));
 }
 
@@ -54,10 +54,10 @@ bool partition_has_check(const RuleContext& ctx, const std::string& partition) {
                                           "relation", json::object()))) != table_key(partition)) {
       continue;
     }
-    for (const auto& item : s.tree.value("cmds", json::array())) {
-      const json& cmd = item.value("AlterTableCmd", json::object());
+    for (const auto& item : ast::arr(s.tree, "cmds")) {
+      const json& cmd = ast::obj(item, "AlterTableCmd");
       std::string sub = ast::str(cmd, "subtype");
-      const json& con = cmd.value("def", json::object()).value("Constraint", json::object());
+      const json& con = ast::obj(ast::obj(cmd, "def"), "Constraint");
       if (sub == "AT_ValidateConstraint") return true;
       if (sub == "AT_AddConstraint" && ast::str(con, "contype") == "CONSTR_CHECK" &&
           !ast::flag(con, "skip_validation")) {
@@ -69,20 +69,20 @@ bool partition_has_check(const RuleContext& ctx, const std::string& partition) {
 }
 
 void check_add_constraint(RuleContext& ctx, const AlterCmd& c) {
-  const json& con = c.def.value("Constraint", json::object());
+  const json& con = ast::obj(c.def, "Constraint");
   std::string type = ast::str(con, "contype");
   std::string name = ast::str(con, "conname");
   bool not_valid = ast::flag(con, "skip_validation");
   int loc = ast::location(con);
   std::string label = name.empty() ? "" : " \"" + name + "\"";
   if (type == "CONSTR_FOREIGN") {
-    check_foreign_key_index(ctx, c.table, con, ast::strings(con.value("fk_attrs", json::array())));
+    check_foreign_key_index(ctx, c.table, con, ast::strings(ast::arr(con, "fk_attrs")));
     if (!not_valid && ctx.live(c.table)) {
       ctx.report(
           "foreign-key-missing-not-valid",
           fmt::format("Adding foreign key{} validates every row of \"{}\" while blocking writes "
                       "to it and to \"{}\".",
-                      label, c.table, ast::relation_name(con.value("pktable", json::object()))),
+                      label, c.table, ast::relation_name(ast::obj(con, "pktable"))),
           loc);
     }
     return;
@@ -104,7 +104,7 @@ void check_add_constraint(RuleContext& ctx, const AlterCmd& c) {
                     type == "CONSTR_UNIQUE" ? "UNIQUE constraint" : "PRIMARY KEY", label, c.table),
         loc);
   } else if (type == "CONSTR_PRIMARY") {
-    auto keys = ast::strings(con.value("keys", json::array()));
+    auto keys = ast::strings(ast::arr(con, "keys"));
     if (keys.empty()) {
       auto cols = ctx.state().index_columns(ast::str(con, "indexname"));
       if (!cols) {
@@ -150,8 +150,8 @@ void check(RuleContext& ctx) {
                       "VALID, so the strong lock is still held during the scan.",
                       ast::str(c.cmd, "name")));
     }
-    const json& pc = c.def.value("PartitionCmd", json::object());
-    std::string part = ast::relation_name(pc.value("name", json::object()));
+    const json& pc = ast::obj(c.def, "PartitionCmd");
+    std::string part = ast::relation_name(ast::obj(pc, "name"));
     if (c.subtype == "AT_AttachPartition" && ctx.live(part) && !partition_has_check(ctx, part)) {
       ctx.report(
           "attach-partition-without-check",
@@ -169,12 +169,12 @@ void check(RuleContext& ctx) {
     }
   });
   if (st.kind == "CreateStmt") {
-    std::string table = ast::relation_name(st.tree.value("relation", json::object()));
-    for (const auto& elt : st.tree.value("tableElts", json::array())) {
+    std::string table = ast::relation_name(ast::obj(st.tree, "relation"));
+    for (const auto& elt : ast::arr(st.tree, "tableElts")) {
       if (const json* con = ast::find(elt, "Constraint");
           con && ast::str(*con, "contype") == "CONSTR_FOREIGN") {
         check_foreign_key_index(ctx, table, *con,
-                                ast::strings(con->value("fk_attrs", json::array())));
+                                ast::strings(ast::arr(*con, "fk_attrs")));
       }
       if (const json* cd = ast::find(elt, "ColumnDef")) {
         const json* fk = column_constraint(*cd, "CONSTR_FOREIGN");
@@ -185,7 +185,7 @@ void check(RuleContext& ctx) {
   }
   if (st.kind == "CreateDomainStmt" && ast::find(st.tree, "constraints")) {
     for (const auto& c : st.tree["constraints"]) {
-      if (ast::str(c.value("Constraint", json::object()), "contype") == "CONSTR_CHECK") {
+      if (ast::str(ast::obj(c, "Constraint"), "contype") == "CONSTR_CHECK") {
         ctx.report(
             "create-domain-with-constraint",
             "A CHECK on a domain is validated against every column of every table that uses the "
@@ -195,7 +195,7 @@ void check(RuleContext& ctx) {
     }
   }
   if (st.kind == "AlterDomainStmt" && ast::str(st.tree, "subtype") == "C") {
-    const json& con = st.tree.value("def", json::object()).value("Constraint", json::object());
+    const json& con = ast::obj(ast::obj(st.tree, "def"), "Constraint");
     if (!ast::flag(con, "skip_validation")) {
       ctx.report(
           "alter-domain-add-constraint",
@@ -284,7 +284,7 @@ const RuleFamily& constraint_rules() {
            "ALTER TABLE items ADD PRIMARY KEY (id);",
            "CREATE UNIQUE INDEX CONCURRENTLY items_pkey ON items (id);\nALTER TABLE items ADD "
            "CONSTRAINT items_pkey PRIMARY KEY USING INDEX items_pkey;",
-           "squawk: adding-primary-key-constraint; Atlas: PG304"},
+           "squawk: adding-serial-primary-key-field; Atlas: PG304"},
           {"primary-key-using-index-scan", Severity::kWarning,
            "PRIMARY KEY USING INDEX on nullable columns scans the table under an ACCESS EXCLUSIVE "
            "lock.",

@@ -15,15 +15,15 @@ bool trivially_true(const json& where) {
   if (c && ast::find(*c, "boolval")) return (*c)["boolval"].value("boolval", false);
   const json* e = ast::find(where, "A_Expr");
   if (!e || ast::str(*e, "kind") != "AEXPR_OP") return false;
-  return e->value("lexpr", json()) == e->value("rexpr", json()) &&
-         ast::find(e->value("lexpr", json::object()), "A_Const") != nullptr &&
-         ast::strings(e->value("name", json::array())) == std::vector<std::string>{"="};
+  return ast::member(*e, "lexpr") == ast::member(*e, "rexpr") &&
+         ast::find(ast::obj(*e, "lexpr"), "A_Const") != nullptr &&
+         ast::strings(ast::arr(*e, "name")) == std::vector<std::string>{"="};
 }
 
 void check(RuleContext& ctx) {
   const auto& st = ctx.st();
   if (st.kind != "UpdateStmt" && st.kind != "DeleteStmt") return;
-  std::string table = ast::relation_name(st.tree.value("relation", json::object()));
+  std::string table = ast::relation_name(ast::obj(st.tree, "relation"));
   if (!ctx.live(table)) return;
   const json* where = ast::find(st.tree, "whereClause");
   if (where && !trivially_true(*where)) return;

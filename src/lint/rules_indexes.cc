@@ -11,19 +11,19 @@ using ast::json;
 namespace {
 
 bool reindex_concurrently(const json& tree) {
-  for (const auto& p : tree.value("params", json::array())) {
-    if (ast::str(p.value("DefElem", json::object()), "defname") == "concurrently") return true;
+  for (const auto& p : ast::arr(tree, "params")) {
+    if (ast::str(ast::obj(p, "DefElem"), "defname") == "concurrently") return true;
   }
   return false;
 }
 
 void check_create_index(RuleContext& ctx) {
   const json& t = ctx.st().tree;
-  std::string table = ast::relation_name(t.value("relation", json::object()));
+  std::string table = ast::relation_name(ast::obj(t, "relation"));
   std::string name = ast::str(t, "idxname");
   bool concurrent = ast::flag(t, "concurrent");
-  bool only = !ast::flag(t.value("relation", json::object()), "inh");
-  int loc = ast::location(t.value("relation", json::object()));
+  bool only = !ast::flag(ast::obj(t, "relation"), "inh");
+  int loc = ast::location(ast::obj(t, "relation"));
   if (!concurrent && ctx.live(table) && !(only && ctx.state().partitioned(table))) {
     ctx.report("create-index-non-concurrently",
                fmt::format("CREATE INDEX{} on live table \"{}\" blocks writes (SHARE lock) for the "
@@ -46,7 +46,7 @@ void check_create_index(RuleContext& ctx) {
                     name),
         loc);
   }
-  size_t columns = t.value("indexParams", json::array()).size();
+  size_t columns = ast::arr(t, "indexParams").size();
   if (columns > 3 && !ast::flag(t, "unique")) {
     ctx.report("index-too-many-columns",
                fmt::format("Index{} on \"{}\" has {} columns; more than three rarely pays for its "
@@ -81,7 +81,7 @@ void check(RuleContext& ctx) {
                     (st.kind == "ReindexStmt" && reindex_concurrently(t));
   for_each_alter(ctx, [&](const AlterCmd& c) {
     if (c.subtype == "AT_DetachPartition" &&
-        ast::flag(c.def.value("PartitionCmd", json::object()), "concurrent")) {
+        ast::flag(ast::obj(c.def, "PartitionCmd"), "concurrent")) {
       concurrent = true;
     }
   });

@@ -143,9 +143,9 @@ void check(RuleContext& ctx) {
   const json& t = st.tree;
   if (st.error.empty()) check_long_identifiers(ctx);
   if (st.kind == "CreateStmt") {
-    const json& rv = t.value("relation", json::object());
+    const json& rv = ast::obj(t, "relation");
     check_name(ctx, ast::str(rv, "relname"), "table", ast::location(rv));
-    for (const auto& elt : t.value("tableElts", json::array())) {
+    for (const auto& elt : ast::arr(t, "tableElts")) {
       if (const json* con = ast::find(elt, "Constraint")) {
         check_name(ctx, ast::str(*con, "conname"), "constraint", ast::location(*con));
       }
@@ -156,7 +156,7 @@ void check(RuleContext& ctx) {
   });
   for_each_alter(ctx, [&](const AlterCmd& c) {
     if (c.subtype == "AT_AddConstraint") {
-      const json& con = c.def.value("Constraint", json::object());
+      const json& con = ast::obj(c.def, "Constraint");
       check_name(ctx, ast::str(con, "conname"), "constraint", ast::location(con));
     }
   });

@@ -11,8 +11,8 @@ namespace {
 
 std::string object_names(const json& tree) {
   std::string out;
-  for (const auto& obj : tree.value("objects", json::array())) {
-    auto parts = ast::strings(obj.value("List", json::object()).value("items", json::array()));
+  for (const auto& obj : ast::arr(tree, "objects")) {
+    auto parts = ast::strings(ast::arr(ast::obj(obj, "List"), "items"));
     if (parts.empty()) parts.push_back(ast::string_value(obj));
     std::string name;
     for (const auto& p : parts) name += (name.empty() ? "" : ".") + p;
@@ -48,7 +48,7 @@ void check_rewrites(RuleContext& ctx) {
     }
   }
   if (st.kind == "RefreshMatViewStmt" && !ast::flag(st.tree, "concurrent")) {
-    std::string name = ast::relation_name(st.tree.value("relation", json::object()));
+    std::string name = ast::relation_name(ast::obj(st.tree, "relation"));
     if (ctx.live(name)) {
       ctx.report(
           "refresh-matview-not-concurrently",
@@ -82,7 +82,7 @@ void check(RuleContext& ctx) {
     ctx.report("drop-database", fmt::format("Dropping database \"{}\" destroys all of its data.",
                                             ast::str(t, "dbname")));
   } else if (st.kind == "RenameStmt" && ast::str(t, "renameType") == "OBJECT_TABLE") {
-    std::string table = ast::relation_name(t.value("relation", json::object()));
+    std::string table = ast::relation_name(ast::obj(t, "relation"));
     if (ctx.live(table)) {
       ctx.report("rename-table",
                  fmt::format("Renaming table \"{}\" to \"{}\" breaks every running query "

@@ -2,6 +2,7 @@
 // production queries wait, and whether the file's transactions can deadlock.
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cctype>
 
 #include "lint/rule_helpers.h"
@@ -59,9 +60,16 @@ void check_timeouts(RuleContext& ctx) {
 void check_lock_order(RuleContext& ctx) {
   for (const auto& r : ctx.facts().relations) {
     if (r.created_here || r.lock < LockMode::kShareRowExclusive) continue;
-    for (const auto& [earlier, mode] : ctx.state().transaction_locks()) {
-      if (earlier == table_key(r.relation)) continue;
-      if (auto where = ctx.state().opposite_order(earlier, table_key(r.relation))) {
+    // Only the transaction's first strong lock on a table sets the order; a
+    // table it already holds is not locked again. So the opposite order can
+    // only come from another transaction of the file.
+    const auto& held = ctx.state().transaction_locks();
+    std::string key = table_key(r.relation);
+    if (std::any_of(held.begin(), held.end(), [&](const auto& h) { return h.first == key; })) {
+      continue;
+    }
+    for (const auto& [earlier, mode] : held) {
+      if (auto where = ctx.state().opposite_order(earlier, key)) {
         ctx.report(
             "lock-order-conflict",
             fmt::format("This transaction locks \"{}\" after \"{}\", but line {} locks them in "
@@ -89,6 +97,10 @@ void check_robust(RuleContext& ctx) {
   const char* missing = nullptr;
   if (st.kind == "CreateStmt" && !ast::flag(t, "if_not_exists") && ctx.statements().size() > 1) {
     missing = "CREATE TABLE without IF NOT EXISTS";
+  } else if (st.kind == "IndexStmt" && !ast::flag(t, "if_not_exists") &&
+             !ast::flag(t, "concurrent") && ctx.statements().size() > 1) {
+    // CONCURRENTLY IF NOT EXISTS is its own hazard (concurrently-if-not-exists).
+    missing = "CREATE INDEX without IF NOT EXISTS";
   } else if (st.kind == "DropStmt" && !ast::flag(t, "missing_ok") &&
              (ast::flag(t, "concurrent") || ctx.statements().size() > 1)) {
     missing = "DROP without IF EXISTS";
@@ -96,6 +108,9 @@ void check_robust(RuleContext& ctx) {
   for_each_alter(ctx, [&](const AlterCmd& c) {
     if (c.subtype == "AT_AddColumn" && !ast::flag(c.cmd, "missing_ok") && ctx.live(c.table)) {
       missing = "ADD COLUMN without IF NOT EXISTS";
+    }
+    if (c.subtype == "AT_DropColumn" && !ast::flag(c.cmd, "missing_ok") && ctx.live(c.table)) {
+      missing = "DROP COLUMN without IF EXISTS";
     }
   });
   if (missing) {
@@ -138,7 +153,7 @@ void check(RuleContext& ctx) {
       const json* args = ast::find(st.tree, "args");
       std::string v;
       if (args && !args->empty()) {
-        const json& c = (*args)[0].value("A_Const", json::object());
+        const json& c = ast::obj((*args)[0], "A_Const");
         v = ast::find(c, "ival") ? std::to_string(c["ival"].value("ival", 0))
                                  : ast::string_value(c);
       }

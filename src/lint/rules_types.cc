@@ -19,7 +19,7 @@ bool id_like(const json& cd, const std::string& name) {
 void check_type(RuleContext& ctx, const json& cd, const ast::TypeInfo& type,
                 const std::string& table, const std::string& col) {
   std::string name = canonical_type(type.name);
-  int loc = ast::location(cd.value("typeName", json::object()));
+  int loc = ast::location(ast::obj(cd, "typeName"));
   if (loc < 0) loc = ast::location(cd);
   if (name == "timestamp" || name == "timetz") {
     ctx.report("prefer-timestamptz",
@@ -88,13 +88,13 @@ void check_type(RuleContext& ctx, const json& cd, const ast::TypeInfo& type,
 
 void check(RuleContext& ctx) {
   for_each_column_def(ctx, [&](const json& cd, const std::string& table, bool) {
-    check_type(ctx, cd, ast::type_info(cd.value("typeName", json::object())), table,
+    check_type(ctx, cd, ast::type_info(ast::obj(cd, "typeName")), table,
                ast::str(cd, "colname"));
   });
   for_each_alter(ctx, [&](const AlterCmd& c) {
     if (c.subtype != "AT_AlterColumnType") return;
-    const json& cd = c.def.value("ColumnDef", json::object());
-    check_type(ctx, cd, ast::type_info(cd.value("typeName", json::object())), c.table,
+    const json& cd = ast::obj(c.def, "ColumnDef");
+    check_type(ctx, cd, ast::type_info(ast::obj(cd, "typeName")), c.table,
                ast::str(c.cmd, "name"));
   });
   if (ctx.st().kind == "CreateEnumStmt") {

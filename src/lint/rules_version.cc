@@ -18,8 +18,8 @@ void unsupported(RuleContext& ctx, const char* feature, int since) {
 }
 
 bool has_param(const json& tree, const char* name) {
-  for (const auto& p : tree.value("params", json::array())) {
-    if (ast::str(p.value("DefElem", json::object()), "defname") == name) return true;
+  for (const auto& p : ast::arr(tree, "params")) {
+    if (ast::str(ast::obj(p, "DefElem"), "defname") == name) return true;
   }
   return false;
 }
@@ -46,7 +46,7 @@ void check(RuleContext& ctx) {
     unsupported(ctx, "CREATE OR REPLACE TRIGGER", 140000);
   for_each_alter(ctx, [&](const AlterCmd& c) {
     if (c.subtype == "AT_DetachPartition" &&
-        ast::flag(c.def.value("PartitionCmd", json::object()), "concurrent")) {
+        ast::flag(ast::obj(c.def, "PartitionCmd"), "concurrent")) {
       unsupported(ctx, "DETACH PARTITION CONCURRENTLY", 140000);
     }
     if (c.subtype == "AT_SetAccessMethod") unsupported(ctx, "SET ACCESS METHOD", 150000);

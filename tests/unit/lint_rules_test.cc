@@ -71,7 +71,7 @@ TEST(LintRules, TableCreatedInSameFileIsNotLive) {
   auto r = lint_text(
       "SET lock_timeout = '1s';\n"
       "CREATE TABLE IF NOT EXISTS accounts (id bigint PRIMARY KEY, email text);\n"
-      "CREATE INDEX accounts_email_idx ON accounts (email);\n"
+      "CREATE INDEX IF NOT EXISTS accounts_email_idx ON accounts (email);\n"
       "ALTER TABLE accounts ADD COLUMN IF NOT EXISTS token uuid DEFAULT gen_random_uuid();\n"
       "ALTER TABLE accounts ALTER COLUMN email SET NOT NULL;\n"
       "ALTER TABLE accounts ADD CONSTRAINT accounts_email_check CHECK (email <> '');\n"
@@ -212,6 +212,43 @@ TEST(LintRules, LockOrderAcrossTransactions) {
       EXPECT_NE(f.message.find("line 3"), std::string::npos) << f.message;
     }
   }
+}
+
+TEST(LintRules, LockOrderIgnoresTablesTheTransactionAlreadyHolds) {
+  // One transaction touching a, b, then a again: a is not locked anew, so
+  // there is no opposite order to deadlock with (the bench corpus had 314
+  // such false findings).
+  auto r = lint_text(
+      "BEGIN;\nALTER TABLE a ADD COLUMN x int;\nALTER TABLE b ADD COLUMN x int;\n"
+      "ALTER TABLE a ADD COLUMN y int;\nALTER TABLE b ADD COLUMN y int;\nCOMMIT;\n");
+  EXPECT_FALSE(has_rule(r, "lock-order-conflict")) << joined(rule_ids(r));
+}
+
+TEST(LintRules, DropOfAnIndexCreatedEarlierInTheFileLocksItsTable) {
+  auto r = lint_text(
+      "SET lock_timeout = '1s';\n"
+      "CREATE INDEX CONCURRENTLY IF NOT EXISTS users_region_idx ON users (region);\n"
+      "DROP INDEX users_region_idx;\n");
+  EXPECT_TRUE(has_rule(r, "drop-index-non-concurrently")) << joined(rule_ids(r));
+  ASSERT_EQ(r.facts.size(), 3u);
+  bool users_locked = false;
+  for (const auto& rel : r.facts[2].relations) {
+    users_locked = users_locked ||
+                   (rel.relation == "users" && rel.lock == LockMode::kAccessExclusive);
+  }
+  EXPECT_TRUE(users_locked);
+}
+
+TEST(LintRules, RobustStatementsCoverDropColumnAndCreateIndex) {
+  auto robust = [](const std::string& sql) {
+    return has_rule(lint_text("SET lock_timeout = '1s';\n" + sql), "prefer-robust-stmts");
+  };
+  EXPECT_TRUE(robust("ALTER TABLE users DROP COLUMN legacy;\n"));
+  EXPECT_FALSE(robust("ALTER TABLE users DROP COLUMN IF EXISTS legacy;\n"));
+  EXPECT_TRUE(robust("CREATE INDEX users_a_idx ON users (a);\n"));
+  EXPECT_FALSE(robust("CREATE INDEX IF NOT EXISTS users_a_idx ON users (a);\n"));
+  // Inside a transaction a failure undoes everything: a re-run is safe.
+  EXPECT_FALSE(robust("BEGIN;\nALTER TABLE users DROP COLUMN legacy;\nCOMMIT;\n"));
 }
 
 TEST(LintRules, InlineIgnores) {

@@ -1,0 +1,184 @@
+#include "util/json_writer.h"
+
+#include <fmt/format.h>
+
+namespace colshift::util {
+
+namespace {
+
+// Length of the valid UTF-8 sequence starting at s[i], or 0 when invalid.
+size_t utf8_length(std::string_view s, size_t i) {
+  auto byte = [&](size_t k) { return static_cast<unsigned char>(s[k]); };
+  unsigned char c = byte(i);
+  size_t n = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xE ? 3 : (c >> 3) == 0x1E ? 4 : 0;
+  if (n == 0 || i + n > s.size()) return 0;
+  for (size_t k = 1; k < n; ++k) {
+    if ((byte(i + k) & 0xC0) != 0x80) return 0;
+  }
+  if (n == 2 && c < 0xC2) return 0;                       // overlong
+  if (n == 3) {
+    unsigned char c1 = byte(i + 1);
+    if (c == 0xE0 && c1 < 0xA0) return 0;                 // overlong
+    if (c == 0xED && c1 >= 0xA0) return 0;                // surrogates
+  }
+  if (n == 4) {
+    unsigned char c1 = byte(i + 1);
+    if (c == 0xF0 && c1 < 0x90) return 0;                 // overlong
+    if (c > 0xF4 || (c == 0xF4 && c1 >= 0x90)) return 0;  // > U+10FFFF
+  }
+  return n;
+}
+
+}  // namespace
+
+void JsonWriter::escape(std::string_view s, std::string& out) {
+  out += '"';
+  size_t i = 0;
+  while (i < s.size()) {
+    // Copy the longest run that needs no escaping in one go.
+    size_t run = i;
+    while (run < s.size()) {
+      unsigned char c = static_cast<unsigned char>(s[run]);
+      if (c < 0x20 || c == '"' || c == '\\' || c >= 0x80) break;
+      ++run;
+    }
+    out.append(s.data() + i, run - i);
+    i = run;
+    if (i >= s.size()) break;
+    unsigned char c = static_cast<unsigned char>(s[i]);
+    if (c >= 0x80) {
+      size_t n = utf8_length(s, i);
+      if (n == 0) {
+        out += "\xEF\xBF\xBD";  // U+FFFD REPLACEMENT CHARACTER
+        ++i;
+      } else {
+        out.append(s.data() + i, n);
+        i += n;
+      }
+      continue;
+    }
+    switch (c) {
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\b':
+        out += "\\b";
+        break;
+      case '\f':
+        out += "\\f";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      default:
+        out += fmt::format("\\u{:04x}", c);
+    }
+    ++i;
+  }
+  out += '"';
+}
+
+void JsonWriter::newline_indent(size_t depth) {
+  if (indent_ < 0) return;
+  out_ += '\n';
+  out_.append(depth * static_cast<size_t>(indent_), ' ');
+}
+
+void JsonWriter::before_value() {
+  if (after_key_) {
+    after_key_ = false;
+    return;
+  }
+  if (empty_.empty()) return;  // the top-level value
+  if (!empty_.back()) out_ += ',';
+  empty_.back() = false;
+  newline_indent(empty_.size());
+}
+
+JsonWriter& JsonWriter::key(std::string_view k) {
+  before_value();
+  escape(k, out_);
+  out_ += indent_ < 0 ? ":" : ": ";
+  after_key_ = true;
+  return *this;
+}
+
+JsonWriter& JsonWriter::begin_object() {
+  before_value();
+  out_ += '{';
+  empty_.push_back(true);
+  return *this;
+}
+
+JsonWriter& JsonWriter::begin_array() {
+  before_value();
+  out_ += '[';
+  empty_.push_back(true);
+  return *this;
+}
+
+JsonWriter& JsonWriter::close(char c) {
+  bool was_empty = empty_.back();
+  empty_.pop_back();
+  if (!was_empty) newline_indent(empty_.size());
+  out_ += c;
+  return *this;
+}
+
+JsonWriter& JsonWriter::end_object() { return close('}'); }
+JsonWriter& JsonWriter::end_array() { return close(']'); }
+
+JsonWriter& JsonWriter::value(std::string_view s) {
+  before_value();
+  escape(s, out_);
+  return *this;
+}
+
+JsonWriter& JsonWriter::value(bool b) {
+  before_value();
+  out_ += b ? "true" : "false";
+  return *this;
+}
+
+JsonWriter& JsonWriter::value(long long v) {
+  before_value();
+  out_ += fmt::format_int(v).c_str();
+  return *this;
+}
+
+JsonWriter& JsonWriter::value(unsigned long long v) {
+  before_value();
+  out_ += fmt::format_int(v).c_str();
+  return *this;
+}
+
+JsonWriter& JsonWriter::null() {
+  before_value();
+  out_ += "null";
+  return *this;
+}
+
+JsonWriter& JsonWriter::raw(std::string_view json) {
+  before_value();
+  if (indent_ < 0 || empty_.empty()) {
+    out_.append(json);
+    return *this;
+  }
+  std::string pad(empty_.size() * static_cast<size_t>(indent_), ' ');
+  for (char c : json) {
+    out_ += c;
+    if (c == '\n') out_ += pad;
+  }
+  return *this;
+}
+
+}  // namespace colshift::util
