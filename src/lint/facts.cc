@@ -32,7 +32,7 @@ struct Builder {
 };
 
 std::string rel(const json& tree, const char* key = "relation") {
-  return ast::relation_name(tree.value(key, json::object()));
+  return ast::relation_name(ast::obj(tree, key));
 }
 
 void alter_table(Builder& b, const json& tree, const FactsOptions& options) {
@@ -104,18 +104,32 @@ void index(Builder& b, const json& tree) {
 void reindex(Builder& b, const json& tree) {
   bool concurrent = false;
   for (const auto& p : ast::arr(tree, "params")) {
-    concurrent =
-        concurrent || ast::str(ast::obj(p, "DefElem"), "defname") == "concurrently";
+    concurrent = concurrent || ast::str(ast::obj(p, "DefElem"), "defname") == "concurrently";
   }
+  if (concurrent) b.facts.in_transaction = false;
+  std::string kind = ast::str(tree, "kind");
   std::string name = rel(tree);
   if (name.empty()) name = ast::str(tree, "name");
+  if (kind == "REINDEX_OBJECT_INDEX") {
+    // The index gets a new file; its table is read to build it.
+    RelationFact& idx = b.add(name, concurrent ? L::kShareUpdateExclusive : L::kAccessExclusive);
+    idx.rewrite = true;
+    idx.note = concurrent ? "built anew beside the old one, then swapped"
+                          : "locked ACCESS EXCLUSIVE: queries that would use it wait";
+    std::string table = b.state.table_of_index(name);
+    if (!table.empty()) {
+      RelationFact& r = b.add(table, concurrent ? L::kShareUpdateExclusive : L::kShare,
+                              "table of index " + name);
+      r.scan = true;
+    }
+    return;
+  }
+  // REINDEX TABLE (and SCHEMA/DATABASE/SYSTEM, named by `name`): every index
+  // is rebuilt from a scan of the table; the table's own file is kept.
   RelationFact& r = b.add(name, concurrent ? L::kShareUpdateExclusive : L::kShare);
-  r.scan = true;
-  r.rewrite = true;
-  r.note = ast::str(tree, "kind") == "REINDEX_OBJECT_INDEX" && !concurrent
-               ? "the index is locked ACCESS EXCLUSIVE; its table SHARE"
-               : "indexes are rebuilt";
-  if (concurrent) b.facts.in_transaction = false;
+  r.scan = kind == "REINDEX_OBJECT_TABLE";
+  r.index_rebuild = true;
+  r.note = "indexes are rebuilt";
 }
 
 void vacuum(Builder& b, const json& tree) {
@@ -129,7 +143,8 @@ void vacuum(Builder& b, const json& tree) {
     const json& vr = ast::obj(r, "VacuumRelation");
     RelationFact& f = b.add(rel(vr), full ? L::kAccessExclusive : L::kShareUpdateExclusive);
     f.rewrite = full;
-    f.scan = true;
+    f.scan = is_vacuum;  // ANALYZE alone reads a sample of rows
+    if (!is_vacuum) f.note = "reads a sample of rows";
   }
 }
 
@@ -163,8 +178,10 @@ StatementFacts compute_facts(const Statement& st, const FileState& state,
   } else if (k == "DropStmt") {
     drop(b, t);
   } else if (k == "TruncateStmt") {
+    // A new, empty file (and empty indexes) replace the old: no rewrite and
+    // no scan, instant once the lock is granted.
     for (const auto& r : ast::arr(t, "relations"))
-      b.add(ast::relation_name(r), L::kAccessExclusive);
+      b.add(ast::relation_name(r), L::kAccessExclusive, "swaps in an empty file; no data is read");
   } else if (k == "ReindexStmt") {
     reindex(b, t);
   } else if (k == "VacuumStmt") {
@@ -174,9 +191,13 @@ StatementFacts compute_facts(const Statement& st, const FileState& state,
     r.rewrite = r.scan = true;
   } else if (k == "RefreshMatViewStmt") {
     bool concurrent = ast::flag(t, "concurrent");
+    // The view's query reads its base tables under ACCESS SHARE. Without
+    // CONCURRENTLY the view gets a new file; with it the old contents are
+    // read and diffed against the new.
     RelationFact& r = b.add(rel(t), concurrent ? L::kExclusive : L::kAccessExclusive);
-    r.scan = true;
+    r.scan = concurrent;
     r.rewrite = !concurrent;
+    r.note = concurrent ? "old rows diffed against the query's result" : "refilled from its query";
   } else if (k == "LockStmt") {
     L mode = static_cast<L>(std::clamp(t.value("mode", 8), 1, 8));
     for (const auto& r : ast::arr(t, "relations")) b.add(ast::relation_name(r), mode);

@@ -7,10 +7,17 @@
 // relation locks the transaction holds (pg_locks), relations whose
 // relfilenode changed (rewrites) and sequential scans
 // (pg_stat_xact_user_tables). CREATE INDEX CONCURRENTLY cannot run in a
-// transaction: it runs on a throwaway copy of the table (CREATE TABLE ...
-// (LIKE ... INCLUDING ALL)) from a second session while a third holds a
-// writer's lock, and its locks are sampled while it waits for that writer.
-// Other non-transactional statements are reported as not traced.
+// transaction, and neither can REINDEX CONCURRENTLY, DROP INDEX CONCURRENTLY
+// or VACUUM: after the rollback each runs on a throwaway copy of its table
+// (CREATE TABLE ... (LIKE ...), with the named index) from a second session
+// while a third holds a lock on the copy (a writer's ROW EXCLUSIVE, or SHARE
+// UPDATE EXCLUSIVE for VACUUM, which does not wait for writers); its locks
+// are sampled while it waits. (Run inside the file's transaction a
+// concurrent build would wait for that transaction's snapshot forever.) It
+// is skipped when an earlier statement of the file changes the table, as the
+// copy would not match. Other non-transactional statements (DETACH
+// PARTITION CONCURRENTLY, multi-table VACUUM, ...) are reported as not
+// traced.
 #pragma once
 
 #include <nlohmann/json.hpp>
@@ -29,6 +36,7 @@ struct ObservedRelation {
   LockMode held_before = LockMode::kNone;  // strongest lock the transaction already held
   bool rewrite = false;                    // relfilenode changed
   bool scan = false;                       // seq_scan counter moved
+  bool scan_known = true;  // false: the server does not count this read (VACUUM, an index)
 };
 
 struct TraceStatement {

@@ -15,7 +15,9 @@ std::vector<std::string> compare_facts(const Statement& st, const StatementFacts
 
 // Traces a statement that cannot run in a transaction (CREATE INDEX
 // CONCURRENTLY on a copy of its table); others are returned as skipped.
-TraceStatement trace_outside_transaction(Connection& conn, const std::string& conninfo,
-                                         const FileReport& report, int index);
+// Call it with no transaction open in the database on this session's side:
+// a concurrent index build waits for every older snapshot.
+TraceStatement trace_outside_transaction(const std::string& conninfo, const FileReport& report,
+                                         int index);
 
 }  // namespace colshift::lint
