@@ -11,7 +11,7 @@
 # comparison is skipped with a message and only colshift is measured.
 set -euo pipefail
 ROOT=${ROOT:-$(cd "$(dirname "$0")/.." && pwd)}
-COLSHIFT=${COLSHIFT:-$ROOT/build/colshift}
+COLSHIFT=$(realpath "${COLSHIFT:-$ROOT/build/colshift}")
 FILES=${1:-250}
 PER_FILE=${2:-12}
 here=$ROOT/bench/lint
@@ -54,6 +54,7 @@ files=("$corpus"/*.sql)
 # Same settings for both: PostgreSQL 15, no assumed timeouts.
 printf 'lint:\n  pg_version: 15\n' >"$corpus/.colshift.yaml"
 cs_time=$(cd "$corpus" && best_time "$COLSHIFT" lint --format json "${files[@]}")
+cs_time_1=$(cd "$corpus" && best_time "$COLSHIFT" lint --jobs 1 --format json "${files[@]}")
 (cd "$corpus" && "$COLSHIFT" lint --format json "${files[@]}" >"$here/colshift.json" || true)
 sq_time=""
 if [[ -n $squawk ]]; then
@@ -64,5 +65,6 @@ fi
 
 python3 "$here/compare.py" "$here/colshift.json" "${squawk:+$here/squawk.json}" \
   --files "${#files[@]}" --summary "$summary" --colshift-time "$cs_time" \
+  --colshift-time-1 "$cs_time_1" --cores "$(nproc)" \
   --squawk-time "${sq_time:-}" --squawk-version "${sq_version:-}" >"$results"
 cat "$results"

@@ -28,6 +28,7 @@ struct LintArgs {
   std::string explain;
   std::string config;
   bool trace = false;
+  unsigned jobs = 0;
 };
 
 int explain(const std::string& id, bool markdown) {
@@ -84,10 +85,8 @@ int run_lint(const LintArgs& args, const GlobalOptions& global) {
   options.keep_trees = args.trace;
   std::vector<std::string> paths = args.paths;
   if (paths.empty()) paths.push_back(std::filesystem::exists("migrations") ? "migrations" : ".");
-  std::vector<lint::FileReport> reports;
-  for (const auto& file : lint::collect_files(paths, options.config)) {
-    reports.push_back(lint::lint_file(file, options));
-  }
+  std::vector<lint::FileReport> reports =
+      lint::lint_files(lint::collect_files(paths, options.config), options, args.jobs);
   std::vector<lint::TraceReport> traces;
   if (args.trace) {
     for (const auto& r : reports)
@@ -132,6 +131,8 @@ CommandRun setup_lint(CLI::App& sub, const GlobalOptions& global) {
   sub.add_option("--explain", args->explain,
                  "print a rule's documentation ('all' lists the rules)");
   sub.add_option("--config", args->config, "use this .colshift.yaml instead of searching for one");
+  sub.add_option("--jobs,-j", args->jobs, "lint this many files at once (default: one per core)")
+      ->check(CLI::Range(0u, 256u));
   sub.add_flag("--trace", args->trace,
                "run each statement against --db in a transaction that is rolled back, and compare "
                "the locks, rewrites and scans it really takes with the static facts");

@@ -7,7 +7,7 @@ namespace colshift::lint::ast {
 
 const json* find(const json& node, const char* key) {
   if (!node.is_object()) return nullptr;
-  auto it = node.find(key);
+  auto it = node.find(std::string_view(key));  // no strlen per comparison
   return it == node.end() ? nullptr : &*it;
 }
 

@@ -3,10 +3,13 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <atomic>
+#include <exception>
 #include <filesystem>
 #include <fstream>
 #include <set>
 #include <sstream>
+#include <thread>
 
 #include "lint/facts.h"
 #include "lint/migration_file.h"
@@ -126,6 +129,37 @@ FileReport lint_file(const std::string& path, const LintOptions& options) {
     return r;
   }
   return lint_sql(path, ss.str(), options);
+}
+
+std::vector<FileReport> lint_files(const std::vector<std::string>& files,
+                                   const LintOptions& options, unsigned jobs) {
+  // Files are independent and the linter keeps no shared mutable state
+  // (libpg_query's parser is thread-safe), so each worker takes the next file.
+  std::vector<FileReport> reports(files.size());
+  std::vector<std::exception_ptr> errors(files.size());
+  if (jobs == 0) jobs = std::max(1u, std::thread::hardware_concurrency());
+  jobs = static_cast<unsigned>(std::min<size_t>(jobs, files.size()));
+  std::atomic<size_t> next{0};
+  auto work = [&] {
+    for (size_t i = next++; i < files.size(); i = next++) {
+      try {
+        reports[i] = lint_file(files[i], options);
+      } catch (...) {
+        errors[i] = std::current_exception();
+      }
+    }
+  };
+  if (jobs <= 1) {
+    work();
+  } else {
+    std::vector<std::thread> workers;
+    for (unsigned j = 0; j < jobs; ++j) workers.emplace_back(work);
+    for (auto& w : workers) w.join();
+  }
+  for (const auto& e : errors) {
+    if (e) std::rethrow_exception(e);
+  }
+  return reports;
 }
 
 std::vector<std::string> collect_files(const std::vector<std::string>& paths,

@@ -37,6 +37,12 @@ FileReport lint_sql(const std::string& path, const std::string& text, const Lint
 // SQL. Throws Error(kBadInput) when it cannot be read.
 FileReport lint_file(const std::string& path, const LintOptions& options);
 
+// Lints `files` on up to `jobs` threads (0: one per core); the reports come
+// back in the order of `files`. If a file cannot be read, the error of the
+// first such file (in that order) is thrown after the others finish.
+std::vector<FileReport> lint_files(const std::vector<std::string>& files,
+                                   const LintOptions& options, unsigned jobs = 0);
+
 // The files to lint for command-line `paths`: files as given, directories
 // searched recursively for .sql, .yaml, .yml and .json; excluded paths and
 // hidden directories skipped; sorted within each directory.

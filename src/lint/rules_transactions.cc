@@ -104,6 +104,10 @@ void check_robust(RuleContext& ctx) {
   } else if (st.kind == "DropStmt" && !ast::flag(t, "missing_ok") &&
              (ast::flag(t, "concurrent") || ctx.statements().size() > 1)) {
     missing = "DROP without IF EXISTS";
+  } else if (st.kind == "RenameStmt" && ast::find(t, "relation") &&
+             ctx.live(ast::relation_name(ast::obj(t, "relation"))) &&
+             ctx.statements().size() > 1) {
+    missing = "RENAME, which has no IF EXISTS for the old name,";
   }
   for_each_alter(ctx, [&](const AlterCmd& c) {
     if (c.subtype == "AT_AddColumn" && !ast::flag(c.cmd, "missing_ok") && ctx.live(c.table)) {
@@ -111,6 +115,9 @@ void check_robust(RuleContext& ctx) {
     }
     if (c.subtype == "AT_DropColumn" && !ast::flag(c.cmd, "missing_ok") && ctx.live(c.table)) {
       missing = "DROP COLUMN without IF EXISTS";
+    }
+    if (c.subtype == "AT_AddConstraint" && ctx.live(c.table) && ctx.statements().size() > 1) {
+      missing = "ADD CONSTRAINT, which has no IF NOT EXISTS,";
     }
   });
   if (missing) {
@@ -273,8 +280,9 @@ const RuleFamily& transaction_rules() {
            "Outside a transaction, a failure leaves earlier statements applied. IF [NOT] EXISTS "
            "lets the "
            "file be run again safely.",
-           "Add IF NOT EXISTS / IF EXISTS, or wrap the file in a transaction. For CREATE INDEX "
-           "CONCURRENTLY "
+           "Add IF NOT EXISTS / IF EXISTS, or wrap the file in a transaction. ADD CONSTRAINT and "
+           "RENAME have no such clause: run them in a transaction, or guard them in a DO block "
+           "that checks pg_constraint / information_schema first. For CREATE INDEX CONCURRENTLY "
            "see concurrently-if-not-exists (colshift `create_index` is the robust form).",
            "ALTER TABLE t ADD COLUMN c int;\nCREATE TABLE u (id bigint);",
            "ALTER TABLE t ADD COLUMN IF NOT EXISTS c int;\nCREATE TABLE IF NOT EXISTS u (id "

@@ -247,6 +247,12 @@ TEST(LintRules, RobustStatementsCoverDropColumnAndCreateIndex) {
   EXPECT_FALSE(robust("ALTER TABLE users DROP COLUMN IF EXISTS legacy;\n"));
   EXPECT_TRUE(robust("CREATE INDEX users_a_idx ON users (a);\n"));
   EXPECT_FALSE(robust("CREATE INDEX IF NOT EXISTS users_a_idx ON users (a);\n"));
+  EXPECT_TRUE(robust("ALTER TABLE users ADD CONSTRAINT users_n_pos CHECK (n > 0) NOT VALID;\n"));
+  EXPECT_TRUE(robust("ALTER TABLE users RENAME COLUMN email TO mail;\n"));
+  // Guarded in a DO block, it is the block's business.
+  EXPECT_FALSE(robust(
+      "DO $$BEGIN IF NOT EXISTS (SELECT FROM pg_constraint WHERE conname = 'users_n_pos') THEN "
+      "ALTER TABLE users ADD CONSTRAINT users_n_pos CHECK (n > 0) NOT VALID; END IF; END$$;\n"));
   // Inside a transaction a failure undoes everything: a re-run is safe.
   EXPECT_FALSE(robust("BEGIN;\nALTER TABLE users DROP COLUMN legacy;\nCOMMIT;\n"));
 }
