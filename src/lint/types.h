@@ -12,6 +12,8 @@
 #include <string>
 #include <vector>
 
+#include "dialect/lock_mode.h"
+
 namespace colshift::lint {
 
 // 1-based line and column (column counts bytes), plus the 0-based byte offset.
@@ -26,18 +28,7 @@ const char* severity_name(Severity s);  // "info", "warning", "error"
 // Parses "info", "warning"/"warn", "error"; nullopt otherwise.
 std::optional<Severity> parse_severity(const std::string& text);
 
-// PostgreSQL's table-level lock modes, weakest first (docs: "Explicit Locking").
-enum class LockMode {
-  kNone,
-  kAccessShare,
-  kRowShare,
-  kRowExclusive,
-  kShareUpdateExclusive,
-  kShare,
-  kShareRowExclusive,
-  kExclusive,
-  kAccessExclusive,
-};
+using LockMode = ::colshift::LockMode;  // dialect/lock_mode.h
 // "AccessExclusiveLock" style, as pg_locks.mode spells it; "" for kNone.
 const char* lock_name(LockMode m);
 // "ACCESS EXCLUSIVE" style, as the documentation and LOCK TABLE spell it.

@@ -10,6 +10,8 @@
 #include <string>
 #include <vector>
 
+#include "dialect/lock_mode.h"
+
 namespace colshift::plan {
 
 // Phases of a migration's life (DESIGN.md). Steps belong to kExpand, kBackfill,
@@ -17,18 +19,7 @@ namespace colshift::plan {
 enum class Phase { kExpand, kBackfill, kFinish, kComplete, kRollback };
 const char* phase_name(Phase p);
 
-// PostgreSQL table lock modes, weakest first.
-enum class LockMode {
-  kNone,
-  kAccessShare,
-  kRowShare,
-  kRowExclusive,
-  kShareUpdateExclusive,
-  kShare,
-  kShareRowExclusive,
-  kExclusive,
-  kAccessExclusive,
-};
+using LockMode = ::colshift::LockMode;  // dialect/lock_mode.h
 const char* lock_name(LockMode m);
 // Which everyday work waits while the lock is held, in the user's words.
 const char* lock_blocks(LockMode m);
