@@ -21,8 +21,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::ostringstream out;
   colshift::lint::render_text(sql, false, true, out);
   colshift::lint::render_text(yaml, false, false, out);
-  out << colshift::lint::render_json({sql, yaml}).dump();
-  out << colshift::lint::render_sarif({sql}).dump();
+  // As the command line prints them (invalid UTF-8 replaced, never thrown).
+  colshift::lint::write_json({sql, yaml}, nullptr, out);
+  out << colshift::lint::render_sarif({sql}).dump(2, ' ', false,
+                                                  nlohmann::json::error_handler_t::replace);
   colshift::lint::render_github({sql}, out);
   return 0;
 }

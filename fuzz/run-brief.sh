@@ -7,8 +7,15 @@
 set -euo pipefail
 src=$1
 build=$2
-cmake -S "$src" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCOLSHIFT_FUZZ=ON \
-  -DCMAKE_C_COMPILER=clang-14 -DCMAKE_CXX_COMPILER=clang++-14 >/dev/null
-cmake --build "$build" --target lint_fuzzer -j2 >/dev/null
+mkdir -p "$build"
+log=$build/run-brief.log
+# The build's output goes to a log, printed (its end) only when it fails.
+if ! { cmake -S "$src" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCOLSHIFT_FUZZ=ON \
+  -DCMAKE_C_COMPILER=clang-14 -DCMAKE_CXX_COMPILER=clang++-14 &&
+  cmake --build "$build" --target lint_fuzzer -j2; } >"$log" 2>&1; then
+  echo "building the clang libFuzzer target failed ($log):" >&2
+  tail -40 "$log" >&2
+  exit 1
+fi
 cd "$build/fuzz"
 exec ctest --output-on-failure -R LintFuzzBrief

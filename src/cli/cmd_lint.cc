@@ -98,7 +98,10 @@ int run_lint(const LintArgs& args, const GlobalOptions& global) {
     nlohmann::json trace = args.trace ? lint::trace_json(traces) : nlohmann::json();
     lint::write_json(reports, args.trace ? &trace : nullptr, std::cout);
   } else if (format == "sarif") {
-    std::cout << lint::render_sarif(reports).dump(2) << "\n";
+    // Names and messages carry the files' bytes: never let invalid UTF-8 throw.
+    std::cout << lint::render_sarif(reports).dump(2, ' ', false,
+                                                  nlohmann::json::error_handler_t::replace)
+              << "\n";
   } else if (format == "github") {
     lint::render_github(reports, std::cout);
     std::cout << "::notice::colshift lint: " << lint::summary_line(reports) << "\n";

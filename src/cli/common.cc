@@ -114,7 +114,8 @@ run::RunHooks make_hooks(const GlobalOptions& g) {
 }
 
 void print_json(const nlohmann::json& j) {
-  std::cout << (isatty(STDOUT_FILENO) ? j.dump(2) : j.dump()) << "\n";
+  constexpr auto kReplace = nlohmann::json::error_handler_t::replace;  // never throw on bytes
+  std::cout << j.dump(isatty(STDOUT_FILENO) ? 2 : -1, ' ', false, kReplace) << "\n";
 }
 
 }  // namespace colshift::cli

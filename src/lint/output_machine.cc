@@ -171,7 +171,7 @@ void write_json(const std::vector<FileReport>& reports, const nlohmann::json* tr
       .member("statements", statements)
       .member("warnings", warnings)
       .end_object();
-  if (trace) w.key("trace").raw(trace->dump(2));
+  if (trace) w.key("trace").raw(trace->dump(2, ' ', false, json::error_handler_t::replace));
   w.member("version", 1).end_object();
   out += '\n';
   flush();

@@ -235,6 +235,17 @@ void check_duplicates(const Reader& r, const YAML::Node& ops_node, const Migrati
 
 Migration parse_migration(std::string_view text, const std::string& file) {
   Reader r(text, file);
+  if (size_t bad = find_invalid_utf8(text); bad != std::string_view::npos) {
+    std::string_view before = text.substr(0, bad);
+    int line = 1 + static_cast<int>(std::count(before.begin(), before.end(), '\n'));
+    size_t nl = before.rfind('\n');
+    int col = 1 + static_cast<int>(nl == std::string_view::npos ? bad : bad - nl - 1);
+    throw Error(ErrorKind::kBadInput,
+                fmt::format("migration file is not valid UTF-8 (byte 0x{:02X})",
+                            static_cast<unsigned char>(text[bad])),
+                source_excerpt(text, file, line, col),
+                "save the file as UTF-8; its SQL, names and purpose are stored and shown as UTF-8");
+  }
   YAML::Node root;
   try {
     root = YAML::Load(std::string(text));

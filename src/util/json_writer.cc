@@ -2,34 +2,10 @@
 
 #include <fmt/format.h>
 
+#include "util/text.h"
+
 namespace colshift::util {
 
-namespace {
-
-// Length of the valid UTF-8 sequence starting at s[i], or 0 when invalid.
-size_t utf8_length(std::string_view s, size_t i) {
-  auto byte = [&](size_t k) { return static_cast<unsigned char>(s[k]); };
-  unsigned char c = byte(i);
-  size_t n = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xE ? 3 : (c >> 3) == 0x1E ? 4 : 0;
-  if (n == 0 || i + n > s.size()) return 0;
-  for (size_t k = 1; k < n; ++k) {
-    if ((byte(i + k) & 0xC0) != 0x80) return 0;
-  }
-  if (n == 2 && c < 0xC2) return 0;                       // overlong
-  if (n == 3) {
-    unsigned char c1 = byte(i + 1);
-    if (c == 0xE0 && c1 < 0xA0) return 0;                 // overlong
-    if (c == 0xED && c1 >= 0xA0) return 0;                // surrogates
-  }
-  if (n == 4) {
-    unsigned char c1 = byte(i + 1);
-    if (c == 0xF0 && c1 < 0x90) return 0;                 // overlong
-    if (c > 0xF4 || (c == 0xF4 && c1 >= 0x90)) return 0;  // > U+10FFFF
-  }
-  return n;
-}
-
-}  // namespace
 
 void JsonWriter::escape(std::string_view s, std::string& out) {
   out += '"';
@@ -47,7 +23,7 @@ void JsonWriter::escape(std::string_view s, std::string& out) {
     if (i >= s.size()) break;
     unsigned char c = static_cast<unsigned char>(s[i]);
     if (c >= 0x80) {
-      size_t n = utf8_length(s, i);
+      size_t n = utf8_sequence_length(s, i);
       if (n == 0) {
         out += "\xEF\xBF\xBD";  // U+FFFD REPLACEMENT CHARACTER
         ++i;

@@ -26,6 +26,12 @@ std::string source_excerpt(std::string_view text, const std::string& file, int l
 
 // "1.2 s", "350 ms", "4 min 10 s", "2 h 5 min"
 std::string human_duration(double seconds);
+
+// Length of the valid UTF-8 sequence starting at s[i] (1 to 4), or 0 when the
+// bytes there are not valid UTF-8 (overlong forms and surrogates included).
+size_t utf8_sequence_length(std::string_view s, size_t i);
+// Offset of the first byte that is not valid UTF-8, or npos.
+size_t find_invalid_utf8(std::string_view s);
 // "1,234,567"
 std::string with_commas(long long n);
 

@@ -58,6 +58,16 @@ TEST(CoreLoader, MalformedYaml) {
             "  hint: check indentation and quoting; SQL with ':' or '#' needs quotes");
 }
 
+TEST(CoreLoader, InvalidUtf8IsNamedWithItsPosition) {
+  std::string rendered = load_error("purpose: caf\xe9 (latin-1)\noperations: []\n");
+  EXPECT_EQ(rendered.substr(0, rendered.find('\n')),
+            "migrations/0003_users_email_domain.yaml:1:13: error: migration file is not valid "
+            "UTF-8 (byte 0xE9)");
+  EXPECT_NE(rendered.find("hint: save the file as UTF-8"), std::string::npos) << rendered;
+  EXPECT_EQ(load_error(kHead + "  - raw_sql: { up: \"SELECT 'caf\xc3\xa9'\", down: SELECT 2 }\n"),
+            "loaded");
+}
+
 TEST(CoreLoader, UnknownOperationSuggestsTheClosest) {
   EXPECT_EQ(
       load_error(kHead + "  - add_colum:\n      table: users\n"),
