@@ -118,8 +118,8 @@ void reindex(Builder& b, const json& tree) {
                           : "locked ACCESS EXCLUSIVE: queries that would use it wait";
     std::string table = b.state.table_of_index(name);
     if (!table.empty()) {
-      RelationFact& r = b.add(table, concurrent ? L::kShareUpdateExclusive : L::kShare,
-                              "table of index " + name);
+      RelationFact& r =
+          b.add(table, concurrent ? L::kShareUpdateExclusive : L::kShare, "table of index " + name);
       r.scan = true;
     }
     return;

@@ -175,8 +175,7 @@ void FileState::apply_alter_table(const json& tree) {
     } else if (sub == "AT_AlterColumnType") {
       auto c = column(table, ast::str(cmd, "name"));
       ColumnInfo info = c.value_or(ColumnInfo{});
-      info.type =
-          ast::type_info(ast::obj(ast::obj(def, "ColumnDef"), "typeName"));
+      info.type = ast::type_info(ast::obj(ast::obj(def, "ColumnDef"), "typeName"));
       columns_[table][ast::str(cmd, "name")] = info;
     } else if (sub == "AT_AddConstraint") {
       const json& con = ast::obj(def, "Constraint");

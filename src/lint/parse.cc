@@ -39,8 +39,7 @@ struct Piece {
 };
 
 // Moves the piece's parse tree into the statement.
-void fill_statement(const std::string& text, const SourceText& src, Piece& piece,
-                    ParsedSql& out) {
+void fill_statement(const std::string& text, const SourceText& src, Piece& piece, ParsedSql& out) {
   std::vector<Comment> comments;
   size_t start = skip_trivia(text, piece.begin, piece.end, &comments);
   while (start < piece.end && text[start] == ';') {

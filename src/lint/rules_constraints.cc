@@ -38,12 +38,11 @@ void check_foreign_key_index(RuleContext& ctx, const std::string& table, const j
   }
   std::string list;
   for (const auto& c : cols) list += (list.empty() ? "" : ", ") + c;
-  ctx.report(
-      "foreign-key-without-index",
-      fmt::format("No index on \"{}\" ({}) supports this foreign key: every DELETE or key "
-                  "UPDATE on \"{}\" scans \"{}\".",
-                  table, list, ast::relation_name(ast::obj(con, "pktable")), table),
-      ast::location(con));
+  ctx.report("foreign-key-without-index",
+             fmt::format("No index on \"{}\" ({}) supports this foreign key: every DELETE or key "
+                         "UPDATE on \"{}\" scans \"{}\".",
+                         table, list, ast::relation_name(ast::obj(con, "pktable")), table),
+             ast::location(con));
 }
 
 // A CHECK constraint on `partition` was added (and is validated) earlier in the file.
@@ -173,8 +172,7 @@ void check(RuleContext& ctx) {
     for (const auto& elt : ast::arr(st.tree, "tableElts")) {
       if (const json* con = ast::find(elt, "Constraint");
           con && ast::str(*con, "contype") == "CONSTR_FOREIGN") {
-        check_foreign_key_index(ctx, table, *con,
-                                ast::strings(ast::arr(*con, "fk_attrs")));
+        check_foreign_key_index(ctx, table, *con, ast::strings(ast::arr(*con, "fk_attrs")));
       }
       if (const json* cd = ast::find(elt, "ColumnDef")) {
         const json* fk = column_constraint(*cd, "CONSTR_FOREIGN");

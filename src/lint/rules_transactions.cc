@@ -105,8 +105,7 @@ void check_robust(RuleContext& ctx) {
              (ast::flag(t, "concurrent") || ctx.statements().size() > 1)) {
     missing = "DROP without IF EXISTS";
   } else if (st.kind == "RenameStmt" && ast::find(t, "relation") &&
-             ctx.live(ast::relation_name(ast::obj(t, "relation"))) &&
-             ctx.statements().size() > 1) {
+             ctx.live(ast::relation_name(ast::obj(t, "relation"))) && ctx.statements().size() > 1) {
     missing = "RENAME, which has no IF EXISTS for the old name,";
   }
   for_each_alter(ctx, [&](const AlterCmd& c) {

@@ -88,14 +88,12 @@ void check_type(RuleContext& ctx, const json& cd, const ast::TypeInfo& type,
 
 void check(RuleContext& ctx) {
   for_each_column_def(ctx, [&](const json& cd, const std::string& table, bool) {
-    check_type(ctx, cd, ast::type_info(ast::obj(cd, "typeName")), table,
-               ast::str(cd, "colname"));
+    check_type(ctx, cd, ast::type_info(ast::obj(cd, "typeName")), table, ast::str(cd, "colname"));
   });
   for_each_alter(ctx, [&](const AlterCmd& c) {
     if (c.subtype != "AT_AlterColumnType") return;
     const json& cd = ast::obj(c.def, "ColumnDef");
-    check_type(ctx, cd, ast::type_info(ast::obj(cd, "typeName")), c.table,
-               ast::str(c.cmd, "name"));
+    check_type(ctx, cd, ast::type_info(ast::obj(cd, "typeName")), c.table, ast::str(c.cmd, "name"));
   });
   if (ctx.st().kind == "CreateEnumStmt") {
     ctx.report(

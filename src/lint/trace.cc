@@ -196,8 +196,9 @@ TraceReport trace_file(Connection& conn, const std::string& conninfo, const File
   }
   conn.exec("ROLLBACK");
   for (int i : outside) trace.statements.push_back(trace_outside_transaction(conninfo, report, i));
-  std::stable_sort(trace.statements.begin(), trace.statements.end(),
-                   [](const TraceStatement& a, const TraceStatement& b) { return a.index < b.index; });
+  std::stable_sort(
+      trace.statements.begin(), trace.statements.end(),
+      [](const TraceStatement& a, const TraceStatement& b) { return a.index < b.index; });
   return trace;
 }
 

@@ -60,12 +60,12 @@ std::string retarget(const Statement& st, const ast::json& rv, const std::string
 
 // How one non-transactional statement is replayed on a copy.
 struct CopyPlan {
-  std::string table;        // the real table that is copied
-  std::string index;        // the real index the statement names, if any
-  std::string sql;          // the statement, pointed at the copy
-  std::string blocker;      // lock mode the blocking session holds on the copy
-  bool scan_known = true;   // whether pg_stat's seq_scan counts this kind of read
-  std::string skip;         // why it cannot be traced
+  std::string table;       // the real table that is copied
+  std::string index;       // the real index the statement names, if any
+  std::string sql;         // the statement, pointed at the copy
+  std::string blocker;     // lock mode the blocking session holds on the copy
+  bool scan_known = true;  // whether pg_stat's seq_scan counts this kind of read
+  std::string skip;        // why it cannot be traced
 };
 
 bool has_param(const ast::json& tree, const char* key, const char* name) {
@@ -200,10 +200,10 @@ TraceStatement trace_outside_transaction(const std::string& conninfo, const File
       t.detail = "could not read the definition of index " + plan.index;
       return t;
     }
-    aux->exec(fmt::format("CREATE TABLE {} (LIKE {} INCLUDING ALL EXCLUDING INDEXES)", copy,
-                          plan.table));
-    aux->exec(fmt::format("CREATE {}INDEX {}_idx ON {}{}", def.boolean(0, 0) ? "UNIQUE " : "",
-                          copy, copy, def.text(0, 1)));
+    aux->exec(
+        fmt::format("CREATE TABLE {} (LIKE {} INCLUDING ALL EXCLUDING INDEXES)", copy, plan.table));
+    aux->exec(fmt::format("CREATE {}INDEX {}_idx ON {}{}", def.boolean(0, 0) ? "UNIQUE " : "", copy,
+                          copy, def.text(0, 1)));
   }
   DropCopy guard{*aux, copy};
   std::string copy_idx = copy + "_idx";

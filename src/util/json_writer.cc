@@ -6,7 +6,6 @@
 
 namespace colshift::util {
 
-
 void JsonWriter::escape(std::string_view s, std::string& out) {
   out += '"';
   size_t i = 0;

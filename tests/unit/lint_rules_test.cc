@@ -233,8 +233,8 @@ TEST(LintRules, DropOfAnIndexCreatedEarlierInTheFileLocksItsTable) {
   ASSERT_EQ(r.facts.size(), 3u);
   bool users_locked = false;
   for (const auto& rel : r.facts[2].relations) {
-    users_locked = users_locked ||
-                   (rel.relation == "users" && rel.lock == LockMode::kAccessExclusive);
+    users_locked =
+        users_locked || (rel.relation == "users" && rel.lock == LockMode::kAccessExclusive);
   }
   EXPECT_TRUE(users_locked);
 }
