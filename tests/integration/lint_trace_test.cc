@@ -24,6 +24,7 @@ class LintTrace : public PgTest {
     sql("INSERT INTO users SELECT g, 1 + g % 100, 'u' || g || '@x', g, now(), 'v' FROM "
         "generate_series(1, 1000) g");
     sql("CREATE INDEX users_n_idx ON users (n)");
+    sql("CREATE UNIQUE INDEX users_email_uq ON users (email)");
     sql("CREATE TABLE m (id bigint, k int) PARTITION BY LIST (k)");
     sql("CREATE TABLE m_1 (id bigint, k int)");
     sql("CREATE MATERIALIZED VIEW mv AS SELECT org_id, count(*) FROM users GROUP BY org_id");
@@ -79,6 +80,23 @@ TEST_F(LintTrace, StaticFactsMatchTheServer) {
       "ALTER TABLE users ALTER COLUMN v TYPE varchar(40)",
       "ALTER TABLE users ALTER COLUMN v TYPE varchar(10)",
       "ALTER TABLE users SET UNLOGGED",
+      "ALTER TABLE users ADD COLUMN g int GENERATED ALWAYS AS (n * 2) STORED",
+      "ALTER TABLE users ADD COLUMN u uuid DEFAULT gen_random_uuid()",
+      "ALTER TABLE users ALTER COLUMN at TYPE timestamptz",
+      "ALTER TABLE users ALTER COLUMN n TYPE numeric",
+      "ALTER TABLE users ALTER COLUMN v TYPE varchar(20)",
+      "ALTER TABLE users REPLICA IDENTITY FULL",
+      "ALTER TABLE users ALTER COLUMN email SET STORAGE EXTERNAL",
+      "ALTER TABLE users CLUSTER ON users_pkey",
+      "ALTER TABLE users ENABLE ROW LEVEL SECURITY",
+      "ALTER TABLE users DROP CONSTRAINT users_pkey",
+      "ALTER TABLE users ADD CONSTRAINT users_email_uq UNIQUE USING INDEX users_email_uq",
+      "CREATE UNIQUE INDEX users_n_uq2 ON users (n)",
+      "ALTER TABLE orgs ADD COLUMN note text",
+      "CREATE VIEW v_users AS SELECT id, email FROM users",
+      "GRANT SELECT ON users TO PUBLIC",
+      "INSERT INTO users (id) VALUES (100000)",
+      "SELECT count(*) FROM users",
       "ALTER TABLE users SET (fillfactor = 70)",
       "ALTER TABLE users ALTER COLUMN n SET STATISTICS 500",
       "ALTER TABLE users RENAME COLUMN email TO mail",
