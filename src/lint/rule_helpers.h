@@ -21,7 +21,7 @@ template <typename F>
 void for_each_alter(const RuleContext& ctx, F&& f) {
   if (ctx.st().kind != "AlterTableStmt") return;
   static const ast::json kEmpty = ast::json::object();
-  std::string table = ast::relation_name(ctx.st().tree.value("relation", kEmpty));
+  std::string table = ast::relation_name(ast::obj(ctx.st().tree, "relation"));
   const ast::json* cmds = ast::find(ctx.st().tree, "cmds");
   if (!cmds) return;
   for (const auto& item : *cmds) {
@@ -38,8 +38,8 @@ template <typename F>
 void for_each_column_def(const RuleContext& ctx, F&& f) {
   const auto& st = ctx.st();
   if (st.kind == "CreateStmt") {
-    std::string table = ast::relation_name(st.tree.value("relation", ast::json::object()));
-    for (const auto& elt : st.tree.value("tableElts", ast::json::array())) {
+    std::string table = ast::relation_name(ast::obj(st.tree, "relation"));
+    for (const auto& elt : ast::arr(st.tree, "tableElts")) {
       if (const ast::json* cd = ast::find(elt, "ColumnDef")) f(*cd, table, true);
     }
   }
