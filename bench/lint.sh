@@ -3,7 +3,7 @@
 #
 #   COLSHIFT=path/to/colshift ROOT=repo bench/lint.sh [FILES] [STATEMENTS_PER_FILE]
 #
-# Writes bench/results/lint.md: files/s of each tool (best of 3 runs over the
+# Writes bench/results/lint.md: files/s of each tool (best of 7 runs over the
 # whole corpus, one process each), the ratio, and per squawk rule how many of
 # its findings colshift also reports on the same statement, with the reason
 # for every one it does not. squawk comes from the npm package squawk-cli,
@@ -37,10 +37,10 @@ else
   echo "npm is not installed: skipping the squawk comparison (apt-get install npm)" >&2
 fi
 
-# best_time CMD...: best wall time in seconds of 3 runs (exit codes ignored).
+# best_time CMD...: best wall time in seconds of 7 runs (exit codes ignored).
 best_time() {
   local best=""
-  for _ in 1 2 3; do
+  for _ in 1 2 3 4 5 6 7; do
     local t0 t1
     t0=$(date +%s.%N)
     "$@" >/dev/null 2>&1 || true

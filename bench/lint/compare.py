@@ -314,7 +314,7 @@ def main():
     cs_rate = a.files / a.colshift_time
     print("# colshift lint benchmark\n")
     print(f"Corpus: {a.summary} (bench/lint/gen_corpus.py, fixed seed), PostgreSQL 15 for both tools.")
-    print("Each tool lints the whole corpus in one process; best wall time of 3 runs. "
+    print("Each tool lints the whole corpus in one process; best wall time of 7 runs (the machine is shared and noisy). "
           f"The machine has {a.cores} cores; colshift lints one file per core at a time "
           "by default (`--jobs`), squawk uses its own threads (it runs on about 1.3 cores here). "
           "The single-threaded colshift row is there for comparison.\n")
