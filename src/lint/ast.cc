@@ -56,6 +56,19 @@ std::vector<std::string> strings(const json& list) {
   return out;
 }
 
+std::string dotted(const std::vector<std::string>& parts) {
+  std::string name;
+  for (const auto& p : parts) name += (name.empty() ? "" : ".") + p;
+  return name;
+}
+
+bool has_option(const json& node, const char* key, const char* name) {
+  for (const auto& p : arr(node, key)) {
+    if (str(obj(p, "DefElem"), "defname") == name) return true;
+  }
+  return false;
+}
+
 std::string relation_name(const json& range_var) {
   const json* inner = find(range_var, "RangeVar");
   const json& rv = inner ? *inner : range_var;

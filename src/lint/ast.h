@@ -26,6 +26,11 @@ bool flag(const json& node, const char* key);
 std::string string_value(const json& node);
 // The strings of a list of String nodes (a qualified name).
 std::vector<std::string> strings(const json& list);
+// "schema.name" from a list of String nodes (DROP's objects, COMMENT's object).
+std::string dotted(const std::vector<std::string>& parts);
+// Whether the DefElem list node[key] (REINDEX params, VACUUM options, ...)
+// names option `name`.
+bool has_option(const json& node, const char* key, const char* name);
 // "schema.name" or "name" from a RangeVar body (or {"RangeVar": body}).
 std::string relation_name(const json& range_var);
 // The RangeVar body's `location`, or -1.

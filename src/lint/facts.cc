@@ -80,9 +80,7 @@ void drop(Builder& b, const json& tree) {
     return;
   }
   for (const auto& obj : ast::arr(tree, "objects")) {
-    auto parts = ast::strings(ast::arr(ast::obj(obj, "List"), "items"));
-    std::string name;
-    for (const auto& p : parts) name += (name.empty() ? "" : ".") + p;
+    std::string name = ast::dotted(ast::strings(ast::arr(ast::obj(obj, "List"), "items")));
     L lock = concurrent ? L::kShareUpdateExclusive : L::kAccessExclusive;
     b.add(name, lock, type == "OBJECT_INDEX" ? "and the same lock on the index's table" : "");
     if (type == "OBJECT_INDEX") {
@@ -102,10 +100,7 @@ void index(Builder& b, const json& tree) {
 }
 
 void reindex(Builder& b, const json& tree) {
-  bool concurrent = false;
-  for (const auto& p : ast::arr(tree, "params")) {
-    concurrent = concurrent || ast::str(ast::obj(p, "DefElem"), "defname") == "concurrently";
-  }
+  bool concurrent = ast::has_option(tree, "params", "concurrently");
   if (concurrent) b.facts.in_transaction = false;
   std::string kind = ast::str(tree, "kind");
   std::string name = rel(tree);
@@ -133,10 +128,7 @@ void reindex(Builder& b, const json& tree) {
 }
 
 void vacuum(Builder& b, const json& tree) {
-  bool full = false;
-  for (const auto& o : ast::arr(tree, "options")) {
-    full = full || ast::str(ast::obj(o, "DefElem"), "defname") == "full";
-  }
+  bool full = ast::has_option(tree, "options", "full");
   bool is_vacuum = ast::flag(tree, "is_vacuumcmd");
   if (is_vacuum) b.facts.in_transaction = false;
   for (const auto& r : ast::arr(tree, "rels")) {
@@ -227,8 +219,7 @@ StatementFacts compute_facts(const Statement& st, const FileState& state,
     if (type == "OBJECT_TABLE" || type == "OBJECT_COLUMN") {
       auto parts = ast::strings(ast::arr(ast::obj(ast::obj(t, "object"), "List"), "items"));
       if (type == "OBJECT_COLUMN" && !parts.empty()) parts.pop_back();
-      std::string name;
-      for (const auto& p : parts) name += (name.empty() ? "" : ".") + p;
+      std::string name = ast::dotted(parts);
       if (!name.empty()) b.add(name, L::kShareUpdateExclusive);
     }
   } else if (k == "AlterEnumStmt") {

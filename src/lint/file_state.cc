@@ -1,5 +1,7 @@
 #include "lint/file_state.h"
 
+#include <algorithm>
+
 namespace colshift::lint {
 
 using ast::json;
@@ -215,13 +217,16 @@ void FileState::apply_set(const json& tree) {
   if (target && (!local || in_transaction_)) *target = value;
 }
 
+bool FileState::transaction_holds(const std::string& key) const {
+  return std::any_of(tx_locks_.begin(), tx_locks_.end(),
+                     [&](const auto& held) { return held.first == key; });
+}
+
 void FileState::record_locks(const Statement& st, const StatementFacts& facts) {
   for (const auto& r : facts.relations) {
     if (r.created_here || r.lock < LockMode::kShareRowExclusive) continue;
     std::string key = table_key(r.relation);
-    bool seen = false;
-    for (const auto& [name, mode] : tx_locks_) seen = seen || name == key;
-    if (seen) continue;
+    if (transaction_holds(key)) continue;
     for (const auto& [name, mode] : tx_locks_) orders_.emplace(std::make_pair(name, key), st.start);
     tx_locks_.push_back({key, r.lock});
     if (r.lock == LockMode::kAccessExclusive && in_transaction_) exclusive_held_ = key;

@@ -66,6 +66,8 @@ class FileState {
   int transaction_depth() const { return depth_; }
   Position transaction_start() const { return tx_start_; }
   // Live relations locked (strongly) by the open transaction, in order.
+  // Whether the open transaction already holds a strong lock on `table_key`.
+  bool transaction_holds(const std::string& table_key) const;
   const std::vector<std::pair<std::string, LockMode>>& transaction_locks() const {
     return tx_locks_;
   }

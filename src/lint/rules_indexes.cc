@@ -11,10 +11,7 @@ using ast::json;
 namespace {
 
 bool reindex_concurrently(const json& tree) {
-  for (const auto& p : ast::arr(tree, "params")) {
-    if (ast::str(ast::obj(p, "DefElem"), "defname") == "concurrently") return true;
-  }
-  return false;
+  return ast::has_option(tree, "params", "concurrently");
 }
 
 void check_create_index(RuleContext& ctx) {

@@ -14,8 +14,7 @@ std::string object_names(const json& tree) {
   for (const auto& obj : ast::arr(tree, "objects")) {
     auto parts = ast::strings(ast::arr(ast::obj(obj, "List"), "items"));
     if (parts.empty()) parts.push_back(ast::string_value(obj));
-    std::string name;
-    for (const auto& p : parts) name += (name.empty() ? "" : ".") + p;
+    std::string name = ast::dotted(parts);
     out += (out.empty() ? "" : ", ") + std::string("\"") + name + "\"";
   }
   return out;

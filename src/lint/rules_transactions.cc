@@ -2,7 +2,6 @@
 // production queries wait, and whether the file's transactions can deadlock.
 #include <fmt/format.h>
 
-#include <algorithm>
 #include <cctype>
 
 #include "lint/rule_helpers.h"
@@ -63,12 +62,9 @@ void check_lock_order(RuleContext& ctx) {
     // Only the transaction's first strong lock on a table sets the order; a
     // table it already holds is not locked again. So the opposite order can
     // only come from another transaction of the file.
-    const auto& held = ctx.state().transaction_locks();
     std::string key = table_key(r.relation);
-    if (std::any_of(held.begin(), held.end(), [&](const auto& h) { return h.first == key; })) {
-      continue;
-    }
-    for (const auto& [earlier, mode] : held) {
+    if (ctx.state().transaction_holds(key)) continue;
+    for (const auto& [earlier, mode] : ctx.state().transaction_locks()) {
       if (auto where = ctx.state().opposite_order(earlier, key)) {
         ctx.report(
             "lock-order-conflict",

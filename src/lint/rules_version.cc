@@ -17,12 +17,7 @@ void unsupported(RuleContext& ctx, const char* feature, int since) {
                          since / 10000, ctx.pg_version() / 10000, ctx.pg_version() % 100));
 }
 
-bool has_param(const json& tree, const char* name) {
-  for (const auto& p : ast::arr(tree, "params")) {
-    if (ast::str(ast::obj(p, "DefElem"), "defname") == name) return true;
-  }
-  return false;
-}
+bool has_param(const json& tree, const char* name) { return ast::has_option(tree, "params", name); }
 
 void check(RuleContext& ctx) {
   const auto& st = ctx.st();

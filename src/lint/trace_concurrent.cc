@@ -68,13 +68,6 @@ struct CopyPlan {
   std::string skip;        // why it cannot be traced
 };
 
-bool has_param(const ast::json& tree, const char* key, const char* name) {
-  for (const auto& p : ast::arr(tree, key)) {
-    if (ast::str(ast::obj(p, "DefElem"), "defname") == name) return true;
-  }
-  return false;
-}
-
 // `copy` is the name the copy of the table will have; its copy of the index
 // is `copy`_idx. Index-building statements wait for a writer's open
 // transaction (the blocker holds ROW EXCLUSIVE), so the locks they were
@@ -100,7 +93,7 @@ CopyPlan plan_copy(Connection& conn, const Statement& st, const std::string& cop
     p.sql = retarget(st, rv, copy, {});
     p.blocker = "SHARE UPDATE EXCLUSIVE";
     p.scan_known = false;  // VACUUM reads every page but is not counted in seq_scan
-  } else if (st.kind == "ReindexStmt" && has_param(t, "params", "concurrently")) {
+  } else if (st.kind == "ReindexStmt" && ast::has_option(t, "params", "concurrently")) {
     std::string kind = ast::str(t, "kind");
     std::string name = ast::relation_name(ast::obj(t, "relation"));
     if (kind == "REINDEX_OBJECT_TABLE") {
@@ -113,9 +106,8 @@ CopyPlan plan_copy(Connection& conn, const Statement& st, const std::string& cop
     }
   } else if (st.kind == "DropStmt" && ast::flag(t, "concurrent") &&
              ast::str(t, "removeType") == "OBJECT_INDEX" && ast::arr(t, "objects").size() == 1) {
-    auto parts = ast::strings(ast::arr(ast::obj(ast::arr(t, "objects")[0], "List"), "items"));
-    std::string name;
-    for (const auto& s : parts) name += (name.empty() ? "" : ".") + s;
+    std::string name =
+        ast::dotted(ast::strings(ast::arr(ast::obj(ast::arr(t, "objects")[0], "List"), "items")));
     p.index = name;
     p.table = table_of(name);
     p.sql = "DROP INDEX CONCURRENTLY " + copy + "_idx";
@@ -129,7 +121,7 @@ CopyPlan plan_copy(Connection& conn, const Statement& st, const std::string& cop
   return p;
 }
 
-// Relation oid -> filenode for the copy and its index, by name.
+// The current relfilenode of relation `name`; "" when it does not exist.
 std::string filenode(Connection& conn, const std::string& name) {
   auto r = conn.exec("SELECT pg_relation_filenode(to_regclass($1))::text", {name});
   return r.empty() ? std::string() : r.text(0, 0);
