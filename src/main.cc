@@ -1,12 +1,10 @@
-#include <csignal>
-
 #include "cli/cli.h"
+#include "util/interrupt.h"
 
 int main(int argc, char** argv) {
-  // A shell's background job inherits SIGINT ignored; colshift is safe to
-  // interrupt at any point (every step is recorded or idempotent), so an
-  // operator's Ctrl-C or kill -INT always stops it.
-  std::signal(SIGINT, SIG_DFL);
-  std::signal(SIGTERM, SIG_DFL);
+  // Ctrl-C (or kill -INT / -TERM, even for a background job that inherited
+  // SIGINT ignored) cancels colshift's statements on the server and stops it
+  // cleanly, saying what it left; a second one ends it at once.
+  colshift::interrupt::install();
   return colshift::cli::run_cli(argc, argv);
 }

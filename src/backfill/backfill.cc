@@ -6,13 +6,14 @@
 #include <deque>
 #include <nlohmann/json.hpp>
 
+#include "backfill/probe.h"
 #include "util/error.h"
+#include "util/fault.h"
+#include "util/interrupt.h"
 #include "util/text.h"
 
 namespace colshift::backfill {
 namespace {
-
-using Key = std::vector<std::string>;
 
 std::optional<Key> first_row(const QueryResult& r) {
   if (r.empty()) return std::nullopt;
@@ -31,6 +32,22 @@ Params concat(std::initializer_list<const Key*> keys) {
 
 }  // namespace
 
+void Backfill::throw_row_failure(Connection& conn, const plan::BackfillSpec& spec, const Key& after,
+                                 const Key& upto, const DbError& e) {
+  std::optional<RowFailure> f;
+  try {
+    f = find_failing_row(conn, dialect_, spec, after, upto, false);
+  } catch (const DbError&) {
+    throw e;
+  }
+  std::string what = f ? describe_failure(spec, *f) : std::string(e.what());
+  throw Error(ErrorKind::kChangeFailed, "backfill stopped: " + what, {},
+              (f ? failure_hint(*f) : std::string("fix the data or the expression")) +
+                  ". The batch was rolled back and the checkpoint kept: 'colshift start FILE' "
+                  "resumes there once the row is fixed; or 'colshift rollback', fix the file, "
+                  "and start it again");
+}
+
 Backfill::Backfill(const Dialect& dialect, ConnectionFactory connect, Clock& clock,
                    BackfillOptions options)
     : dialect_(dialect),
@@ -40,6 +57,7 @@ Backfill::Backfill(const Dialect& dialect, ConnectionFactory connect, Clock& clo
 
 std::unique_ptr<Connection> Backfill::open_session() {
   auto conn = connect_();
+  prepare_session(*conn, dialect_, options_.session_name);
   for (const auto& s : dialect_.backfill_session_setup()) conn->exec(s);
   // The backfill waits for row locks at most lock_timeout (below the server's
   // deadlock_timeout), so in any conflict it is the one that gives way.
@@ -52,7 +70,10 @@ int Backfill::gate(Connection& conn, state::StateStore& state, const plan::Backf
   const std::string table = dialect_.qualified(spec.schema, spec.table);
   std::string shown;  // the reason last persisted
   for (;;) {
+    interrupt::check();
     auto ctl = state.control();
+    // Settings addressed to another run (or none) do not apply here.
+    if (ctl.migration_id != id) ctl = state::Control{};
     if (ctl.abort_requested) {
       state.update_control("abort_requested = false", {});
       state.set_throttle_reason(id, step, "");
@@ -101,6 +122,7 @@ int Backfill::gate(Connection& conn, state::StateStore& state, const plan::Backf
 long long Backfill::run(const plan::BackfillSpec& spec, long long id, int step,
                         const ProgressSink& sink) {
   auto conn = open_session();
+  auto cancel = std::make_unique<interrupt::CancelOnInterrupt>(*conn);
   auto state = std::make_unique<state::StateStore>(*conn, options_.state_schema);
   const std::string state_table = state->table("backfill");
   const Params ids = {std::to_string(id), std::to_string(step)};
@@ -186,8 +208,10 @@ long long Backfill::run(const plan::BackfillSpec& spec, long long id, int step,
   while (!finished) {
     int attempts = 0;
     for (;;) {
+      Key upto;
       try {
         report(false);
+        if (options_.before_batch) options_.before_batch();
         int override_size = gate(*conn, *state, spec, id, step, progress, sink);
         const int size = override_size > 0 ? override_size : sizer.size();
         auto t0 = clock_.now();
@@ -196,7 +220,7 @@ long long Backfill::run(const plan::BackfillSpec& spec, long long id, int step,
         bp.emplace_back(std::to_string(size - 1));
         auto upto_row =
             first_row(conn->exec(dialect_.backfill_boundary_sql(spec, !after.empty()), bp));
-        Key upto = upto_row ? *upto_row : max_key;
+        upto = upto_row ? *upto_row : max_key;
         bool last = !upto_row || upto == max_key;
 
         Params params = concat({after.empty() ? nullptr : &after, &upto});
@@ -205,8 +229,11 @@ long long Backfill::run(const plan::BackfillSpec& spec, long long id, int step,
         params.emplace_back(nlohmann::json(upto).dump());
         params.emplace_back(std::to_string(size));
         params.emplace_back(last ? "true" : "false");
-        auto res =
-            conn->exec(dialect_.backfill_batch_sql(spec, !after.empty(), state_table), params);
+        fault::Scope scope(fmt::format("backfill.batch{}", progress.batches + 1));
+        fault::hit("before-commit", *conn);
+        auto res = conn->exec(
+            dialect_.backfill_batch_sql(spec, !after.empty(), options_.state_schema), params);
+        fault::hit("after-commit", *conn);
         if (res.empty()) {
           throw Error(
               ErrorKind::kChangeFailed, "the backfill checkpoint row disappeared", state_table,
@@ -235,9 +262,11 @@ long long Backfill::run(const plan::BackfillSpec& spec, long long id, int step,
             auto fresh = open_session();
             auto fresh_state = std::make_unique<state::StateStore>(*fresh, options_.state_schema);
             auto again = fresh_state->checkpoint(id, step);
+            cancel.reset();
             conn = std::move(fresh);
+            cancel = std::make_unique<interrupt::CancelOnInterrupt>(*conn);
             state = std::move(fresh_state);
-            if (options_.on_reconnect) options_.on_reconnect();
+            if (options_.before_batch) options_.before_batch();
             if (again) {
               after = again->last_key;
               rows_done = again->rows_done;
@@ -253,6 +282,14 @@ long long Backfill::run(const plan::BackfillSpec& spec, long long id, int step,
         try {
           conn->exec("ROLLBACK");
         } catch (...) {
+        }
+        if (e.error_class() == DbErrorClass::kCanceled) throw;
+        if (!e.retryable() && !upto.empty() &&
+            (e.error_class() == DbErrorClass::kUserError ||
+             e.error_class() == DbErrorClass::kConstraint ||
+             e.error_class() == DbErrorClass::kOther)) {
+          // An expression failed for some row of this batch: name it.
+          throw_row_failure(*conn, spec, after, upto, e);
         }
         if (!e.retryable() || ++attempts > options_.max_retries) throw;
         // Give way to the application: smaller batch, wait, try again.

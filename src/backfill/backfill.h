@@ -2,14 +2,13 @@
 // dual-write trigger, one primary-key range per short transaction.
 //
 // Each batch finds its upper key (keyset: ORDER BY key OFFSET size-1), runs
-// one UPDATE computing the value in the statement (the trigger is switched off
-// for this session), and writes the checkpoint in the same transaction, so a
-// resumed backfill (after kill -9, a lost connection or a server restart)
-// redoes no committed batch. Only keys up to the largest key seen when the
-// backfill first started are visited: rows inserted later were filled by the
-// trigger. Lock timeouts and deadlocks give way: the batch is rolled back,
-// shrunk and retried after a backoff, so the application never waits on it for
-// longer than lock_timeout.
+// one UPDATE computing every new column of the table in the statement (the
+// trigger is switched off for that statement only), and writes the checkpoint in the same
+// transaction, so a resumed backfill (after kill -9, a lost connection or a server restart) redoes
+// no committed batch. Only keys up to the largest key seen when the backfill first started are
+// visited: rows inserted later were filled by the trigger. Lock timeouts and deadlocks give way:
+// the batch is rolled back, shrunk and retried after a backoff, so the application never waits on
+// it for longer than lock_timeout.
 //
 // Before every batch the backfill reads the control row (pause, abort and
 // throttle overrides set by other colshift processes) and checks the throttle
@@ -52,9 +51,10 @@ struct BackfillOptions {
   std::chrono::milliseconds progress_every{1000};
   ThrottleSettings throttle;
   std::string state_schema = "colshift";
-  // Called after the backfill reconnected (the caller re-takes its session
-  // locks); may throw to stop the backfill.
-  std::function<void()> on_reconnect;
+  std::string session_name = "colshift backfill";  // application_name of its session
+  // Called before every batch (and after a reconnect): the caller checks that
+  // it still holds its migration lock; may throw to stop the backfill.
+  std::function<void()> before_batch;
 };
 
 using ConnectionFactory = std::function<std::unique_ptr<Connection>()>;
@@ -66,10 +66,12 @@ class Backfill {
   Backfill(const Dialect& dialect, ConnectionFactory connect, Clock& clock,
            BackfillOptions options);
 
-  // Fills spec.column for migration `migration_id`, plan step `step`.
-  // Returns the total rows filled. Throws DbError/Error when it cannot go on
-  // (e.g. the expression fails for a row) or when `colshift abort` asked it
-  // to stop (Error kChangeFailed); the checkpoint stays valid either way.
+  // Fills spec's columns for migration `migration_id`, plan step `step`.
+  // Returns the total rows filled. Throws Error(kChangeFailed) naming the
+  // first row an expression fails for (or gives NULL for a NOT NULL column),
+  // found by halving the failed batch read-only; throws when `colshift abort`
+  // asked it to stop (Error kChangeFailed). The checkpoint stays before the
+  // failed batch either way, so a re-run resumes there.
   long long run(const plan::BackfillSpec& spec, long long migration_id, int step,
                 const ProgressSink& sink);
 
@@ -79,6 +81,10 @@ class Backfill {
   // override from the control row (0: none).
   int gate(Connection& conn, state::StateStore& state, const plan::BackfillSpec& spec, long long id,
            int step, Progress& progress, const ProgressSink& sink);
+
+  [[noreturn]] void throw_row_failure(Connection& conn, const plan::BackfillSpec& spec,
+                                      const std::vector<std::string>& after,
+                                      const std::vector<std::string>& upto, const DbError& e);
 
   const Dialect& dialect_;
   ConnectionFactory connect_;

@@ -12,15 +12,32 @@
 namespace colshift::cli {
 namespace {
 
-// Opens the state store, or says there is nothing to control.
+// Opens the state store, or says there is nothing to control: the settings
+// address the running start (a run clears them when it begins), so one given
+// while none runs would only wait for, and surprise, the next start.
 struct ControlSession {
   std::unique_ptr<Connection> conn;
   std::unique_ptr<state::StateStore> store;
-  explicit ControlSession(const GlobalOptions& g) : conn(connect_db(g)) {
+  ControlSession(const GlobalOptions& g, const char* command) : conn(connect_db(g)) {
     store = std::make_unique<state::StateStore>(*conn, g.schema);
     if (!store->initialized()) {
       throw Error(ErrorKind::kUsage,
                   "colshift is not initialised in this database; nothing to control");
+    }
+    auto active = store->active();
+    const bool starting =
+        active && (active->phase == state::kExpanding || active->phase == state::kBackfilling ||
+                   active->phase == state::kFinishing);
+    if (!starting || !store->lock_held()) {
+      throw Error(
+          ErrorKind::kConflict,
+          fmt::format("nothing to {}: no colshift start is running{}", command,
+                      active ? fmt::format(" (migration '{}' is {})", active->name, active->phase)
+                             : std::string()),
+          {},
+          "pause, resume, throttle and abort act on a running start only; 'colshift "
+          "start FILE' resumes a stopped one (with its own --max-rate and other flags), "
+          "'colshift rollback' undoes it");
     }
   }
 };
@@ -43,16 +60,13 @@ void print_control(const GlobalOptions& g, state::StateStore& store, const std::
     return;
   }
   std::cout << what << "\n";
-  auto active = store.active();
-  if (!active)
-    std::cout << "(no migration is in progress; the setting applies to the next backfill)\n";
 }
 
 }  // namespace
 
 CommandRun setup_pause(CLI::App& /*sub*/, const GlobalOptions& g) {
   return [&g]() -> int {
-    ControlSession s(g);
+    ControlSession s(g, "pause");
     s.store->update_control("paused = true", {});
     s.store->event(0, "", "paused");
     print_control(g, *s.store,
@@ -63,7 +77,7 @@ CommandRun setup_pause(CLI::App& /*sub*/, const GlobalOptions& g) {
 
 CommandRun setup_resume(CLI::App& /*sub*/, const GlobalOptions& g) {
   return [&g]() -> int {
-    ControlSession s(g);
+    ControlSession s(g, "resume");
     s.store->update_control("paused = false", {});
     s.store->event(0, "", "resumed");
     print_control(g, *s.store, "backfill resumed");
@@ -73,7 +87,7 @@ CommandRun setup_resume(CLI::App& /*sub*/, const GlobalOptions& g) {
 
 CommandRun setup_abort(CLI::App& /*sub*/, const GlobalOptions& g) {
   return [&g]() -> int {
-    ControlSession s(g);
+    ControlSession s(g, "abort");
     s.store->update_control("abort_requested = true", {});
     print_control(
         g, *s.store,
@@ -104,7 +118,7 @@ CommandRun setup_throttle(CLI::App& sub, const GlobalOptions& g) {
   sub.add_option("--batch-size", o->batch_size, "fixed batch size (0 = adaptive)");
   sub.add_flag("--reset", o->reset, "drop every override; back to the command line's values");
   return [o, &g]() -> int {
-    ControlSession s(g);
+    ControlSession s(g, "throttle");
     std::vector<std::string> sets;
     Params params;
     auto add = [&](const char* column, const std::optional<std::string>& v) {

@@ -5,6 +5,7 @@
 
 #include "cli/common.h"
 #include "plan/plan.h"
+#include "run/runner.h"
 #include "state/state.h"
 #include "util/text.h"
 
@@ -45,8 +46,12 @@ CommandRun setup_status(CLI::App& /*sub*/, const GlobalOptions& g) {
       long long total = std::max(cp->rows_total, cp->rows_done);
       double eta = cp->done ? 0 : rate > 0 ? static_cast<double>(total - cp->rows_done) / rate : -1;
       const auto& b = *p.steps[i].backfill;
+      std::vector<std::string> columns;
+      for (const auto& c : b.columns) columns.push_back(c.column);
+      const std::string column = join(columns, ",");
       backfills.push_back({{"table", b.table},
-                           {"column", b.column},
+                           {"column", column},
+                           {"columns", columns},
                            {"rows_done", cp->rows_done},
                            {"rows_total", total},
                            {"rows_per_second", rate},
@@ -63,20 +68,56 @@ CommandRun setup_status(CLI::App& /*sub*/, const GlobalOptions& g) {
       pr.batch_size = cp->batch_size;
       pr.done = cp->done;
       pr.throttle_reason = cp->throttle;
-      lines += fmt::format("  {}.{}: {}\n", b.table, b.column, progress_line(pr));
+      lines += fmt::format("  {}.{}: {}\n", b.table, column, progress_line(pr));
     }
     auto ctl = store.control();
     // Is a colshift process driving it right now? (It holds the migration lock.)
-    bool running =
-        conn->exec(
-                "SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND granted "
-                "AND ((classid::bigint << 32) | objid::bigint) = "
-                "hashtextextended('colshift:migration:' || $1, 0))",
-                {g.schema})
-            .boolean(0, 0);
+    const bool running = store.lock_held();
+    const auto done = store.steps_done(active->id, "forward");
+    bool contracted = false;
+    for (size_t i = 0; i < p.steps.size(); ++i)
+      contracted |= p.steps[i].contract && done.count(static_cast<int>(i)) > 0;
+    const auto next = run::next_commands(active->phase, running, contracted, active->file);
+    // The trigger's counters: old-version writes and failed 'up's.
+    nlohmann::json writers = nlohmann::json::array();
+    std::string writer_lines;
+    if (!contracted) {
+      for (const auto& s : p.steps) {
+        if (!s.writers) continue;
+        const auto& w = *s.writers;
+        try {
+          auto r = conn->exec(fmt::format(
+              "SELECT (SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM {}), "
+              "(SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM {})",
+              w.old_writes, w.trigger_failures.empty() ? w.old_writes : w.trigger_failures));
+          long long old_writes = r.integer(0, 0);
+          long long failures = w.trigger_failures.empty() ? 0 : r.integer(0, 1);
+          writers.push_back({{"table", w.table},
+                             {"column", w.column},
+                             {"old_version_writes", old_writes},
+                             {"trigger_failures", failures}});
+          writer_lines += fmt::format("  {}.{}: {} old-version write{}{}\n", w.table, w.column,
+                                      with_commas(old_writes), old_writes == 1 ? "" : "s",
+                                      failures > 0 ? fmt::format(", {} with a failed 'up' (kept; "
+                                                                 "complete fills or names them)",
+                                                                 with_commas(failures))
+                                                   : "");
+        } catch (const DbError&) {
+          // Counters not there (yet, or any more): nothing to show.
+        }
+      }
+    }
+    const std::string marker = plan::version_marker(p.version);
     if (g.json) {
       print_json({{"paused", ctl.paused},
                   {"running", running},
+                  {"next", next},
+                  {"new_version",
+                   {{"version", p.version},
+                    {"application_name", marker},
+                    {"setting", fmt::format("colshift.version={}", p.version)},
+                    {"undeclared_writers", plan::undeclared_name(p.undeclared)}}},
+                  {"writers", writers},
                   {"active",
                    {{"name", active->name},
                     {"phase", active->phase},
@@ -92,19 +133,26 @@ CommandRun setup_status(CLI::App& /*sub*/, const GlobalOptions& g) {
           "migration {}: {}\n  phase {} ({} of {} steps done), started {} by {}, {} ago\n",
           active->name, active->purpose, active->phase, active->steps_done, active->steps_total,
           active->started_at, active->applied_by, human_duration(active->duration_seconds));
-      std::cout << lines;
+      std::cout << lines << writer_lines;
+      if (p.has_dual_write() && !contracted) {
+        std::cout << fmt::format(
+            "  new app version: connect with application_name={} (in a URL: "
+            "?application_name={}), or run SET colshift.version = '{}' in its sessions; "
+            "sessions that declare no version are {}\n",
+            marker, marker, p.version,
+            p.undeclared == plan::UndeclaredWriters::kOld
+                ? "the old version"
+                : "guessed (a value they set is never overwritten)");
+      }
       if (running) {
         std::cout << "  a colshift process is working on it now\n";
       } else if (active->phase != "active") {
-        std::cout << "  no colshift process is working on it: 'colshift start FILE' resumes it, "
-                     "'colshift rollback' undoes it\n";
+        std::cout << "  no colshift process is working on it\n";
       }
-      if (ctl.paused)
+      if (ctl.paused && running)
         std::cout << "  paused by " << ctl.updated_by << " ('colshift resume' goes on)\n";
-      if (!active->error.empty()) {
-        std::cout << "  last error: " << active->error
-                  << "\n  next: 'colshift start FILE' again to resume, or 'colshift rollback'\n";
-      }
+      if (!active->error.empty()) std::cout << "  last error: " << active->error << "\n";
+      if (!next.empty()) std::cout << "  next: " << join(next, ", or ") << "\n";
     }
     return 0;
   };

@@ -6,13 +6,16 @@
 #include <CLI/CLI.hpp>
 #include <iostream>
 
+#include "dialect/dialect.h"
 #include "pg/pg_connection.h"
 #include "util/text.h"
 
 namespace colshift::cli {
 
 std::unique_ptr<Connection> connect_db(const GlobalOptions& g) {
-  return pg::PgConnection::connect({g.database_url()});
+  auto conn = pg::PgConnection::connect({g.database_url()});
+  prepare_session(*conn, postgres_dialect(), "colshift");
+  return conn;
 }
 
 run::Runner::ConnectionFactory connection_factory(const GlobalOptions& g) {

@@ -105,6 +105,9 @@ class Connection {
   virtual bool alive() const = 0;
   // Ask the server to cancel what this connection is running (thread-safe).
   virtual void cancel() = 0;
+  // Fault injection (util/fault.h): cut the link to the server as a network
+  // failure would; the next statement fails with a lost connection.
+  virtual void sever() {}
 };
 
 }  // namespace colshift

@@ -19,8 +19,9 @@ namespace colshift {
 // What an operation planner needs besides the operation and the facts.
 struct PlanContext {
   std::string state_schema = "colshift";  // colshift's own schema
-  std::string migration;                  // migration name
-  int operation = 0;                      // index of the operation in the file
+  std::string migration;                  // migration name: the app version it introduces
+  plan::UndeclaredWriters undeclared = plan::UndeclaredWriters::kGuess;
+  int operation = 0;  // index of the operation in the file
   const plan::CatalogFacts* facts = nullptr;
 };
 
@@ -59,30 +60,93 @@ class Dialect {
   virtual std::vector<plan::Step> plan_operation(const migration::Operation& op,
                                                  const PlanContext& ctx) const = 0;
 
+  // --- sessions ---
+
+  // Statements every colshift session runs first: the timeouts its own work
+  // needs, whatever the role or database sets (a role's statement_timeout or
+  // idle_session_timeout must not cancel colshift), and a check that makes
+  // the server end colshift's statements when colshift itself is gone; and
+  // the session's name in the server's activity list.
+  virtual std::vector<std::string> session_setup(int server_version,
+                                                 std::string_view application_name) const = 0;
+
+  // Sessions (pid, application_name, state, seconds in that state, query)
+  // named one of the application names in $1 (a text array), other than this
+  // one, that are running a statement or inside a transaction.
+  virtual std::string busy_sessions_sql() const = 0;
+  // Ends session $1 (returns true when it was signalled).
+  virtual std::string end_session_sql() const = 0;
+  // The sessions (pid, state, seconds, query) that session $1 waits for.
+  virtual std::string blocking_sessions_sql() const = 0;
+  // Sessions (pid) building index $1 (a qualified name) right now.
+  virtual std::string index_builders_sql() const = 0;
+
   // --- backfill SQL (parameters are bound key values, as text) ---
 
-  // Session setup for the backfill connection (e.g. switch off the dual-write
-  // trigger for its own writes).
+  // Session setup for the backfill connection.
   virtual std::vector<std::string> backfill_session_setup() const = 0;
   // SELECT of the last key of the next batch: params = after-key values then
-  // the batch size; returns no row when fewer rows remain.
+  // upto-key values then the offset (batch size - 1); no row when fewer remain.
   virtual std::string backfill_boundary_sql(const plan::BackfillSpec& spec,
                                             bool has_after) const = 0;
   // SELECT of the largest key in the table (no row when empty).
   virtual std::string backfill_max_key_sql(const plan::BackfillSpec& spec) const = 0;
-  // UPDATE of one key range; params = after-key values (if any) then upto-key
-  // values (if any). Affected rows = rows filled.
+  // UPDATE of one key range, filling every column of the spec that has no
+  // value yet, with the dual-write trigger off for this statement only;
+  // params = after-key values (if any) then upto-key values (if any).
+  // Affected rows = rows filled. A NULL for a NOT NULL column fails it
+  // (SQLSTATE 23502).
   virtual std::string backfill_update_sql(const plan::BackfillSpec& spec, bool has_after,
-                                          bool has_upto) const = 0;
+                                          bool has_upto, const std::string& state_schema) const = 0;
   // One whole batch in one statement (one round trip, atomic): the UPDATE of
-  // the key range and the checkpoint row in `checkpoint_table`. Params: after
-  // key values (if any), upto key values, then migration id, step, last key
-  // (JSON array), batch size, done. Returns one row: the rows filled.
+  // the key range and the checkpoint row in colshift's backfill table. Params:
+  // after key values (if any), upto key values, then migration id, step, last
+  // key (JSON array), batch size, done. Returns one row: the rows filled.
   virtual std::string backfill_batch_sql(const plan::BackfillSpec& spec, bool has_after,
-                                         const std::string& checkpoint_table) const = 0;
+                                         const std::string& state_schema) const = 0;
   // Rows still to fill (estimate allowed): used for progress totals.
   virtual std::string backfill_count_sql(const plan::BackfillSpec& spec) const = 0;
+  // Read-only: evaluates every expression of the spec over the rows of a key
+  // range that still need a value (all rows when `before_expand`: the new
+  // columns do not exist yet). Fails when an expression fails for a row;
+  // returns one row whose first value counts NULLs for NOT NULL columns.
+  // Params as backfill_update_sql.
+  virtual std::string backfill_probe_sql(const plan::BackfillSpec& spec, bool has_after,
+                                         bool has_upto, bool before_expand) const = 0;
+  // Read-only, before expand: the first key in a key range (params as
+  // backfill_update_sql) whose row fails `column`'s CHECK once the column
+  // holds its expression's value; no row when none does.
+  virtual std::string check_probe_sql(const plan::BackfillSpec& spec,
+                                      const plan::BackfillColumn& column, bool has_after,
+                                      bool has_upto) const = 0;
+  // Rows in a key range (params as backfill_update_sql).
+  virtual std::string backfill_range_rows_sql(const plan::BackfillSpec& spec, bool has_after,
+                                              bool has_upto) const = 0;
+  // The key at an offset within a key range: params as backfill_update_sql,
+  // then the offset.
+  virtual std::string backfill_nth_key_sql(const plan::BackfillSpec& spec, bool has_after,
+                                           bool has_upto) const = 0;
+  // Up to `limit` keys of a random sample of about `percent` of the table's pages.
+  virtual std::string backfill_sample_keys_sql(const plan::BackfillSpec& spec, double percent,
+                                               int limit) const = 0;
+  // Fills a chunk of rows that still have no value (no params); affected rows
+  // = rows filled; 0 when none is left. Fails as backfill_update_sql.
+  virtual std::string fill_missing_sql(const plan::BackfillSpec& spec,
+                                       const std::string& state_schema) const = 0;
+  // Keys (up to 5) of rows that still have no value.
+  virtual std::string missing_keys_sql(const plan::BackfillSpec& spec) const = 0;
 };
+
+// Runs the dialect's session_setup on `conn` (one round trip).
+void prepare_session(Connection& conn, const Dialect& dialect, std::string_view application_name);
+
+// What colshift names its sessions (application_name): the migrator (DDL and
+// state) and the backfill are the sessions that change the database; a
+// process that holds the migration lock ends any other session of these
+// names that is still working (an orphan of a killed colshift).
+inline constexpr const char* kMigratorSession = "colshift migrator";
+inline constexpr const char* kBackfillSession = "colshift backfill";
+inline constexpr const char* kLockSession = "colshift lock";
 
 // The dialect for a connection string (postgresql:// and keyword strings: PostgreSQL).
 const Dialect& postgres_dialect();

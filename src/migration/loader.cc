@@ -258,7 +258,7 @@ Migration parse_migration(std::string_view text, const std::string& file) {
         ErrorKind::kBadInput, "migration file is empty", file,
         "a migration needs 'purpose' and 'operations'; 'colshift new NAME' writes a skeleton");
   }
-  r.expect_keys(root, "the migration", {"name", "purpose", "operations"});
+  r.expect_keys(root, "the migration", {"name", "purpose", "undeclared_writers", "operations"});
   Migration m;
   m.file = file;
   m.name = std::filesystem::path(file).stem().string();
@@ -268,6 +268,15 @@ Migration parse_migration(std::string_view text, const std::string& file) {
            "purpose goes into the history table and the generated docs");
   }
   m.purpose = r.required_string(root, "purpose", "the migration");
+  if (auto u = r.optional_string(root, "undeclared_writers", "the migration")) {
+    if (*u != "guess" && *u != "old") {
+      r.fail(root["undeclared_writers"].Mark(),
+             fmt::format("unknown value '{}' for undeclared_writers", *u),
+             "guess (default: never overwrite a value a writer set) or old (every session that "
+             "declares no app version is the old version)");
+    }
+    m.undeclared_writers_old = *u == "old";
+  }
   auto ops = root["operations"];
   if (!ops)
     r.fail(root.Mark(), "the migration needs 'operations'",

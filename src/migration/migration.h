@@ -4,6 +4,9 @@
 //
 //   purpose: <why this change exists>                  (required, non-empty)
 //   name: <name>                                        (optional; default: file stem)
+//   undeclared_writers: guess|old                       (optional; default guess: how
+//                                                        the dual-write trigger treats a
+//                                                        session declaring no version)
 //   operations:                                         (required, at least one)
 //     - add_column:
 //         table: <table> | <schema>.<table>
@@ -91,8 +94,11 @@ struct RawSql {
 using Operation = std::variant<AddColumn, CreateIndex, RawSql>;
 
 struct Migration {
-  std::string name;  // default: the file's stem
+  std::string name;  // default: the file's stem; also the app version it introduces
   std::string purpose;
+  // `undeclared_writers: old`: a session that declares no app version is the
+  // old version (default `guess`: see the dual-write rules in add_column.cc).
+  bool undeclared_writers_old = false;
   std::string file;      // path as given; empty for in-memory text
   std::string checksum;  // sha256 of the file's bytes, hex
   std::vector<Operation> operations;

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 #include <libpq-fe.h>
+#include <sys/socket.h>
 
 #include <algorithm>
 #include <atomic>
@@ -240,6 +241,11 @@ void PgConnection::cancel() {
   if (!cancel_) return;
   char err[256];
   PQcancel(cancel_, err, sizeof err);
+}
+
+void PgConnection::sever() {
+  int fd = PQsocket(conn_);
+  if (fd >= 0) shutdown(fd, SHUT_RDWR);
 }
 
 }  // namespace colshift::pg

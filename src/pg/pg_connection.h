@@ -49,6 +49,7 @@ class PgConnection final : public Connection {
   std::string describe() const override;
   bool alive() const override;
   void cancel() override;
+  void sever() override;
 
  private:
   explicit PgConnection(pg_conn* conn);

@@ -82,8 +82,52 @@ static const char* kind_name(StepKind k) {
       return "backfill";
     case StepKind::kQuietCheck:
       return "quiet_check";
+    case StepKind::kFillMissing:
+      return "fill_missing";
+    case StepKind::kCheckConstraint:
+      return "check_constraint";
   }
   return "?";
+}
+
+const char* undeclared_name(UndeclaredWriters u) {
+  return u == UndeclaredWriters::kOld ? "old" : "guess";
+}
+
+std::string version_marker(const std::string& version) { return "colshift:" + version; }
+
+static nlohmann::json backfill_to_json(const BackfillSpec& b) {
+  nlohmann::json cols = nlohmann::json::array();
+  for (const auto& c : b.columns) {
+    cols.push_back({{"column", c.column},
+                    {"type", c.type},
+                    {"expression", c.expression},
+                    {"not_null", c.not_null},
+                    {"check", c.check}});
+  }
+  return {{"schema", b.schema},
+          {"table", b.table},
+          {"columns", cols},
+          {"key_columns", b.key_columns},
+          {"key_types", b.key_types}};
+}
+
+static BackfillSpec backfill_from_json(const nlohmann::json& b) {
+  BackfillSpec spec;
+  spec.schema = b.value("schema", "");
+  spec.table = b.value("table", "");
+  if (b.contains("columns")) {
+    for (const auto& c : b["columns"]) {
+      spec.columns.push_back({c.value("column", ""), c.value("type", ""), c.value("expression", ""),
+                              c.value("not_null", false), c.value("check", "")});
+    }
+  } else if (b.contains("column")) {  // plans stored before columns were a list
+    spec.columns.push_back(
+        {b.value("column", ""), b.value("type", ""), b.value("expression", ""), false, ""});
+  }
+  spec.key_columns = b.value("key_columns", std::vector<std::string>{});
+  spec.key_types = b.value("key_types", std::vector<std::string>{});
+  return spec;
 }
 
 template <typename E>
@@ -102,6 +146,12 @@ std::vector<size_t> Plan::steps_in(Phase phase) const {
 
 bool Plan::needs_backfill() const { return !steps_in(Phase::kBackfill).empty(); }
 
+bool Plan::has_dual_write() const {
+  for (const auto& s : steps)
+    if (s.writers) return true;
+  return false;
+}
+
 nlohmann::json plan_to_json(const Plan& plan) {
   nlohmann::json steps = nlohmann::json::array();
   for (size_t i = 0; i < plan.steps.size(); ++i) {
@@ -110,6 +160,10 @@ nlohmann::json plan_to_json(const Plan& plan) {
         {"index", i},
         {"phase", phase_name(s.phase)},
         {"kind", kind_name(s.kind)},
+        {"rank", s.rank},
+        {"contract", s.contract},
+        {"constraint_name", s.constraint_name},
+        {"violations_sql", s.violations_sql},
         {"operation", s.operation},
         {"summary", s.summary},
         {"sql", s.sql},
@@ -129,21 +183,20 @@ nlohmann::json plan_to_json(const Plan& plan) {
         {"undo_summary", s.undo_summary},
         {"undo_only_if_done", s.undo_only_if_done},
     };
-    if (s.backfill) {
-      const auto& b = *s.backfill;
-      j["backfill"] = {{"schema", b.schema},
-                       {"table", b.table},
-                       {"column", b.column},
-                       {"type", b.type},
-                       {"expression", b.expression},
-                       {"key_columns", b.key_columns},
-                       {"key_types", b.key_types},
-                       {"old_write_counter", b.old_write_counter},
-                       {"old_write_last", b.old_write_last}};
+    if (s.backfill) j["backfill"] = backfill_to_json(*s.backfill);
+    if (s.writers) {
+      const auto& w = *s.writers;
+      j["writers"] = {{"table", w.table},
+                      {"column", w.column},
+                      {"old_writes", w.old_writes},
+                      {"old_write_last", w.old_write_last},
+                      {"trigger_failures", w.trigger_failures}};
     }
     steps.push_back(j);
   }
   return {{"migration", plan.migration},
+          {"version", plan.version},
+          {"undeclared_writers", undeclared_name(plan.undeclared)},
           {"purpose", plan.purpose},
           {"file", plan.file},
           {"checksum", plan.checksum},
@@ -157,6 +210,9 @@ nlohmann::json plan_to_json(const Plan& plan) {
 Plan plan_from_json(const nlohmann::json& j) {
   Plan p;
   p.migration = j.value("migration", "");
+  p.version = j.value("version", p.migration);
+  p.undeclared = j.value("undeclared_writers", "") == "old" ? UndeclaredWriters::kOld
+                                                            : UndeclaredWriters::kGuess;
   p.purpose = j.value("purpose", "");
   p.file = j.value("file", "");
   p.checksum = j.value("checksum", "");
@@ -166,8 +222,9 @@ Plan plan_from_json(const nlohmann::json& j) {
   p.warnings = j.value("warnings", std::vector<std::string>{});
   const auto phases = {Phase::kExpand, Phase::kBackfill, Phase::kFinish, Phase::kComplete,
                        Phase::kRollback};
-  const auto kinds = {StepKind::kTransactional, StepKind::kConcurrent, StepKind::kCreateIndex,
-                      StepKind::kBackfill, StepKind::kQuietCheck};
+  const auto kinds = {StepKind::kTransactional,  StepKind::kConcurrent, StepKind::kCreateIndex,
+                      StepKind::kBackfill,       StepKind::kQuietCheck, StepKind::kFillMissing,
+                      StepKind::kCheckConstraint};
   const auto locks = {LockMode::kNone,
                       LockMode::kAccessShare,
                       LockMode::kRowShare,
@@ -182,6 +239,10 @@ Plan plan_from_json(const nlohmann::json& j) {
     s.phase = enum_from<Phase>(js.value("phase", ""), phases, phase_name);
     s.kind = enum_from<StepKind>(js.value("kind", ""), kinds, kind_name);
     s.operation = js.value("operation", -1);
+    s.rank = js.value("rank", 0);
+    s.contract = js.value("contract", false);
+    s.constraint_name = js.value("constraint_name", "");
+    s.violations_sql = js.value("violations_sql", "");
     s.summary = js.value("summary", "");
     s.sql = js.value("sql", std::vector<std::string>{});
     s.done_check = js.value("done_check", "");
@@ -198,19 +259,18 @@ Plan plan_from_json(const nlohmann::json& j) {
     s.undo_lock = enum_from<LockMode>(js.value("undo_lock", ""), locks, lock_name);
     s.undo_summary = js.value("undo_summary", "");
     s.undo_only_if_done = js.value("undo_only_if_done", false);
-    if (js.contains("backfill")) {
+    if (js.contains("backfill")) s.backfill = backfill_from_json(js["backfill"]);
+    if (js.contains("writers")) {
+      const auto& w = js["writers"];
+      s.writers =
+          WriterCounters{w.value("table", ""), w.value("column", ""), w.value("old_writes", ""),
+                         w.value("old_write_last", ""), w.value("trigger_failures", "")};
+    } else if (s.kind == StepKind::kQuietCheck && js.contains("backfill")) {
+      // Plans stored before the counters had a place of their own.
       const auto& b = js["backfill"];
-      BackfillSpec spec;
-      spec.schema = b.value("schema", "");
-      spec.table = b.value("table", "");
-      spec.column = b.value("column", "");
-      spec.type = b.value("type", "");
-      spec.expression = b.value("expression", "");
-      spec.key_columns = b.value("key_columns", std::vector<std::string>{});
-      spec.key_types = b.value("key_types", std::vector<std::string>{});
-      spec.old_write_counter = b.value("old_write_counter", "");
-      spec.old_write_last = b.value("old_write_last", "");
-      s.backfill = spec;
+      s.writers =
+          WriterCounters{b.value("table", ""), b.value("column", ""),
+                         b.value("old_write_counter", ""), b.value("old_write_last", ""), ""};
     }
     p.steps.push_back(std::move(s));
   }
@@ -259,10 +319,10 @@ std::string render_plan_text(const Plan& plan) {
   }
   out += fmt::format("\nestimated total: {}{}\n", human_duration(total),
                      unknown ? " plus steps of unknown size" : "");
-  out += "\nrollback plan (newest first, from any phase before complete)\n";
+  out += "\nrollback plan (newest first, from any phase before the contract)\n";
   int r = 0;
   for (auto it = plan.steps.rbegin(); it != plan.steps.rend(); ++it) {
-    if (it->phase == Phase::kComplete || it->undo.empty()) continue;
+    if (it->contract || it->undo.empty()) continue;
     ++r;
     out += fmt::format("  {}. {}", r, it->undo_summary);
     if (it->undo_lock != LockMode::kNone) out += fmt::format(" [{}]", lock_name(it->undo_lock));

@@ -25,29 +25,57 @@ const char* lock_name(LockMode m);
 const char* lock_blocks(LockMode m);
 
 enum class StepKind {
-  kTransactional,  // statements in one short transaction under SET LOCAL lock_timeout
-  kConcurrent,     // statements run one by one outside a transaction (CONCURRENTLY)
-  kCreateIndex,    // CREATE INDEX CONCURRENTLY, dropping an INVALID leftover first
-  kBackfill,       // batched UPDATEs of existing rows (backfill/)
-  kQuietCheck,     // complete's check that old app versions stopped writing
+  kTransactional,    // statements in one short transaction under SET LOCAL lock_timeout
+  kConcurrent,       // statements run one by one outside a transaction (CONCURRENTLY)
+  kCreateIndex,      // CREATE INDEX CONCURRENTLY, dropping an INVALID leftover first
+  kBackfill,         // batched UPDATEs of existing rows (backfill/)
+  kQuietCheck,       // complete's check that old app versions stopped writing
+  kFillMissing,      // complete: fill rows still without a value (NOT NULL columns), or refuse
+  kCheckConstraint,  // sql[0] adds a CHECK NOT VALID, sql[1] validates it; dropped on failure
 };
 
-// Everything the backfill needs to fill one column of one table.
+// One new column the backfill fills: `expression` is the author's `up` (or a
+// volatile default), computed once per row that has no value yet.
+struct BackfillColumn {
+  std::string column;
+  std::string type;
+  std::string expression;
+  bool not_null = false;  // a NULL from `expression` is an error, not a value
+  std::string check;      // the column's CHECK, if any: start's pre-flight tries it too
+};
+
+// Everything the backfill needs to fill the new columns of one table in one
+// pass over its primary key.
 struct BackfillSpec {
   std::string schema;
   std::string table;
-  std::string column;
-  std::string type;
-  std::string expression;                // the author's `up` (or volatile default)
+  std::vector<BackfillColumn> columns;
   std::vector<std::string> key_columns;  // primary key, in order
   std::vector<std::string> key_types;
-  std::string old_write_counter;  // sequence counting old-shape writes
-  std::string old_write_last;     // sequence holding the last such write (epoch s)
 };
+
+// The dual-write trigger's counters for one new column, read by complete's
+// old-writer check and by status: sequences in colshift's schema (sequences
+// never block the writers that bump them).
+struct WriterCounters {
+  std::string table;
+  std::string column;
+  std::string old_writes;        // old-version writes (count)
+  std::string old_write_last;    // epoch milliseconds of the latest old-version write
+  std::string trigger_failures;  // writes whose `up` failed or gave NULL inside the trigger
+};
+
+// Ranks of complete-phase steps (Step::rank): every check before any
+// contract, so a refusal never leaves one change contracted and another not.
+inline constexpr int kCompleteRankQuietCheck = 0;
+inline constexpr int kCompleteRankFill = 1;
+inline constexpr int kCompleteRankConstraint = 2;
+inline constexpr int kCompleteRankContract = 3;
 
 struct Step {
   Phase phase = Phase::kExpand;
   StepKind kind = StepKind::kTransactional;
+  int rank = 0;         // order within the phase (then file order): checks before contracts
   int operation = -1;   // index into Migration::operations
   std::string summary;  // one line in the user's words
   std::vector<std::string> sql;
@@ -61,7 +89,14 @@ struct Step {
   // Whether `scans` happens while holding `lock` (true) or a weaker lock.
   double estimate_seconds = 0;  // < 0: unknown
   std::string estimate_note;
-  std::optional<BackfillSpec> backfill;
+  std::optional<BackfillSpec> backfill;   // kBackfill, kFillMissing
+  std::optional<WriterCounters> writers;  // kQuietCheck
+  // kCheckConstraint: the constraint and the query listing up to 5 keys of
+  // rows that violate it (for the refusal message).
+  std::string constraint_name;
+  std::string violations_sql;
+  // The contract: once recorded, the migration can only be completed.
+  bool contract = false;
   std::string index_name;    // kCreateIndex: "schema"."name" quoted
   std::string index_lookup;  // kCreateIndex: 'schema.name' for to_regclass
   // The inverse, run by rollback newest-first. Empty `undo` with
@@ -75,8 +110,20 @@ struct Step {
   bool undo_only_if_done = false;
 };
 
+// How the dual-write trigger treats a session that declares no app version
+// (migration file key `undeclared_writers`).
+enum class UndeclaredWriters {
+  kGuess,  // never overwrite a value a writer set; derive only rows without one
+  kOld,    // every undeclared session is the old app version: derive from `up`
+};
+
 struct Plan {
   std::string migration;
+  // The app version this migration introduces (the migration's name): the new
+  // app declares it with application_name "colshift:<version>" or the setting
+  // colshift.version; the trigger leaves that version's writes alone.
+  std::string version;
+  UndeclaredWriters undeclared = UndeclaredWriters::kGuess;
   std::string purpose;
   std::string file;
   std::string checksum;
@@ -89,7 +136,15 @@ struct Plan {
   // Indices of steps in `phase`, in order.
   std::vector<size_t> steps_in(Phase phase) const;
   bool needs_backfill() const;
+  // Whether a dual-write trigger tells app versions apart (what to tell the new app).
+  bool has_dual_write() const;
 };
+
+const char* undeclared_name(UndeclaredWriters u);
+// What a session of the new app version puts in application_name (alone, or
+// after other text and a space, comma, '/', '@', ';', '|' or parenthesis):
+// "colshift:<version>".
+std::string version_marker(const std::string& version);
 
 nlohmann::json plan_to_json(const Plan& plan);
 Plan plan_from_json(const nlohmann::json& j);

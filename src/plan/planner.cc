@@ -1,6 +1,9 @@
 #include "plan/planner.h"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include <algorithm>
 
 #include "util/error.h"
 
@@ -10,6 +13,8 @@ Plan build_plan(const migration::Migration& m, const CatalogFacts& facts, const 
                 const std::string& state_schema) {
   Plan p;
   p.migration = m.name;
+  p.version = m.name;
+  p.undeclared = m.undeclared_writers_old ? UndeclaredWriters::kOld : UndeclaredWriters::kGuess;
   p.purpose = m.purpose;
   p.file = m.file;
   p.checksum = m.checksum;
@@ -30,22 +35,50 @@ Plan build_plan(const migration::Migration& m, const CatalogFacts& facts, const 
                               "schema.table if it lives elsewhere",
                               facts.default_schema));
     }
-    if (auto* c = std::get_if<migration::CreateIndex>(&op)) {
-      // An index on a column this migration adds must come after that column.
-      (void)c;
-    }
     PlanContext ctx;
     ctx.state_schema = state_schema;
     ctx.migration = m.name;
+    ctx.undeclared = p.undeclared;
     ctx.operation = static_cast<int>(i);
     ctx.facts = &facts;
-    for (auto& s : dialect.plan_operation(op, ctx)) all.push_back(std::move(s));
-  }
-  for (Phase phase : {Phase::kExpand, Phase::kBackfill, Phase::kFinish, Phase::kComplete}) {
-    for (auto& s : all) {
-      if (s.phase == phase) p.steps.push_back(s);
+    for (auto& s : dialect.plan_operation(op, ctx)) {
+      // The author's complete-phase SQL runs after every check (a refusal
+      // must leave nothing done) and with the contracts.
+      if (std::holds_alternative<migration::RawSql>(op) && s.phase == Phase::kComplete)
+        s.rank = kCompleteRankContract;
+      all.push_back(std::move(s));
     }
   }
+  // One backfill pass per table fills every column this migration adds there.
+  for (size_t i = 0; i < all.size(); ++i) {
+    if (all[i].kind != StepKind::kBackfill || !all[i].backfill) continue;
+    for (size_t j = i + 1; j < all.size();) {
+      auto& later = all[j];
+      if (later.kind == StepKind::kBackfill && later.backfill &&
+          later.backfill->schema == all[i].backfill->schema &&
+          later.backfill->table == all[i].backfill->table) {
+        auto& into = *all[i].backfill;
+        std::vector<std::string> parts;
+        for (const auto& c : later.backfill->columns) into.columns.push_back(c);
+        for (const auto& c : into.columns)
+          parts.push_back(fmt::format("{}.{} = {}", into.table, c.column, c.expression));
+        all[i].summary = fmt::format(
+            "backfill {} for existing rows, in one pass of primary-key "
+            "batches",
+            fmt::join(parts, ", "));
+        all.erase(all.begin() + static_cast<std::ptrdiff_t>(j));
+      } else {
+        ++j;
+      }
+    }
+  }
+  // Phase order, then rank within the phase (every check before any contract),
+  // then file order.
+  std::stable_sort(all.begin(), all.end(), [](const Step& a, const Step& b) {
+    if (a.phase != b.phase) return static_cast<int>(a.phase) < static_cast<int>(b.phase);
+    return a.rank < b.rank;
+  });
+  p.steps = std::move(all);
   if (facts.offline) {
     p.notes.push_back(
         "planned without a database: table sizes unknown, PostgreSQL 15 assumed, expressions not "
@@ -59,10 +92,25 @@ Plan build_plan(const migration::Migration& m, const CatalogFacts& facts, const 
         "under "
         "an ACCESS EXCLUSIVE lock");
   }
-  if (p.needs_backfill()) {
-    p.notes.push_back(
-        "old and new app versions both work until complete: a trigger fills new columns for "
-        "writers that do not set them");
+  if (p.has_dual_write()) {
+    p.notes.push_back(fmt::format(
+        "old and new app versions both work until complete. The new version declares itself "
+        "with application_name={} (or SET colshift.version = '{}'); its writes are never "
+        "changed. {}",
+        version_marker(p.version), p.version,
+        p.undeclared == UndeclaredWriters::kOld
+            ? "A session that declares no version is the old app (undeclared_writers: old): "
+              "its writes derive the new columns from 'up'."
+            : "A session that declares no version is guessed: a value it set is never "
+              "overwritten and only a row without a value is derived from 'up' (declare the new "
+              "version, or set undeclared_writers: old, for old-version UPDATEs to re-derive "
+              "it)."));
+    if (version_marker(p.version).size() > 63) {
+      p.warnings.push_back(fmt::format(
+          "application_name holds 63 bytes and {} is longer: declare the version with SET "
+          "colshift.version (or options=-c colshift.version=...), or shorten the migration's name",
+          version_marker(p.version)));
+    }
   }
   return p;
 }

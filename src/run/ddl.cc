@@ -8,6 +8,8 @@
 #include "dialect/dialect.h"
 #include "plan/plan.h"
 #include "util/error.h"
+#include "util/fault.h"
+#include "util/interrupt.h"
 
 namespace colshift::run {
 
@@ -56,6 +58,7 @@ bool run_transactional(Connection& conn, const std::vector<std::string>& stateme
                        const RetryPolicy& policy, Clock& clock, const std::string& lock_table,
                        const RetryLog& log) {
   for (int attempt = 1;; ++attempt) {
+    interrupt::check();
     try {
       conn.exec("BEGIN");
       conn.exec(fmt::format("SET LOCAL lock_timeout = '{}ms'", policy.lock_timeout.count()));
@@ -65,7 +68,9 @@ bool run_transactional(Connection& conn, const std::vector<std::string>& stateme
         for (const auto& s : statements) conn.exec(s);
       }
       if (record) record();
+      fault::hit("before-commit", conn);
       conn.exec("COMMIT");
+      fault::hit("after-commit", conn);
       return !skip;
     } catch (const DbError& e) {
       if (e.connection_lost()) throw;
@@ -99,14 +104,23 @@ void run_outside_transaction(Connection& conn, const std::vector<std::string>& s
                              std::chrono::milliseconds session_lock_timeout,
                              const RetryPolicy& policy, Clock& clock, const RetryLog& log) {
   conn.exec(fmt::format("SET lock_timeout = '{}ms'", session_lock_timeout.count()));
-  for (const auto& s : statements) {
+  for (size_t i = 0; i < statements.size(); ++i) {
+    const auto& s = statements[i];
     for (int attempt = 1;; ++attempt) {
+      interrupt::check();
       try {
+        if (i + 1 == statements.size()) fault::hit("before-commit", conn);
         conn.exec(s);
+        if (i + 1 == statements.size()) fault::hit("after-commit", conn);
         break;
       } catch (const DbError& e) {
         if (!e.retryable() || attempt >= policy.attempts) {
-          conn.exec("RESET lock_timeout");
+          if (!e.connection_lost()) {
+            try {
+              conn.exec("RESET lock_timeout");
+            } catch (...) {
+            }
+          }
           throw;
         }
         auto wait = backoff_delay(policy, attempt, clock);

@@ -2,8 +2,15 @@
 
 #include <fmt/format.h>
 
+#include <atomic>
+#include <condition_variable>
+#include <mutex>
+#include <thread>
+
+#include "backfill/probe.h"
 #include "plan/planner.h"
 #include "util/error.h"
+#include "util/fault.h"
 #include "util/text.h"
 
 namespace colshift::run {
@@ -26,61 +33,41 @@ const char* phase_state(Phase p) {
   }
 }
 
+// Steps whose effect can be half there when they were not recorded (they do
+// not commit with their record), so rollback runs their undo either way.
+bool undo_even_if_unrecorded(const Step& s) {
+  return !s.undo_only_if_done && s.kind != StepKind::kTransactional;
+}
+
+bool contracted(const plan::Plan& p, const std::set<int>& done) {
+  for (size_t i = 0; i < p.steps.size(); ++i)
+    if (p.steps[i].contract && done.count(static_cast<int>(i))) return true;
+  return false;
+}
+
+std::string session_name(const char* base, const std::string& schema) {
+  return schema == "colshift" ? base : fmt::format("{} ({})", base, schema);
+}
+
 }  // namespace
 
-// ---------------------------------------------------------------- lock
-
-MigrationLock::MigrationLock(std::unique_ptr<Connection> conn, const std::string& schema)
-    : conn_(std::move(conn)) {
-  key_sql_ = "hashtextextended('colshift:migration:' || " +
-             postgres_dialect().quote_literal(schema) + ", 0)";
-  acquire();
-}
-
-void MigrationLock::ensure(const std::function<std::unique_ptr<Connection>()>& connect) {
-  try {
-    conn_->exec("SELECT 1");
-    return;
-  } catch (const DbError& e) {
-    if (!e.connection_lost()) throw;
+std::vector<std::string> next_commands(const std::string& phase, bool running, bool contracted,
+                                       const std::string& file) {
+  const std::string start = "colshift start " + (file.empty() ? std::string("FILE") : file);
+  if (running) {
+    if (phase == state::kBackfilling)
+      return {"colshift status", "colshift pause", "colshift throttle", "colshift abort"};
+    return {"colshift status"};
   }
-  conn_ = connect();
-  acquire();
-}
-
-void MigrationLock::acquire() {
-  // Through a pooler (PgBouncer) the backend that answers is not the one the
-  // client connected to: session settings and advisory locks would not hold.
-  long long real_pid = conn_->exec("SELECT pg_backend_pid()").integer(0, 0);
-  if (real_pid != conn_->backend_pid()) {
-    throw Error(
-        ErrorKind::kConflict,
-        fmt::format("this connection goes through a connection pooler (client sees backend {}, "
-                    "server answers from {}): colshift's session lock and settings would not hold",
-                    conn_->backend_pid(), real_pid),
-        {}, "connect colshift directly to the primary (bypass PgBouncer) with --db");
+  if (phase == state::kExpanding || phase == state::kBackfilling || phase == state::kFinishing)
+    return {start + " (resumes)", "colshift rollback"};
+  if (phase == state::kActive) return {"colshift complete", "colshift rollback"};
+  if (phase == state::kCompleting) {
+    if (contracted) return {"colshift complete (finishes the contract)"};
+    return {"colshift complete", "colshift rollback"};
   }
-  if (conn_->exec("SELECT pg_try_advisory_lock(" + key_sql_ + ")").boolean(0, 0)) return;
-  auto r = conn_->exec(
-      "SELECT a.pid, coalesce(a.application_name, ''), coalesce(host(a.client_addr), 'local'), "
-      "to_char(a.backend_start, 'YYYY-MM-DD HH24:MI:SS') FROM pg_locks l "
-      "JOIN pg_stat_activity a ON a.pid = l.pid WHERE l.locktype = 'advisory' AND l.granted AND "
-      "((l.classid::bigint << 32) | l.objid::bigint) = (" +
-      key_sql_ + ") LIMIT 1");
-  std::string who = r.empty() ? "another session"
-                              : fmt::format("backend pid {} ({}, from {}, since {})", r.text(0, 0),
-                                            r.text(0, 1), r.text(0, 2), r.text(0, 3));
-  throw Error(ErrorKind::kConflict,
-              fmt::format("another colshift is changing this database right now: {}", who), {},
-              "wait for it to finish ('colshift status' shows what it does); only one migration "
-              "command runs at a time");
-}
-
-MigrationLock::~MigrationLock() {
-  try {
-    if (conn_ && conn_->alive()) conn_->exec("SELECT pg_advisory_unlock(" + key_sql_ + ")");
-  } catch (...) {
-  }
+  if (phase == state::kRollingBack) return {"colshift rollback (finishes it)"};
+  return {};
 }
 
 // ---------------------------------------------------------------- runner
@@ -92,18 +79,68 @@ Runner::Runner(const Dialect& dialect, ConnectionFactory connect, RunOptions opt
       options_(std::move(options)),
       hooks_(std::move(hooks)),
       clock_(clock) {
-  main_ = connect_();
-  state_ = std::make_unique<state::StateStore>(*main_, options_.state_schema);
+  reconnect_main();
 }
 
 Runner::~Runner() = default;
+
+std::unique_ptr<Connection> Runner::open(const char* session_name_base) {
+  auto conn = connect_();
+  prepare_session(*conn, dialect_, session_name(session_name_base, options_.state_schema));
+  return conn;
+}
+
+void Runner::reconnect_main() {
+  main_cancel_.reset();
+  main_ = open(kMigratorSession);
+  main_cancel_ = std::make_unique<interrupt::CancelOnInterrupt>(*main_);
+  state_ = std::make_unique<state::StateStore>(*main_, options_.state_schema);
+}
 
 void Runner::say(const std::string& line) {
   if (hooks_.log) hooks_.log(line);
 }
 
 void Runner::lock() {
-  if (!lock_) lock_ = std::make_unique<MigrationLock>(connect_(), options_.state_schema);
+  if (lock_) return;
+  lock_ = std::make_unique<MigrationLock>(open(kLockSession), dialect_, options_.state_schema);
+  end_orphans();
+}
+
+void Runner::end_orphans() {
+  const std::string names =
+      fmt::format("{{\"{}\",\"{}\"}}", session_name(kMigratorSession, options_.state_schema),
+                  session_name(kBackfillSession, options_.state_schema));
+  auto r = main_->exec(dialect_.busy_sessions_sql(), {names});
+  if (r.empty()) return;
+  for (size_t i = 0; i < r.size(); ++i) {
+    say(fmt::format("  ending pid {}: a killed colshift left it working ({} for {} s: {})",
+                    r.text(i, 0), r.text(i, 2), r.text(i, 3), r.text(i, 4)));
+    main_->exec(dialect_.end_session_sql(), {r.text(i, 0)});
+  }
+  for (int i = 0; i < 200 && !main_->exec(dialect_.busy_sessions_sql(), {names}).empty(); ++i) {
+    clock_.sleep_for(std::chrono::milliseconds(50));
+  }
+}
+
+void Runner::verify_lock(long long id) {
+  interrupt::check();
+  if (lock_->held()) return;
+  say("    the migration lock's session was lost; taking the lock again");
+  lock_->retake(open(kLockSession));
+  // While the lock was not ours another colshift could have changed the
+  // migration: go on only when it is exactly as this runner left it.
+  if (!main_->alive()) reconnect_main();
+  auto rec = state_->get(id);
+  auto undone = state_->steps_done(id, "undo");
+  if (!rec || rec->phase != phase_ || !undone.empty()) {
+    throw Error(ErrorKind::kConflict,
+                fmt::format("lost the migration lock, and the migration changed meanwhile (it is "
+                            "now {}): stopping",
+                            rec ? rec->phase : "gone"),
+                {}, "'colshift status' shows its state; run the command it suggests");
+  }
+  end_orphans();
 }
 
 plan::Plan Runner::plan(const migration::Migration& m) {
@@ -111,23 +148,67 @@ plan::Plan Runner::plan(const migration::Migration& m) {
   return plan::build_plan(m, facts, dialect_, options_.state_schema);
 }
 
-void Runner::fail(long long id, const std::string& name, const std::exception& e,
+void Runner::stop(long long id, const std::string& name, const std::exception& e,
                   const std::string& what) {
+  const bool interrupted = interrupt::requested();
+  std::string message = interrupted ? std::string("stopped by Ctrl-C") : std::string(e.what());
+  std::string phase = phase_;
   try {
-    if (!main_->alive()) {
-      main_ = connect_();
-      state_ = std::make_unique<state::StateStore>(*main_, options_.state_schema);
-    }
-    state_->set_error(id, e.what());
-    state_->event(id, name, "failed", {{"during", what}, {"error", e.what()}});
+    if (!main_->alive()) reconnect_main();
+    state_->set_error(id, message);
+    state_->event(id, name, interrupted ? "interrupted" : "failed",
+                  {{"during", what}, {"error", message}});
+    if (auto rec = state_->get(id)) phase = rec->phase;
   } catch (...) {
-    // The state will still say which steps are done; the error text is lost.
+    // The state still says which steps are done; the error text is lost.
+  }
+  if (interrupted) {
+    bool done_contract = false;
+    try {
+      auto rec = state_->get(id);
+      if (rec)
+        done_contract =
+            contracted(plan::plan_from_json(rec->plan), state_->steps_done(id, "forward"));
+    } catch (...) {
+    }
+    throw Error(
+        ErrorKind::kInterrupted,
+        fmt::format("stopped by {} during {}: migration '{}' is {}, nothing half-applied "
+                    "(server-side work cancelled)",
+                    interrupt::signal_number() == 2 ? "Ctrl-C" : "SIGTERM", what, name, phase),
+        {}, "next: " + join(next_commands(phase, false, done_contract, file_), " or "));
+  }
+  throw;
+}
+
+void Runner::preflight(const migration::Migration& m, const plan::Plan& p) {
+  for (size_t i : p.steps_in(Phase::kBackfill)) {
+    const auto& spec = *p.steps[i].backfill;
+    long long estimate = main_->exec(dialect_.backfill_count_sql(spec)).integer(0, 0, -1);
+    say(fmt::format("  pre-flight: 'up' on {} of {}'s rows (read-only) ...",
+                    estimate >= 0 && estimate <= backfill::kPreflightAllRows ? "all" : "a sample",
+                    spec.table));
+    auto f = backfill::preflight(*main_, dialect_, spec, estimate);
+    if (!f) continue;
+    // Point at the operation that adds the failing column.
+    std::string where = m.file;
+    for (const auto& op : m.operations) {
+      if (auto* a = std::get_if<migration::AddColumn>(&op);
+          a && (f->column.empty() || a->column.name == f->column)) {
+        where = fmt::format("{}:{}:{}", a->pos.file, a->pos.line, a->pos.column);
+        break;
+      }
+    }
+    throw Error(ErrorKind::kBadInput, "pre-flight: " + backfill::describe_failure(spec, *f), where,
+                backfill::failure_hint(*f) + "; nothing was changed");
   }
 }
 
 StartOutcome Runner::start(const migration::Migration& m) {
+  command_ = "start";
+  file_ = m.file;
   lock();
-  if (!state_->initialized()) state_->init();
+  state_->init();  // idempotent: also brings an older state schema up to date
   StartOutcome outcome = StartOutcome::kStarted;
   long long id = 0;
   plan::Plan p;
@@ -158,6 +239,7 @@ StartOutcome Runner::start(const migration::Migration& m) {
                                                       : "run 'colshift rollback' to finish it");
     }
     id = active->id;
+    phase_ = active->phase;
     p = plan::plan_from_json(active->plan);
     outcome = StartOutcome::kResumed;
     say(fmt::format("resuming {} from phase {} ({} of {} steps done)", m.name, active->phase,
@@ -179,104 +261,75 @@ StartOutcome Runner::start(const migration::Migration& m) {
       return StartOutcome::kAlreadyApplied;
     }
     p = plan(m);
+    preflight(m, p);
     id = state_->create(m.name, m.file, m.checksum, m.purpose, plan::plan_to_json(p),
                         static_cast<int>(p.steps.size()));
+    phase_ = state::kExpanding;
     state_->event(id, m.name, "started", {{"purpose", m.purpose}, {"steps", p.steps.size()}});
+  }
+  // Control settings address a running process: one given while none ran
+  // (an abort, a max rate) must not stop or slow this run.
+  auto stale = state_->reset_control(id);
+  if (stale.abort_requested || stale.paused || stale.max_rate || stale.batch_size) {
+    say("  dropped control settings given while no colshift was running (pause, abort or "
+        "throttle apply to a running start only)");
   }
 
   std::string current = "expand";
   try {
     auto done = state_->steps_done(id, "forward");
+    size_t last_pending = p.steps.size();
+    for (Phase phase : {Phase::kExpand, Phase::kBackfill, Phase::kFinish})
+      for (size_t i : p.steps_in(phase))
+        if (!done.count(static_cast<int>(i))) last_pending = i;
     for (Phase phase : {Phase::kExpand, Phase::kBackfill, Phase::kFinish}) {
       current = plan::phase_name(phase);
-      if (p.steps_in(phase).empty()) continue;
-      state_->set_phase(id, phase_state(phase));
-      state_->event(id, m.name, "phase", {{"phase", phase_state(phase)}});
-      run_steps(id, p, phase, done);
+      auto idx = p.steps_in(phase);
+      bool pending = false;
+      for (size_t i : idx) pending |= !done.count(static_cast<int>(i));
+      if (!pending) continue;
+      if (phase_ != phase_state(phase)) {
+        state_->set_phase(id, phase_state(phase));
+        phase_ = phase_state(phase);
+        state_->event(id, m.name, "phase", {{"phase", phase_}});
+      }
+      run_steps(id, p, phase, done, state::kActive, last_pending);
     }
-    state_->set_phase(id, state::kActive);
+    if (phase_ != state::kActive) {
+      // Nothing was left to run (or the last step's record set it already).
+      state_->set_phase(id, state::kActive);
+      phase_ = state::kActive;
+    }
     state_->event(id, m.name, "phase", {{"phase", state::kActive}});
   } catch (const std::exception& e) {
-    fail(id, m.name, e, current);
-    throw;
+    stop(id, m.name, e, current);
   }
   return outcome;
 }
 
-void Runner::run_steps(long long id, const plan::Plan& p, Phase phase, const std::set<int>& done) {
+void Runner::run_steps(long long id, const plan::Plan& p, Phase phase, const std::set<int>& done,
+                       const std::string& final_phase, size_t last_pending) {
   for (size_t i : p.steps_in(phase)) {
     const Step& s = p.steps[i];
     if (done.count(static_cast<int>(i))) {
       say(fmt::format("  [done] {}", s.summary));
       continue;
     }
+    verify_lock(id);
     say(fmt::format("  {} ...", s.summary));
     auto t0 = clock_.now();
-    run_step(id, p, i);
+    run_step(id, p, i, i == last_pending ? final_phase : std::string());
+    if (i == last_pending) phase_ = final_phase;
     double secs = std::chrono::duration<double>(clock_.now() - t0).count();
     say(fmt::format("  ok ({})", human_duration(secs)));
   }
 }
 
-void Runner::run_step(long long id, const plan::Plan& p, size_t index) {
-  const Step& s = p.steps[index];
-  const int step = static_cast<int>(index);
-  auto log = [this](int, const std::string& msg) { say("    waiting: " + msg); };
-  auto record = [&] { state_->record_step(*main_, id, step, "forward"); };
+void Runner::until_recorded(long long id, int step, const char* direction,
+                            const std::function<void()>& attempt) {
   for (int reconnects = 0;; ++reconnects) {
     try {
-      switch (s.kind) {
-        case StepKind::kTransactional:
-          run_transactional(*main_, s.sql, s.done_check, record, options_.retry, clock_,
-                            s.lock_table, log);
-          break;
-        case StepKind::kConcurrent:
-          run_outside_transaction(*main_, s.sql, options_.retry.lock_timeout, options_.retry,
-                                  clock_, log);
-          record();
-          break;
-        case StepKind::kCreateIndex: {
-          if (!main_->exec(s.done_check).boolean(0, 0)) {
-            auto inv = main_->exec(
-                "SELECT NOT indisvalid FROM pg_index WHERE indexrelid = to_regclass($1)",
-                {s.index_lookup});
-            if (!inv.empty() && inv.boolean(0, 0)) {
-              say("    dropping the INVALID index left by an earlier failed build");
-              run_outside_transaction(*main_, {"DROP INDEX CONCURRENTLY IF EXISTS " + s.index_name},
-                                      std::chrono::milliseconds(0), options_.retry, clock_, log);
-            }
-            try {
-              // SHARE UPDATE EXCLUSIVE blocks no reads or writes, so waiting for
-              // it (and for older transactions) is harmless: no lock_timeout.
-              run_outside_transaction(*main_, s.sql, std::chrono::milliseconds(0), options_.retry,
-                                      clock_, log);
-            } catch (const DbError& e) {
-              if (!e.connection_lost()) {
-                // Leave no INVALID index behind.
-                run_outside_transaction(*main_,
-                                        {"DROP INDEX CONCURRENTLY IF EXISTS " + s.index_name},
-                                        std::chrono::milliseconds(0), options_.retry, clock_, log);
-              }
-              throw;
-            }
-          }
-          record();
-          break;
-        }
-        case StepKind::kBackfill: {
-          backfill::BackfillOptions bo = options_.backfill;
-          bo.state_schema = options_.state_schema;
-          bo.on_reconnect = [this] { lock_->ensure(connect_); };
-          backfill::Backfill b(dialect_, connect_, clock_, bo);
-          long long rows = b.run(*s.backfill, id, step, hooks_.progress);
-          say(fmt::format("    {} rows filled", with_commas(rows)));
-          record();
-          break;
-        }
-        case StepKind::kQuietCheck:
-          quiet_check(s);
-          break;
-      }
+      attempt();
       return;
     } catch (const DbError& e) {
       if (!e.connection_lost() || reconnects >= 10) throw;
@@ -285,57 +338,81 @@ void Runner::run_step(long long id, const plan::Plan& p, size_t index) {
       say(fmt::format("    connection lost ({}); reconnecting", e.what()));
       clock_.sleep_for(std::chrono::milliseconds(std::min(10'000, 250 << std::min(reconnects, 5))));
       try {
-        main_ = connect_();
-        state_ = std::make_unique<state::StateStore>(*main_, options_.state_schema);
-        if (lock_) lock_->ensure(connect_);
-        if (state_->steps_done(id, "forward").count(step)) return;
+        reconnect_main();
+        verify_lock(id);
+        if (state_->steps_done(id, direction).count(step)) return;
       } catch (const DbError&) {
       }
     }
   }
 }
 
-void Runner::quiet_check(const Step& s) {
-  const auto& b = *s.backfill;
-  auto r = main_->exec(fmt::format(
-      "SELECT (SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM {}), "
-      "(SELECT last_value FROM {}), (extract(epoch FROM clock_timestamp()) * 1000)::bigint",
-      b.old_write_counter, b.old_write_last));
-  long long count = r.integer(0, 0);
-  long long last_ms = r.integer(0, 1);  // epoch milliseconds
-  long long now_ms = r.integer(0, 2);
-  if (count == 0 || last_ms <= 0) return;
-  double ago = static_cast<double>(now_ms - last_ms) / 1000.0;
-  if (ago >= static_cast<double>(options_.quiet_period.count())) {
-    say(fmt::format(
-        "    {} writes left {} to the trigger; the latest {} ago, outside the quiet period",
-        with_commas(count), b.column, human_duration(ago)));
-    return;
-  }
-  std::string msg = fmt::format(
-      "an application version that does not know column {}.{} wrote {} ago ({} such writes in "
-      "all); "
-      "once complete makes the column final, such writes may fail",
-      b.table, b.column, human_duration(ago), with_commas(count));
-  if (options_.force) {
-    say("    --force: " + msg);
-    return;
-  }
-  throw Error(
-      ErrorKind::kConflict, msg, {},
-      fmt::format("finish rolling out the app version that writes {}, wait until no such write "
-                  "happened for --quiet-period ({}), or pass --force",
-                  b.column, human_duration(static_cast<double>(options_.quiet_period.count()))));
+void Runner::run_step(long long id, const plan::Plan& p, size_t index,
+                      const std::string& then_phase) {
+  const Step& s = p.steps[index];
+  const int step = static_cast<int>(index);
+  fault::Scope scope(fmt::format("{}.step{}", command_, index));
+  auto log = [this](int, const std::string& msg) { say("    waiting: " + msg); };
+  auto record = [&] { state_->record_step(*main_, id, step, "forward", then_phase); };
+  until_recorded(id, step, "forward", [&] {
+    switch (s.kind) {
+      case StepKind::kTransactional:
+        run_transactional(*main_, s.sql, s.done_check, record, options_.retry, clock_, s.lock_table,
+                          log);
+        break;
+      case StepKind::kConcurrent:
+        with_wait_report([&] {
+          run_outside_transaction(*main_, s.sql, options_.retry.lock_timeout, options_.retry,
+                                  clock_, log);
+        });
+        record();
+        break;
+      case StepKind::kCreateIndex:
+        create_index(s, log);
+        record();
+        break;
+      case StepKind::kBackfill: {
+        backfill::BackfillOptions bo = options_.backfill;
+        bo.state_schema = options_.state_schema;
+        bo.session_name = session_name(kBackfillSession, options_.state_schema);
+        bo.before_batch = [this, id] { verify_lock(id); };
+        backfill::Backfill b(dialect_, connect_, clock_, bo);
+        long long rows = b.run(*s.backfill, id, step, hooks_.progress);
+        say(fmt::format("    {} rows filled", with_commas(rows)));
+        record();
+        break;
+      }
+      case StepKind::kQuietCheck:
+        quiet_check(s, p.version);
+        break;
+      case StepKind::kFillMissing:
+        fill_missing(s);
+        record();
+        break;
+      case StepKind::kCheckConstraint:
+        check_constraint(s, log, record);
+        break;
+    }
+  });
 }
 
 void Runner::complete() {
+  command_ = "complete";
   lock();
   if (!state_->initialized()) {
     throw Error(ErrorKind::kUsage,
                 "there is no active migration to complete (colshift is not initialised here)");
   }
+  state_->init();
   auto active = state_->active();
   if (!active) throw Error(ErrorKind::kUsage, "there is no active migration to complete");
+  file_ = active->file;
+  phase_ = active->phase;
+  if (active->phase == state::kRollingBack) {
+    throw Error(ErrorKind::kConflict,
+                fmt::format("migration '{}' is being rolled back", active->name), {},
+                "run 'colshift rollback' to finish it");
+  }
   if (active->phase != state::kActive && active->phase != state::kCompleting) {
     throw Error(ErrorKind::kConflict,
                 fmt::format("migration '{}' has not finished starting (phase {})", active->name,
@@ -346,94 +423,147 @@ void Runner::complete() {
   }
   auto p = plan::plan_from_json(active->plan);
   auto done = state_->steps_done(active->id, "forward");
-  for (size_t i : p.steps_in(Phase::kBackfill)) {
-    auto cp = state_->checkpoint(active->id, static_cast<int>(i));
-    if (!done.count(static_cast<int>(i)) || !cp || !cp->done) {
-      throw Error(
-          ErrorKind::kConflict,
-          fmt::format("the backfill of migration '{}' is not recorded as finished", active->name),
-          {}, "run 'colshift start' again to finish the backfill before completing");
-    }
-  }
-  try {
-    // Checks first, so a refusal leaves the migration active.
-    for (size_t i : p.steps_in(Phase::kComplete)) {
-      if (p.steps[i].kind == StepKind::kQuietCheck) {
-        say(fmt::format("  {} ...", p.steps[i].summary));
-        quiet_check(p.steps[i]);
+  const bool past_contract = contracted(p, done);
+  if (!past_contract) {
+    for (size_t i : p.steps_in(Phase::kBackfill)) {
+      auto cp = state_->checkpoint(active->id, static_cast<int>(i));
+      if (!done.count(static_cast<int>(i)) || !cp || !cp->done) {
+        throw Error(
+            ErrorKind::kConflict,
+            fmt::format("the backfill of migration '{}' is not recorded as finished", active->name),
+            {}, "run 'colshift start' again to finish the backfill before completing");
       }
     }
-    state_->set_phase(active->id, state::kCompleting);
-    state_->event(active->id, active->name, "phase", {{"phase", state::kCompleting}});
+  }
+  state_->reset_control(active->id);
+  try {
+    if (!past_contract) {
+      // Checks first, so a refusal leaves the migration active. Once a
+      // contract committed there is no going back, and nothing to check.
+      for (size_t i : p.steps_in(Phase::kComplete)) {
+        if (p.steps[i].kind == StepKind::kQuietCheck) {
+          say(fmt::format("  {} ...", p.steps[i].summary));
+          quiet_check(p.steps[i], p.version);
+        }
+      }
+    }
+    if (phase_ != state::kCompleting) {
+      state_->set_phase(active->id, state::kCompleting);
+      phase_ = state::kCompleting;
+      state_->event(active->id, active->name, "phase", {{"phase", state::kCompleting}});
+    }
+    size_t last_pending = p.steps.size();
+    for (size_t i : p.steps_in(Phase::kComplete))
+      if (p.steps[i].kind != StepKind::kQuietCheck && !done.count(static_cast<int>(i)))
+        last_pending = i;
     for (size_t i : p.steps_in(Phase::kComplete)) {
-      if (p.steps[i].kind == StepKind::kQuietCheck || done.count(static_cast<int>(i))) continue;
+      if (p.steps[i].kind == StepKind::kQuietCheck) continue;
+      // A fill runs on every try before the contract: rows may have lost
+      // their value again since the last one.
+      if (done.count(static_cast<int>(i)) &&
+          (past_contract || p.steps[i].kind != StepKind::kFillMissing))
+        continue;
+      verify_lock(active->id);
       say(fmt::format("  {} ...", p.steps[i].summary));
-      run_step(active->id, p, i);
+      try {
+        run_step(active->id, p, i, i == last_pending ? state::kCompleted : std::string());
+      } catch (const Error& e) {
+        if (e.kind() == ErrorKind::kConflict &&
+            !contracted(p, state_->steps_done(active->id, "forward"))) {
+          // A refusal before any contract: the migration is still fully active.
+          state_->set_phase(active->id, state::kActive);
+          phase_ = state::kActive;
+        }
+        throw;
+      }
+      if (i == last_pending) phase_ = state::kCompleted;
+    }
+    if (phase_ != state::kCompleted) {
+      state_->set_phase(active->id, state::kCompleted);
+      phase_ = state::kCompleted;
     }
     state_->clear_error(active->id);
-    state_->set_phase(active->id, state::kCompleted);
     state_->event(active->id, active->name, "phase", {{"phase", state::kCompleted}});
   } catch (const std::exception& e) {
-    fail(active->id, active->name, e, "complete");
-    throw;
+    stop(active->id, active->name, e, "complete");
   }
 }
 
-void Runner::run_undo(long long id, const plan::Plan& p, size_t index) {
+void Runner::run_undo(long long id, const plan::Plan& p, size_t index,
+                      const std::string& then_phase) {
   const Step& s = p.steps[index];
   const int step = static_cast<int>(index);
+  fault::Scope scope(fmt::format("rollback.step{}", index));
   auto log = [this](int, const std::string& msg) { say("    waiting: " + msg); };
-  if (s.undo_kind == StepKind::kConcurrent) {
-    run_outside_transaction(*main_, s.undo, std::chrono::milliseconds(0), options_.retry, clock_,
-                            log);
-    state_->record_step(*main_, id, step, "undo");
-  } else {
-    run_transactional(
-        *main_, s.undo, {}, [&] { state_->record_step(*main_, id, step, "undo"); }, options_.retry,
-        clock_, s.lock_table, log);
-  }
+  auto record = [&] { state_->record_step(*main_, id, step, "undo", then_phase); };
+  until_recorded(id, step, "undo", [&] {
+    if (s.undo_kind == StepKind::kConcurrent) {
+      with_wait_report([&] {
+        run_outside_transaction(*main_, s.undo, std::chrono::milliseconds(0), options_.retry,
+                                clock_, log);
+      });
+      record();
+    } else {
+      run_transactional(*main_, s.undo, {}, record, options_.retry, clock_, s.lock_table, log);
+    }
+  });
 }
 
 void Runner::rollback() {
+  command_ = "rollback";
   lock();
   if (!state_->initialized())
     throw Error(ErrorKind::kUsage, "there is no active migration to roll back");
+  state_->init();
   auto active = state_->active();
   if (!active) {
     throw Error(ErrorKind::kUsage, "there is no active migration to roll back", {},
                 "completed migrations are final; write a new migration to change the schema again");
   }
+  file_ = active->file;
+  phase_ = active->phase;
   auto p = plan::plan_from_json(active->plan);
   auto done = state_->steps_done(active->id, "forward");
-  for (size_t i : p.steps_in(Phase::kComplete)) {
-    if (p.steps[i].kind != StepKind::kQuietCheck && done.count(static_cast<int>(i))) {
-      throw Error(ErrorKind::kConflict,
-                  fmt::format("migration '{}' was already contracted by complete", active->name),
-                  {}, "run 'colshift complete' to finish recording it; it cannot be rolled back");
-    }
+  if (contracted(p, done)) {
+    throw Error(ErrorKind::kConflict,
+                fmt::format("migration '{}' was already contracted by complete", active->name), {},
+                "run 'colshift complete' to finish recording it; it cannot be rolled back");
   }
+  state_->reset_control(active->id);
   try {
-    state_->set_phase(active->id, state::kRollingBack);
-    state_->event(active->id, active->name, "phase", {{"phase", state::kRollingBack}});
+    if (phase_ != state::kRollingBack) {
+      state_->set_phase(active->id, state::kRollingBack);
+      phase_ = state::kRollingBack;
+      state_->event(active->id, active->name, "phase", {{"phase", state::kRollingBack}});
+    }
     auto undone = state_->steps_done(active->id, "undo");
+    // A transactional step records itself in its own transaction: not
+    // recorded means it never committed, so there is nothing to undo.
+    // Other steps may have left something (an INVALID index) either way.
+    std::vector<size_t> todo;
     for (size_t k = p.steps.size(); k-- > 0;) {
       const Step& s = p.steps[k];
-      if (s.phase == Phase::kComplete || s.undo.empty() || undone.count(static_cast<int>(k)))
-        continue;
-      // A transactional step records itself in its own transaction: not
-      // recorded means it never committed, so there is nothing to undo.
-      // CONCURRENTLY steps may have left something (an INVALID index) either way.
+      if (s.contract || s.undo.empty() || undone.count(static_cast<int>(k))) continue;
       const bool recorded = done.count(static_cast<int>(k)) > 0;
-      if (!recorded && (s.undo_only_if_done || s.kind == StepKind::kTransactional)) continue;
-      say(fmt::format("  undo: {} ...", s.undo_summary));
-      run_undo(active->id, p, k);
+      if (!recorded && !undo_even_if_unrecorded(s)) continue;
+      todo.push_back(k);
+    }
+    for (size_t n = 0; n < todo.size(); ++n) {
+      verify_lock(active->id);
+      const size_t k = todo[n];
+      say(fmt::format("  undo: {} ...", p.steps[k].undo_summary));
+      const bool last = n + 1 == todo.size();
+      run_undo(active->id, p, k, last ? state::kRolledBack : std::string());
+      if (last) phase_ = state::kRolledBack;
+    }
+    if (phase_ != state::kRolledBack) {
+      state_->set_phase(active->id, state::kRolledBack);
+      phase_ = state::kRolledBack;
     }
     state_->clear_error(active->id);
-    state_->set_phase(active->id, state::kRolledBack);
     state_->event(active->id, active->name, "phase", {{"phase", state::kRolledBack}});
   } catch (const std::exception& e) {
-    fail(active->id, active->name, e, "rollback");
-    throw;
+    stop(active->id, active->name, e, "rollback");
   }
 }
 

@@ -3,14 +3,39 @@
 //
 // Connections: `main` runs DDL and state updates; `lock` holds the session
 // advisory lock (never inside a transaction, so CREATE INDEX CONCURRENTLY does
-// not wait for it); the backfill opens its own session.
+// not wait for it); the backfill opens its own session. Every session gets
+// the dialect's session setup (timeouts colshift needs, whatever the role
+// sets) and is cancelled on Ctrl-C.
+//
+// The phase machine (colshift.migrations.phase), and what each command does
+// there (tests/integration/core_phase_matrix_test.cc checks every pair):
+//
+//   phase          start FILE        complete              rollback
+//   expanding,     resumes           refuses: start again  undoes
+//   backfilling,
+//   finishing
+//   active         says it is        checks, then          undoes
+//                  active            contracts
+//   completing     refuses: run      finishes              undoes, unless a
+//                  complete                                contract committed
+//   rolling_back   refuses: run      refuses: rollback     finishes
+//                  rollback
+//
+// Every phase change that follows a step is recorded in the same transaction
+// (or statement) as the step, so no kill leaves a phase that disagrees with
+// what committed. Before every step and every backfill batch the runner checks
+// that its lock session is alive; a lost lock is taken again only when no one
+// else took it and the migration is as the runner left it, and otherwise the
+// runner stops.
 #pragma once
 
 #include <chrono>
 #include <functional>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
+#include <vector>
 
 #include "backfill/backfill.h"
 #include "dialect/connection.h"
@@ -20,6 +45,7 @@
 #include "run/ddl.h"
 #include "state/state.h"
 #include "util/clock.h"
+#include "util/interrupt.h"
 
 namespace colshift::run {
 
@@ -40,23 +66,34 @@ struct RunHooks {
 // Throws Error(kConflict) naming the holder when another colshift has it.
 class MigrationLock {
  public:
-  MigrationLock(std::unique_ptr<Connection> conn, const std::string& schema);
-  // After a lost connection (e.g. a server restart) the lock is gone with its
-  // session: reconnects with `connect` and takes it again, or throws
-  // Error(kConflict) when another colshift took it meanwhile.
-  void ensure(const std::function<std::unique_ptr<Connection>()>& connect);
+  MigrationLock(std::unique_ptr<Connection> conn, const Dialect& dialect,
+                const std::string& schema);
   ~MigrationLock();
   MigrationLock(const MigrationLock&) = delete;
   MigrationLock& operator=(const MigrationLock&) = delete;
 
+  // Whether the lock's session is still there (then the lock is held: only
+  // its own session can release it). One round trip.
+  bool held();
+  // Takes the lock again on a new session from `connect`; throws
+  // Error(kConflict) when another colshift holds it now.
+  void retake(std::unique_ptr<Connection> conn);
+
  private:
   void acquire();
+  const Dialect& dialect_;
   std::unique_ptr<Connection> conn_;
+  std::unique_ptr<interrupt::CancelOnInterrupt> cancel_;
   std::string key_sql_;
 };
 
 // Outcome of start / migrate for one file.
 enum class StartOutcome { kStarted, kResumed, kAlreadyActive, kAlreadyApplied };
+
+// The commands that work next for a migration in `phase` (for status and
+// messages), e.g. "colshift complete", "colshift start FILE".
+std::vector<std::string> next_commands(const std::string& phase, bool running, bool contracted,
+                                       const std::string& file);
 
 class Runner {
  public:
@@ -70,24 +107,48 @@ class Runner {
   plan::Plan plan(const migration::Migration& m);
 
   // Expand, backfill, finish; leaves the migration active. Resumes an
-  // interrupted start of the same file. Throws Error(kConflict) when another
+  // interrupted start of the same file. Before a first start, evaluates each
+  // `up` on a sample of existing rows and refuses (Error kBadInput, nothing
+  // changed) naming the row it fails for. Throws Error(kConflict) when another
   // migration is active or this one's file changed since it started.
   StartOutcome start(const migration::Migration& m);
-  // Contracts the active migration (REQUIRES its start finished).
+  // Contracts the active migration (REQUIRES its start finished): checks
+  // that old versions stopped writing, fills or names rows without a value,
+  // validates constraints, then contracts. A refusal leaves it active.
   void complete();
-  // Undoes the active migration, from any phase before completed.
+  // Undoes the active migration, from any phase before its contract committed.
   void rollback();
 
   state::StateStore& state() { return *state_; }
 
  private:
+  std::unique_ptr<Connection> open(const char* session_name);
   void lock();
-  void run_steps(long long id, const plan::Plan& p, plan::Phase phase, const std::set<int>& done);
-  void run_step(long long id, const plan::Plan& p, size_t index);
-  void run_undo(long long id, const plan::Plan& p, size_t index);
-  void quiet_check(const plan::Step& step);
-  void fail(long long id, const std::string& name, const std::exception& e,
-            const std::string& what);
+  void reconnect_main();
+  // Before every step and batch: the lock is still ours, or taken again.
+  void verify_lock(long long id);
+  // Ends sessions a killed colshift left working (an orphaned CREATE INDEX
+  // CONCURRENTLY, a backfill batch). REQUIRES: the lock is held.
+  void end_orphans();
+  void preflight(const migration::Migration& m, const plan::Plan& p);
+  void run_steps(long long id, const plan::Plan& p, plan::Phase phase, const std::set<int>& done,
+                 const std::string& final_phase, size_t last_pending);
+  void run_step(long long id, const plan::Plan& p, size_t index, const std::string& then_phase);
+  void run_undo(long long id, const plan::Plan& p, size_t index, const std::string& then_phase);
+  // Runs `attempt` (one try of step `step`), reconnecting after a lost
+  // session until the state table says the step (in `direction`) committed.
+  void until_recorded(long long id, int step, const char* direction,
+                      const std::function<void()>& attempt);
+  void create_index(const plan::Step& s, const RetryLog& log);
+  void fill_missing(const plan::Step& s);
+  void check_constraint(const plan::Step& s, const RetryLog& log,
+                        const std::function<void()>& record);
+  void quiet_check(const plan::Step& step, const std::string& version);
+  // Runs `fn` on main_ while a second session reports, every few seconds,
+  // which sessions main_ waits for.
+  void with_wait_report(const std::function<void()>& fn);
+  [[noreturn]] void stop(long long id, const std::string& name, const std::exception& e,
+                         const std::string& what);
   void say(const std::string& line);
 
   const Dialect& dialect_;
@@ -96,8 +157,12 @@ class Runner {
   RunHooks hooks_;
   Clock& clock_;
   std::unique_ptr<Connection> main_;
+  std::unique_ptr<interrupt::CancelOnInterrupt> main_cancel_;
   std::unique_ptr<state::StateStore> state_;
   std::unique_ptr<MigrationLock> lock_;
+  std::string command_;  // "start", "complete", "rollback": names fault points
+  std::string phase_;    // the phase this runner last recorded
+  std::string file_;     // the migration file, for messages
 };
 
 }  // namespace colshift::run

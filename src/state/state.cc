@@ -88,6 +88,13 @@ CREATE TABLE IF NOT EXISTS {s}.control (
   updated_by text
 );
 INSERT INTO {s}.control (id) VALUES (1) ON CONFLICT DO NOTHING;
+ALTER TABLE {s}.control ADD COLUMN IF NOT EXISTS migration_id bigint;
+CREATE OR REPLACE FUNCTION {s}.colshift_null_from_up(what text, sample anyelement)
+  RETURNS anyelement LANGUAGE plpgsql AS $colshift$
+BEGIN
+  RAISE EXCEPTION 'up gave NULL for NOT NULL column %', what USING ERRCODE = 'not_null_violation';
+END
+$colshift$;
 CREATE TABLE IF NOT EXISTS {s}.events (
   id bigserial PRIMARY KEY,
   at timestamptz NOT NULL DEFAULT clock_timestamp(),
@@ -184,13 +191,18 @@ long long StateStore::create(const std::string& name, const std::string& file,
   return r.integer(0, 0);
 }
 
-void StateStore::set_phase(long long id, const std::string& phase) {
+// The SET list that moves a migration to `phase` ($2), stamping its times.
+static std::string phase_assignments(const std::string& phase) {
   std::string extra;
   if (phase == kActive) extra = ", finished_at = clock_timestamp()";
   if (phase == kCompleted || phase == kRolledBack) extra = ", completed_at = clock_timestamp()";
-  conn_.exec(fmt::format("UPDATE {} SET phase = $2, updated_at = clock_timestamp(){} WHERE id = $1",
-                         table("migrations"), extra),
-             {std::to_string(id), phase});
+  return "phase = $2, updated_at = clock_timestamp()" + extra;
+}
+
+void StateStore::set_phase(long long id, const std::string& phase) {
+  conn_.exec(
+      fmt::format("UPDATE {} SET {} WHERE id = $1", table("migrations"), phase_assignments(phase)),
+      {std::to_string(id), phase});
 }
 
 void StateStore::set_error(long long id, const std::string& error) {
@@ -204,17 +216,25 @@ void StateStore::clear_error(long long id) {
              {std::to_string(id)});
 }
 
-void StateStore::record_step(Connection& conn, long long id, int step,
-                             const std::string& direction) {
-  conn.exec(fmt::format("INSERT INTO {} (migration_id, step, direction) VALUES ($1, $2, $3) "
-                        "ON CONFLICT DO NOTHING",
-                        table("steps")),
-            {std::to_string(id), std::to_string(step), direction});
+void StateStore::record_step(Connection& conn, long long id, int step, const std::string& direction,
+                             const std::string& then_phase) {
+  // One statement, so it is atomic even outside a transaction: the step, the
+  // count, and the phase it leads to (with that phase's time stamps).
   conn.exec(
-      fmt::format("UPDATE {} SET steps_done = (SELECT count(*) FROM {} WHERE migration_id = $1 "
-                  "AND direction = 'forward'), updated_at = clock_timestamp() WHERE id = $1",
-                  table("migrations"), table("steps")),
-      {std::to_string(id)});
+      fmt::format(
+          "WITH colshift_step AS (INSERT INTO {steps} (migration_id, step, direction) "
+          "VALUES ($1, $3, $4) ON CONFLICT DO NOTHING RETURNING direction) "
+          "UPDATE {migrations} SET steps_done = (SELECT count(*) FROM {steps} WHERE migration_id "
+          "= $1 AND direction = 'forward') + (SELECT count(*) FROM colshift_step WHERE direction "
+          "= 'forward'), updated_at = clock_timestamp(), phase = coalesce($2::text, phase), "
+          "finished_at = CASE WHEN $2::text = '{active}' THEN clock_timestamp() ELSE finished_at "
+          "END, completed_at = CASE WHEN $2::text IN ('{completed}', '{rolled_back}') THEN "
+          "clock_timestamp() ELSE completed_at END WHERE id = $1",
+          fmt::arg("steps", table("steps")), fmt::arg("migrations", table("migrations")),
+          fmt::arg("active", kActive), fmt::arg("completed", kCompleted),
+          fmt::arg("rolled_back", kRolledBack)),
+      {std::to_string(id), then_phase.empty() ? Param{} : Param{then_phase}, std::to_string(step),
+       direction});
 }
 
 std::set<int> StateStore::steps_done(long long id, const std::string& direction) {
@@ -276,7 +296,8 @@ Control StateStore::control() {
   auto r = conn_.exec(
       fmt::format("SELECT paused, abort_requested, max_rate, max_replica_lag_ms, max_lock_waiters, "
                   "throttle_query, "
-                  "throttle_max, batch_size, coalesce(updated_by, '') FROM {} WHERE id = 1",
+                  "throttle_max, batch_size, coalesce(updated_by, ''), migration_id FROM {} "
+                  "WHERE id = 1",
                   table("control")));
   Control c;
   if (r.empty()) return c;
@@ -289,7 +310,33 @@ Control StateStore::control() {
   if (r.at(0, 6)) c.throttle_max = std::stod(*r.at(0, 6));
   if (r.at(0, 7)) c.batch_size = static_cast<int>(r.integer(0, 7));
   c.updated_by = r.text(0, 8);
+  c.migration_id = r.integer(0, 9, 0);
   return c;
+}
+
+Control StateStore::reset_control(long long migration_id) {
+  Control before = control();
+  conn_.exec(fmt::format("UPDATE {} SET paused = false, abort_requested = false, max_rate = NULL, "
+                         "max_replica_lag_ms = NULL, max_lock_waiters = NULL, throttle_query = "
+                         "NULL, throttle_max = NULL, batch_size = NULL, migration_id = $1, "
+                         "updated_at = clock_timestamp() WHERE id = 1",
+                         table("control")),
+             {std::to_string(migration_id)});
+  return before;
+}
+
+bool StateStore::lock_held() {
+  return conn_
+      .exec(
+          "SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND granted "
+          "AND ((classid::bigint << 32) | objid::bigint) = " +
+          migration_lock_key(schema_) + ")")
+      .boolean(0, 0);
+}
+
+std::string migration_lock_key(const std::string& schema) {
+  return "hashtextextended('colshift:migration:' || " + postgres_dialect().quote_literal(schema) +
+         ", 0)";
 }
 
 void StateStore::update_control(const std::string& assignments, const Params& params) {

@@ -19,7 +19,12 @@
 //   control     one row (id 1): paused, abort_requested, and throttle
 //               overrides (max_rate, max_replica_lag_ms, max_lock_waiters,
 //               throttle_query, throttle_max, batch_size) that a running
-//               backfill reads before every batch; updated_at, updated_by.
+//               backfill reads before every batch; updated_at, updated_by;
+//               migration_id (the run they address: every run clears them
+//               when it starts, and the control commands refuse while no
+//               colshift process runs).
+//   colshift_null_from_up(what, sample)  a function the backfill calls when
+//               `up` gives NULL for a NOT NULL column: raises 23502.
 //   events      id, at, migration_id, migration, kind, detail (jsonb); every
 //               insert is also sent as pg_notify('colshift', json).
 //
@@ -90,6 +95,7 @@ struct Control {
   std::optional<double> throttle_max;
   std::optional<int> batch_size;
   std::string updated_by;
+  long long migration_id = 0;  // the migration whose running process it addresses
 };
 
 class StateStore {
@@ -115,15 +121,25 @@ class StateStore {
   void set_error(long long id, const std::string& error);
   void clear_error(long long id);
 
-  // Records a step done. Call inside the step's own transaction on `conn` when
-  // the step is transactional.
-  void record_step(Connection& conn, long long id, int step, const std::string& direction);
+  // Records a step done, and (when `then_phase` is not empty) the phase it
+  // leads to, in one statement. Call inside the step's own transaction on
+  // `conn` when the step is transactional, so the phase change commits with
+  // the change that causes it.
+  void record_step(Connection& conn, long long id, int step, const std::string& direction,
+                   const std::string& then_phase = {});
   std::set<int> steps_done(long long id, const std::string& direction);
 
   std::optional<BackfillCheckpoint> checkpoint(long long id, int step);
   void start_checkpoint(long long id, int step, long long rows_total, int batch_size);
 
   Control control();
+  // Clears every control setting and addresses the row to `migration_id`: a
+  // run starts with no pause, abort or override left from an earlier one.
+  // Returns the settings it cleared.
+  Control reset_control(long long migration_id);
+  // Whether some session holds the migration lock (a colshift process is
+  // changing this database).
+  bool lock_held();
   // UPDATE control SET <assignments> (with $1.. bound to params), stamping who and when.
   void update_control(const std::string& assignments, const Params& params);
   void set_throttle_reason(long long id, int step, const std::string& reason);
@@ -141,6 +157,10 @@ class StateStore {
   Connection& conn_;
   std::string schema_;
 };
+
+// SQL for the key of the session advisory lock that allows one mutating
+// colshift per database and state schema.
+std::string migration_lock_key(const std::string& schema);
 
 // "dbuser (osuser@host)" for applied_by.
 std::string current_operator(Connection& conn);

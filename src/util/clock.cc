@@ -2,13 +2,18 @@
 
 #include <thread>
 
+#include "util/interrupt.h"
+
 namespace colshift {
 namespace {
 
 class RealClock : public Clock {
  public:
   TimePoint now() override { return std::chrono::steady_clock::now(); }
-  void sleep_for(Duration d) override { std::this_thread::sleep_for(d); }
+  // Wakes early on Ctrl-C, so backoffs and throttle waits never hold up a stop.
+  void sleep_for(Duration d) override {
+    interrupt::sleep_ms(std::chrono::duration_cast<std::chrono::milliseconds>(d).count());
+  }
   double random_unit() override { return dist_(rng_); }
 
  private:

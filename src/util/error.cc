@@ -31,6 +31,8 @@ int exit_code_for(ErrorKind kind) {
     case ErrorKind::kConnection:
     case ErrorKind::kConflict:
       return kExitChangeFailed;
+    case ErrorKind::kInterrupted:
+      return kExitInterrupted;
   }
   return kExitChangeFailed;
 }

@@ -23,6 +23,7 @@ enum class ErrorKind {
   kLockTimeout,   // lock_timeout exhausted all retries (a kChangeFailed) -> exit 1
   kConnection,    // the server could not be reached or went away       -> exit 1
   kConflict,      // another colshift holds the migration lock, or state forbids -> exit 1
+  kInterrupted,   // stopped by Ctrl-C or SIGTERM; left safe and resumable -> exit 130
 };
 
 // Process exit codes (DESIGN.md "Command line").
@@ -31,6 +32,7 @@ enum ExitCode : int {
   kExitChangeFailed = 1,
   kExitBadInput = 2,
   kExitLintErrors = 3,
+  kExitInterrupted = 130,  // 128 + SIGINT, as shells report an interrupted command
 };
 
 class Error : public std::runtime_error {

@@ -18,7 +18,16 @@ constexpr long long kExplicitRange = 500;
 
 TEST_F(CoreLiveWrites, OldShapeWritesDuringStartAreFilledExplicitWritesKept) {
   make_users("users", kRows);
-  auto file = domain_migration("0001_users_domain", "users", "email_domain");
+  // The new app version declares itself (SET LOCAL colshift.version, which
+  // works through any pooler); every other session is the old version.
+  auto file = migration("0001_users_domain",
+                        "purpose: per-domain analytics\n"
+                        "undeclared_writers: old\n"
+                        "operations:\n"
+                        "  - add_column:\n"
+                        "      table: users\n"
+                        "      column: { name: email_domain, type: text, nullable: false }\n"
+                        "      up: split_part(email, '@', 2)\n");
 
   std::atomic<bool> stop{false};
   std::atomic<long long> old_writes{0}, explicit_writes{0}, errors{0};
@@ -54,6 +63,8 @@ TEST_F(CoreLiveWrites, OldShapeWritesDuringStartAreFilledExplicitWritesKept) {
           case 5: {  // the new app version sets the column itself (once it exists)
             long long eid = 1 + static_cast<long long>(rng() % kExplicitRange);
             try {
+              conn->exec("BEGIN");
+              conn->exec("SET LOCAL colshift.version = '0001_users_domain'");
               if (rng() % 2) {
                 // A new value each time: a row trigger cannot tell "set to
                 // the value it already had" from "not named in SET".
@@ -67,8 +78,10 @@ TEST_F(CoreLiveWrites, OldShapeWritesDuringStartAreFilledExplicitWritesKept) {
                     "'explicit-new')",
                     {std::to_string(-eid - 1000 * (explicit_writes + 1))});
               }
+              conn->exec("COMMIT");
               ++explicit_writes;
             } catch (const DbError& e) {
+              conn->exec("ROLLBACK");
               if (e.code() != "42703") throw;  // the column is not there yet
             }
             break;

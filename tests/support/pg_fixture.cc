@@ -60,7 +60,10 @@ static pid_t spawn(const std::vector<std::string>& args, const std::string& url,
     }
     setenv("NO_COLOR", "1", 1);
     std::vector<char*> argv;
-    std::string bin = COLSHIFT_BINARY;
+    // COLSHIFT_TEST_BINARY runs the suite against another build (e.g. to see
+    // a regression test fail on the code before its fix).
+    const char* other = std::getenv("COLSHIFT_TEST_BINARY");
+    std::string bin = other && *other ? other : COLSHIFT_BINARY;
     argv.push_back(bin.data());
     std::vector<std::string> copy = args;
     for (auto& a : copy) argv.push_back(a.data());

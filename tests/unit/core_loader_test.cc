@@ -98,7 +98,8 @@ TEST(CoreLoader, UnknownKeySuggestsTheRightKey) {
             "migration\n"
             "    operation:\n"
             "    ^\n"
-            "  hint: valid keys: name, purpose, operations; did you mean 'operations'?");
+            "  hint: valid keys: name, purpose, undeclared_writers, operations; did you mean "
+            "'operations'?");
 }
 
 TEST(CoreLoader, NotNullWithoutDefaultOrUp) {

@@ -157,8 +157,21 @@ TEST(CorePlanJson, RoundTripKeepsEveryField) {
     if (p.steps[i].backfill) {
       EXPECT_EQ(back.steps[i].backfill->key_columns, p.steps[i].backfill->key_columns);
       EXPECT_EQ(back.steps[i].backfill->key_types, p.steps[i].backfill->key_types);
-      EXPECT_EQ(back.steps[i].backfill->old_write_counter, p.steps[i].backfill->old_write_counter);
+      ASSERT_EQ(back.steps[i].backfill->columns.size(), p.steps[i].backfill->columns.size());
+      for (size_t c = 0; c < p.steps[i].backfill->columns.size(); ++c) {
+        EXPECT_EQ(back.steps[i].backfill->columns[c].expression,
+                  p.steps[i].backfill->columns[c].expression);
+        EXPECT_EQ(back.steps[i].backfill->columns[c].not_null,
+                  p.steps[i].backfill->columns[c].not_null);
+      }
     }
+    EXPECT_EQ(back.steps[i].writers.has_value(), p.steps[i].writers.has_value());
+    if (p.steps[i].writers) {
+      EXPECT_EQ(back.steps[i].writers->old_writes, p.steps[i].writers->old_writes);
+      EXPECT_EQ(back.steps[i].writers->trigger_failures, p.steps[i].writers->trigger_failures);
+    }
+    EXPECT_EQ(back.steps[i].rank, p.steps[i].rank);
+    EXPECT_EQ(back.steps[i].contract, p.steps[i].contract);
   }
   EXPECT_EQ(back.server_version, 110000);
   EXPECT_FALSE(back.offline);

@@ -1,14 +1,28 @@
-// add_column on PostgreSQL: its expand, backfill, finish and complete steps and
-// the inverse of each.
+// add_column on PostgreSQL: its expand, backfill and complete steps and the
+// inverse of each.
 //
 // Paths, safest that fits:
 //  - instant: no `up`, and no default or a non-volatile default on PG 11+:
 //    one ADD COLUMN (catalog-only; no rewrite, no scan).
-//  - dual-write: otherwise. Add the column nullable without default; a BEFORE
-//    trigger fills it from `up` for writes that leave it to the trigger (old app
-//    versions) and counts them; batched backfill of existing rows; NOT NULL via
-//    CHECK NOT VALID -> VALIDATE in finish; complete proves SET NOT NULL from
-//    the check, sets the default and drops the trigger in one transaction.
+//  - dual-write: otherwise. Expand adds the column nullable without default
+//    and a BEFORE trigger that derives it from `up` for old-version writes;
+//    the backfill fills existing rows. No constraint an app write could
+//    violate is live before complete: complete checks that the old version
+//    stopped writing, fills what is still missing (or refuses with the key),
+//    adds the NOT NULL check NOT VALID and validates it, then contracts in one
+//    transaction (SET NOT NULL proven by the check, default, trigger dropped).
+//
+// Who is writing (the trigger's first question): a session that declares
+// this migration's version (setting colshift.version, or the token
+// "colshift:<version>" in application_name) is the new app version and is
+// never touched, except that an INSERT leaving the column NULL gets the new
+// shape's default. A session that declares another version is old: its
+// writes derive the column from `up` — an INSERT that leaves it NULL, a row
+// without a value yet, and an UPDATE that changed what `up` reads (a volatile
+// `up` only once per row, never on UPDATE). A session that declares nothing
+// is old with `undeclared_writers: old`, and otherwise guessed: a value a
+// writer set (in this statement or an earlier one) is never overwritten, and
+// only a row without a value is derived.
 #include <fmt/format.h>
 
 #include "dialect/postgres/postgres_dialect.h"
@@ -35,6 +49,122 @@ bool is_volatile(const std::string& expr, const plan::CatalogFacts& facts,
 
 double rows_at(long long rows, double rate) {
   return rows < 0 ? -1 : static_cast<double>(rows) / rate;
+}
+
+// The names of what the dual-write path creates for one column.
+struct DualWriteNames {
+  std::string function;  // in the table's schema
+  std::string trigger;
+  std::string old_writes;  // sequences in colshift's schema
+  std::string old_write_last;
+  std::string failures;
+  std::string not_null_check;
+};
+
+DualWriteNames dual_write_names(const plan::TableFacts& t, const std::string& column) {
+  const std::vector<std::string> parts = {t.schema, t.name, column};
+  return {PostgresDialect::object_name("dw", parts), PostgresDialect::object_name("dw", {column}),
+          PostgresDialect::object_name("ow", parts), PostgresDialect::object_name("owlast", parts),
+          PostgresDialect::object_name("tf", parts), PostgresDialect::object_name("nn", {column})};
+}
+
+// The trigger function's body (PL/pgSQL). See the file comment for the rules.
+std::string trigger_body(const PostgresDialect& d, const migration::AddColumn& op,
+                         const plan::TableFacts& t, const std::string& expr, bool volatile_up,
+                         const PlanContext& ctx, const std::string& counter,
+                         const std::string& last, const std::string& failures) {
+  const std::string c = d.quote_ident(op.column.name);
+  const std::string type = op.column.type;
+  const std::string bump_old = fmt::format(
+      "PERFORM nextval({0});\n"
+      "    PERFORM setval({1}, GREATEST(1, (extract(epoch FROM clock_timestamp()) * "
+      "1000)::bigint));",
+      d.quote_literal(counter), d.quote_literal(last));
+  std::string new_version_default;
+  if (op.column.default_expr) {
+    new_version_default = fmt::format(
+        "    IF TG_OP = 'INSERT' AND NEW.{0} IS NULL THEN\n"
+        "      NEW.{0} := ({1})::{2};\n"
+        "    END IF;\n",
+        c, *op.column.default_expr, type);
+  }
+  // An old-version UPDATE of a row that has a value re-derives it only when
+  // the write changed what `up` reads (an email's domain follows the email);
+  // otherwise the value stays, whoever set it (a qty change keeps the source
+  // the new version wrote).
+  const std::string rederive = fmt::format(
+      "    IF TG_OP = 'UPDATE' AND NEW.{0} IS NOT NULL AND colshift_value IS NOT DISTINCT FROM\n"
+      "       (SELECT ({1})::{2} FROM (SELECT OLD.*) AS {3}) THEN\n"
+      "      RETURN NEW;\n"
+      "    END IF;\n",
+      c, expr, type, d.quote_ident(t.name));
+  std::vector<std::string> key_parts;
+  for (const auto& k : t.primary_key) key_parts.push_back("NEW." + d.quote_ident(k) + "::text");
+  const bool undeclared_old = ctx.undeclared == plan::UndeclaredWriters::kOld;
+  return fmt::format(
+      "#variable_conflict use_column\n"
+      "DECLARE\n"
+      "  colshift_version text := nullif(current_setting('colshift.version', true), '');\n"
+      "  colshift_app text;\n"
+      "  colshift_at int;\n"
+      "  colshift_writer int;  -- 0 new version, 1 old version, 2 undeclared\n"
+      "  colshift_value {type};\n"
+      "  colshift_failed boolean := false;\n"
+      "BEGIN\n"
+      "  IF colshift_version IS NULL THEN\n"
+      "    colshift_app := ' ' || translate(current_setting('application_name'), ',;/@|()', "
+      "'       ') || ' ';\n"
+      "    colshift_at := position(' colshift:' in colshift_app);\n"
+      "    IF colshift_at > 0 THEN\n"
+      "      colshift_version := split_part(substr(colshift_app, colshift_at + 10), ' ', 1);\n"
+      "    END IF;\n"
+      "  END IF;\n"
+      "  colshift_writer := CASE WHEN colshift_version = {version} THEN 0\n"
+      "                          WHEN colshift_version IS NOT NULL THEN 1 ELSE {undeclared} END;\n"
+      "  IF colshift_writer = 0 THEN\n"
+      "{new_default}"
+      "    RETURN NEW;\n"
+      "  END IF;\n"
+      "  IF colshift_writer = 1 THEN\n"
+      "    {bump_old}\n"
+      "  END IF;\n"
+      "  IF TG_OP = 'INSERT' THEN\n"
+      "    IF NEW.{c} IS NOT NULL THEN\n"
+      "      RETURN NEW;\n"
+      "    END IF;\n"
+      "    IF colshift_writer = 2 THEN\n"
+      "      {bump_old}\n"
+      "    END IF;\n"
+      "  ELSIF NEW.{c} IS DISTINCT FROM OLD.{c} THEN\n"
+      "    RETURN NEW;  -- the writer set the column\n"
+      "  ELSIF NEW.{c} IS NOT NULL{keep_when} THEN\n"
+      "    RETURN NEW;  -- computed once already, or set by a writer earlier\n"
+      "  END IF;\n"
+      "  BEGIN\n"
+      "    colshift_value := (SELECT ({expr})::{type} FROM (SELECT NEW.*) AS {alias});\n"
+      "{rederive}"
+      "  EXCEPTION WHEN OTHERS THEN\n"
+      "    colshift_failed := true;\n"
+      "    RAISE LOG 'colshift: up of %.% failed for key (%): % (SQLSTATE %)', {table_lit}, "
+      "{column_lit}, concat_ws(', ', {key}), SQLERRM, SQLSTATE;\n"
+      "  END;\n"
+      "  IF colshift_failed{null_fails} THEN\n"
+      "    PERFORM nextval({failures});\n"
+      "    RETURN NEW;  -- left without a value: complete fills it or names the row\n"
+      "  END IF;\n"
+      "  NEW.{c} := colshift_value;\n"
+      "  RETURN NEW;\n"
+      "END",
+      fmt::arg("type", type), fmt::arg("version", d.quote_literal(ctx.migration)),
+      fmt::arg("undeclared", undeclared_old ? 1 : 2), fmt::arg("new_default", new_version_default),
+      fmt::arg("bump_old", bump_old), fmt::arg("c", c),
+      fmt::arg("keep_when", volatile_up ? "" : " AND colshift_writer = 2"),
+      fmt::arg("rederive", volatile_up ? std::string() : rederive), fmt::arg("expr", expr),
+      fmt::arg("alias", d.quote_ident(t.name)), fmt::arg("table_lit", d.quote_literal(t.name)),
+      fmt::arg("column_lit", d.quote_literal(op.column.name)),
+      fmt::arg("key", join(key_parts, ", ")),
+      fmt::arg("null_fails", op.column.nullable ? "" : " OR colshift_value IS NULL"),
+      fmt::arg("failures", d.quote_literal(failures)));
 }
 
 }  // namespace
@@ -70,49 +200,51 @@ std::vector<Step> PostgresDialect::plan_add_column(const migration::AddColumn& o
     s.lock_table = lock_table;
     return s;
   };
-
-  // A CHECK added NOT VALID (catalog only), then validated in finish with a
-  // scan under SHARE UPDATE EXCLUSIVE, which blocks no reads or writes.
-  auto add_constraint_sql = [&](const std::string& cname, const std::string& expr) {
-    return fmt::format("ALTER TABLE {} ADD CONSTRAINT {} CHECK ({}) NOT VALID", table,
-                       quote_ident(cname), expr);
-  };
-  auto validate_step = [&](const std::string& cname, const std::string& label) {
-    Step validate =
-        base(Phase::kFinish, StepKind::kTransactional,
-             fmt::format("validate {} on {} (scans, reads and writes continue)", label, what));
-    validate.sql = {
-        fmt::format("ALTER TABLE {} VALIDATE CONSTRAINT {}", table, quote_ident(cname))};
-    validate.done_check = fmt::format(
-        "SELECT EXISTS (SELECT 1 FROM pg_constraint WHERE conrelid = {}::regclass AND conname = {} "
-        "AND convalidated)",
-        quote_literal(table), quote_literal(cname));
-    validate.lock = LockMode::kShareUpdateExclusive;
-    validate.scans = true;
-    validate.estimate_seconds = rows_at(t.row_estimate, kValidateRowsPerSecond);
-    validate.undo_summary = "nothing (undone with the constraint)";
-    return validate;
-  };
-  // The user's CHECK: its own step (the instant path has no other expand
-  // transaction to share), kept after complete.
-  auto add_checked_constraint = [&](const std::string& cname, const std::string& expr,
-                                    const std::string& label) {
-    Step add = base(Phase::kFinish, StepKind::kTransactional,
-                    fmt::format("add {} on {} as NOT VALID (no scan)", label, what));
-    add.sql = {add_constraint_sql(cname, expr)};
-    add.done_check = fmt::format(
+  auto constraint_exists = [&](const std::string& cname) {
+    return fmt::format(
         "SELECT EXISTS (SELECT 1 FROM pg_constraint WHERE conrelid = {}::regclass AND conname = "
-        "{})",
+        "{} AND convalidated)",
         quote_literal(table), quote_literal(cname));
-    add.lock = LockMode::kAccessExclusive;
-    add.estimate_note = "instant";
-    add.undo = {
-        fmt::format("ALTER TABLE {} DROP CONSTRAINT IF EXISTS {}", table, quote_ident(cname))};
-    add.undo_lock = LockMode::kAccessExclusive;
-    add.undo_summary = fmt::format("drop {} {}", label, cname);
-    steps.push_back(add);
-    steps.push_back(validate_step(cname, label));
   };
+  auto key_list = [&] {
+    std::vector<std::string> k;
+    for (const auto& name : t.primary_key) k.push_back(quote_ident(name));
+    return k.empty() ? std::string("ctid") : join(k, ", ");
+  };
+  // A CHECK added NOT VALID (catalog only, a brief ACCESS EXCLUSIVE), then
+  // validated with a scan under SHARE UPDATE EXCLUSIVE, which blocks no reads
+  // or writes; dropped again when a row fails it. In complete: only then can
+  // an app write violate it.
+  auto check_step = [&](const std::string& cname, const std::string& expr,
+                        const std::string& label) {
+    Step s = base(Phase::kComplete, StepKind::kCheckConstraint,
+                  fmt::format("add {} on {} as NOT VALID, then validate it (scans; reads and "
+                              "writes continue)",
+                              label, what));
+    s.rank = plan::kCompleteRankConstraint;
+    // Idempotent: a re-run after a crash between the two finds it added.
+    const std::string add = fmt::format(
+        "IF NOT EXISTS (SELECT 1 FROM pg_constraint WHERE conrelid = {}::regclass AND conname = "
+        "{}) THEN\n  ALTER TABLE {} ADD CONSTRAINT {} CHECK ({}) NOT VALID;\nEND IF;",
+        quote_literal(table), quote_literal(cname), table, quote_ident(cname), expr);
+    const std::string tag = dollar_tag(add);
+    s.sql = {fmt::format("DO {}\nBEGIN\n{}\nEND\n{}", tag, add, tag),
+             fmt::format("ALTER TABLE {} VALIDATE CONSTRAINT {}", table, quote_ident(cname))};
+    s.done_check = constraint_exists(cname);
+    s.constraint_name = cname;
+    s.violations_sql =
+        fmt::format("SELECT {} FROM {} WHERE ({}) IS FALSE LIMIT 5", key_list(), table, expr);
+    s.lock = LockMode::kShareUpdateExclusive;
+    s.scans = true;
+    s.estimate_seconds = rows_at(t.row_estimate, kValidateRowsPerSecond);
+    s.estimate_note = "brief ACCESS EXCLUSIVE to add it";
+    s.undo = {
+        fmt::format("ALTER TABLE {} DROP CONSTRAINT IF EXISTS {}", table, quote_ident(cname))};
+    s.undo_lock = LockMode::kAccessExclusive;
+    s.undo_summary = fmt::format("drop {} {}", label, cname);
+    return s;
+  };
+  const std::string user_check = fmt::format("{}_{}_check", t.name, col.name).substr(0, 63);
 
   if (instant) {
     Step s = base(Phase::kExpand, StepKind::kTransactional,
@@ -129,10 +261,7 @@ std::vector<Step> PostgresDialect::plan_add_column(const migration::AddColumn& o
     s.undo_lock = LockMode::kAccessExclusive;
     s.undo_summary = fmt::format("drop column {} (catalog only)", what);
     steps.push_back(s);
-    if (col.check) {
-      add_checked_constraint(fmt::format("{}_{}_check", t.name, col.name).substr(0, 63), *col.check,
-                             "CHECK");
-    }
+    if (col.check) steps.push_back(check_step(user_check, *col.check, "CHECK"));
     return steps;
   }
 
@@ -149,73 +278,42 @@ std::vector<Step> PostgresDialect::plan_add_column(const migration::AddColumn& o
                             op.table.display()));
   }
   const std::string expr = op.up ? *op.up : *col.default_expr;
-  const std::string fn = object_name({"dw", t.name, col.name});
-  const std::string trigger = object_name({"dw", col.name});
-  const std::string counter = object_name({"ow", t.name, col.name});
-  const std::string last = object_name({"owlast", t.name, col.name});
-  const std::string qfn = qualified(t.schema, fn);
-  const std::string qcounter = qualified(ctx.state_schema, counter);
-  const std::string qlast = qualified(ctx.state_schema, last);
-  const std::string row_alias = quote_ident(t.name);
+  const bool volatile_up = op.up ? is_volatile(*op.up, facts, where) : volatile_default;
+  const auto names = dual_write_names(t, col.name);
+  const std::string qfn = qualified(t.schema, names.function);
+  const std::string qcounter = qualified(ctx.state_schema, names.old_writes);
+  const std::string qlast = qualified(ctx.state_schema, names.old_write_last);
+  const std::string qfailures = qualified(ctx.state_schema, names.failures);
 
-  const std::string nn = object_name({"nn", col.name});
+  const std::string body =
+      trigger_body(*this, op, t, expr, volatile_up, ctx, qcounter, qlast, qfailures);
 
-  // The trigger: an INSERT that leaves the column NULL, or an UPDATE that leaves
-  // it unchanged while the row's `up` value moved, comes from an app version
-  // that does not know the column: fill it, and count the write. A writer that
-  // sets the column wins. The backfill session switches the trigger off with
-  // colshift.backfill = on (it computes the value itself).
-  std::string body = fmt::format(
-      "#variable_conflict use_column\n"
-      "DECLARE\n"
-      "  colshift_value {type};\n"
-      "BEGIN\n"
-      "  IF TG_OP = 'INSERT' THEN\n"
-      "    IF NEW.{c} IS NULL THEN\n"
-      "      NEW.{c} := (SELECT ({expr})::{type} FROM (SELECT NEW.*) AS {alias});\n"
-      "      PERFORM nextval({counter_lit});\n"
-      "      PERFORM setval({last_lit}, GREATEST(1, (extract(epoch FROM clock_timestamp()) * "
-      "1000)::bigint));\n"
-      "    END IF;\n"
-      "  ELSIF NEW.{c} IS NOT DISTINCT FROM OLD.{c} THEN\n"
-      "    colshift_value := (SELECT ({expr})::{type} FROM (SELECT NEW.*) AS {alias});\n"
-      "    IF colshift_value IS DISTINCT FROM NEW.{c} THEN\n"
-      "      IF OLD.{c} IS NOT NULL THEN\n"
-      "        PERFORM nextval({counter_lit});\n"
-      "        PERFORM setval({last_lit}, GREATEST(1, (extract(epoch FROM clock_timestamp()) * "
-      "1000)::bigint));\n"
-      "      END IF;\n"
-      "      NEW.{c} := colshift_value;\n"
-      "    END IF;\n"
-      "  END IF;\n"
-      "  RETURN NEW;\n"
-      "END",
-      fmt::arg("type", type), fmt::arg("c", c), fmt::arg("expr", expr),
-      fmt::arg("alias", row_alias), fmt::arg("counter_lit", quote_literal(qcounter)),
-      fmt::arg("last_lit", quote_literal(qlast)));
-
-  // One short transaction, one lock acquisition: the column, its NOT NULL
-  // check (NOT VALID: no scan; new rows must already satisfy it, and the
-  // trigger fills them), and the dual-write trigger. Old app versions never
-  // see the column without the trigger.
+  // One short transaction, one lock acquisition: the column and the
+  // dual-write trigger, so old app versions never see the column without it.
+  // App sessions bump the counters from inside the trigger: any role may.
   Step expand =
       base(Phase::kExpand, StepKind::kTransactional,
-           fmt::format("add column {} {} as nullable, no default{}, with dual-write trigger {} "
-                       "filling it for writers that leave it to the database (catalog only)",
-                       what, type, col.nullable ? "" : ", CHECK NOT NULL as NOT VALID", trigger));
+           fmt::format("add column {} {} as nullable, no default, with dual-write trigger {} "
+                       "deriving it from {} for old-version writes (catalog only)",
+                       what, type, names.trigger, op.up ? "'up'" : "the default"));
   expand.sql = {fmt::format("ALTER TABLE {} ADD COLUMN IF NOT EXISTS {} {}", table, c, type)};
-  if (!col.nullable) expand.sql.push_back(add_constraint_sql(nn, fmt::format("{} IS NOT NULL", c)));
-  expand.sql.push_back(fmt::format("CREATE SEQUENCE IF NOT EXISTS {}", qcounter));
+  for (const auto& seq : {qcounter, qfailures}) {
+    expand.sql.push_back(fmt::format("CREATE SEQUENCE IF NOT EXISTS {}", seq));
+  }
   expand.sql.push_back(fmt::format("CREATE SEQUENCE IF NOT EXISTS {} MINVALUE 0 START 0", qlast));
   expand.sql.push_back(
-      fmt::format("CREATE OR REPLACE FUNCTION {}() RETURNS trigger LANGUAGE plpgsql AS "
-                  "$colshift$\n{}\n$colshift$",
-                  qfn, body));
+      fmt::format("GRANT USAGE ON SCHEMA {} TO PUBLIC", quote_ident(ctx.state_schema)));
+  expand.sql.push_back(fmt::format("GRANT USAGE, UPDATE ON SEQUENCE {}, {}, {} TO PUBLIC", qcounter,
+                                   qlast, qfailures));
+  const std::string tag = dollar_tag(body);
+  expand.sql.push_back(
+      fmt::format("CREATE OR REPLACE FUNCTION {}() RETURNS trigger LANGUAGE plpgsql AS {}\n{}\n{}",
+                  qfn, tag, body, tag));
   std::string create_trigger = fmt::format(
       "CREATE TRIGGER {} BEFORE INSERT OR UPDATE ON {} FOR EACH ROW "
       "WHEN (current_setting('colshift.backfill', true) IS DISTINCT FROM 'on') EXECUTE FUNCTION "
       "{}()",
-      quote_ident(trigger), table, qfn);
+      quote_ident(names.trigger), table, qfn);
   if (facts.server_version < 110000) {
     create_trigger.replace(create_trigger.find("EXECUTE FUNCTION"), 16, "EXECUTE PROCEDURE");
   }
@@ -223,31 +321,29 @@ std::vector<Step> PostgresDialect::plan_add_column(const migration::AddColumn& o
   // All in one transaction: the trigger exists exactly when everything does.
   expand.done_check = fmt::format(
       "SELECT EXISTS (SELECT 1 FROM pg_trigger WHERE tgrelid = {}::regclass AND tgname = {})",
-      quote_literal(table), quote_literal(trigger));
+      quote_literal(table), quote_literal(names.trigger));
   expand.lock = LockMode::kAccessExclusive;
   expand.estimate_note = "instant";
-  expand.undo = {fmt::format("DROP TRIGGER IF EXISTS {} ON {}", quote_ident(trigger), table),
+  expand.undo = {fmt::format("DROP TRIGGER IF EXISTS {} ON {}", quote_ident(names.trigger), table),
                  fmt::format("DROP FUNCTION IF EXISTS {}()", qfn),
-                 fmt::format("DROP SEQUENCE IF EXISTS {}, {}", qcounter, qlast),
+                 fmt::format("DROP SEQUENCE IF EXISTS {}, {}, {}", qcounter, qlast, qfailures),
                  fmt::format("ALTER TABLE {} DROP COLUMN IF EXISTS {}", table, c)};
   expand.undo_lock = LockMode::kAccessExclusive;
   expand.undo_summary =
-      fmt::format("drop column {} with its trigger {} (catalog only)", what, trigger);
+      fmt::format("drop column {} with its trigger {} (catalog only)", what, names.trigger);
   steps.push_back(expand);
 
-  Step fill =
-      base(Phase::kBackfill, StepKind::kBackfill,
-           fmt::format("backfill {} = {} for existing rows, in primary-key batches", what, expr));
   plan::BackfillSpec spec;
   spec.schema = t.schema;
   spec.table = t.name;
-  spec.column = col.name;
-  spec.type = type;
-  spec.expression = expr;
+  spec.columns = {{col.name, type, expr, !col.nullable, col.check.value_or("")}};
   spec.key_columns = t.primary_key;
   spec.key_types = t.primary_key_types;
-  spec.old_write_counter = qcounter;
-  spec.old_write_last = qlast;
+
+  // The planner merges the backfill steps of one table into one pass.
+  Step fill =
+      base(Phase::kBackfill, StepKind::kBackfill,
+           fmt::format("backfill {} = {} for existing rows, in primary-key batches", what, expr));
   fill.backfill = spec;
   fill.lock = LockMode::kRowExclusive;
   fill.estimate_seconds = rows_at(t.row_estimate, kBackfillRowsPerSecond);
@@ -256,20 +352,33 @@ std::vector<Step> PostgresDialect::plan_add_column(const migration::AddColumn& o
   fill.undo_summary = "nothing (the column is dropped)";
   steps.push_back(fill);
 
-  if (col.check) {
-    add_checked_constraint(fmt::format("{}_{}_check", t.name, col.name).substr(0, 63), *col.check,
-                           "CHECK");
-  }
-  if (!col.nullable) steps.push_back(validate_step(nn, "NOT NULL check"));
-
   Step quiet =
       base(Phase::kComplete, StepKind::kQuietCheck,
-           fmt::format("check that no app version still leaves {} to the trigger", col.name));
-  quiet.backfill = spec;
+           fmt::format("check that no old app version still writes {} (so none breaks once it "
+                       "is final)",
+                       what));
+  quiet.rank = plan::kCompleteRankQuietCheck;
+  quiet.writers = plan::WriterCounters{t.name, col.name, qcounter, qlast, qfailures};
   quiet.lock_table.clear();
   quiet.undo_summary = "nothing";
   quiet.estimate_note = "instant";
   steps.push_back(quiet);
+
+  if (!col.nullable) {
+    Step missing = base(Phase::kComplete, StepKind::kFillMissing,
+                        fmt::format("fill rows of {} still without a value (a failed 'up' in the "
+                                    "trigger), or refuse naming them (scans)",
+                                    what));
+    missing.rank = plan::kCompleteRankFill;
+    missing.backfill = spec;
+    missing.lock = LockMode::kRowExclusive;
+    missing.scans = true;
+    missing.estimate_seconds = rows_at(t.row_estimate, kValidateRowsPerSecond);
+    missing.undo_summary = "nothing (the column is dropped)";
+    steps.push_back(missing);
+    steps.push_back(check_step(names.not_null_check, c + " IS NOT NULL", "NOT NULL check"));
+  }
+  if (col.check) steps.push_back(check_step(user_check, *col.check, "CHECK"));
 
   Step contract = base(Phase::kComplete, StepKind::kTransactional,
                        fmt::format("contract {}: {}{}drop the dual-write trigger", what,
@@ -278,10 +387,12 @@ std::vector<Step> PostgresDialect::plan_add_column(const migration::AddColumn& o
                                        ? "SET NOT NULL (proven by the check, no scan), "
                                        : "SET NOT NULL (scans the table: PostgreSQL < 12), ",
                                    col.default_expr ? "set default, " : ""));
+  contract.rank = plan::kCompleteRankContract;
+  contract.contract = true;
   if (!col.nullable) {
     contract.sql.push_back(fmt::format("ALTER TABLE {} ALTER COLUMN {} SET NOT NULL", table, c));
-    contract.sql.push_back(
-        fmt::format("ALTER TABLE {} DROP CONSTRAINT IF EXISTS {}", table, quote_ident(nn)));
+    contract.sql.push_back(fmt::format("ALTER TABLE {} DROP CONSTRAINT IF EXISTS {}", table,
+                                       quote_ident(names.not_null_check)));
     if (facts.server_version < kPgNotNullFromCheck) contract.scans = true;
   }
   if (col.default_expr) {
@@ -289,9 +400,15 @@ std::vector<Step> PostgresDialect::plan_add_column(const migration::AddColumn& o
         fmt::format("ALTER TABLE {} ALTER COLUMN {} SET DEFAULT {}", table, c, *col.default_expr));
   }
   contract.sql.push_back(
-      fmt::format("DROP TRIGGER IF EXISTS {} ON {}", quote_ident(trigger), table));
+      fmt::format("DROP TRIGGER IF EXISTS {} ON {}", quote_ident(names.trigger), table));
   contract.sql.push_back(fmt::format("DROP FUNCTION IF EXISTS {}()", qfn));
-  contract.sql.push_back(fmt::format("DROP SEQUENCE IF EXISTS {}, {}", qcounter, qlast));
+  contract.sql.push_back(
+      fmt::format("DROP SEQUENCE IF EXISTS {}, {}, {}", qcounter, qlast, qfailures));
+  // Recorded in the same transaction as its DDL: a re-run of complete after a
+  // crash sees exactly whether it committed.
+  contract.done_check = fmt::format(
+      "SELECT NOT EXISTS (SELECT 1 FROM pg_trigger WHERE tgrelid = {}::regclass AND tgname = {})",
+      quote_literal(table), quote_literal(names.trigger));
   contract.lock = LockMode::kAccessExclusive;
   contract.estimate_note = contract.scans ? "scans on PostgreSQL < 12" : "instant";
   contract.estimate_seconds = contract.scans ? rows_at(t.row_estimate, kValidateRowsPerSecond) : 0;

@@ -155,9 +155,13 @@ plan::CatalogFacts PostgresDialect::gather_facts(Connection& conn, const Migrati
             {qualified(it->second.schema, c->name)});
         if (r.boolean(0, 0)) f.existing_indexes.insert(it->second.schema + "." + c->name);
       }
-      if (auto* a = std::get_if<AddColumn>(&op); a && a->column.default_expr) {
-        for (auto& fn : expression_functions(*a->column.default_expr, where_of(a->pos)))
-          functions.insert(fn);
+      if (auto* a = std::get_if<AddColumn>(&op)) {
+        // Volatility decides how the trigger treats an UPDATE: a volatile
+        // `up` or default is computed once per row, never again.
+        for (const auto* expr : {&a->column.default_expr, &a->up}) {
+          if (!*expr) continue;
+          for (auto& fn : expression_functions(**expr, where_of(a->pos))) functions.insert(fn);
+        }
       }
     }
     for (const auto& fn : functions) {

@@ -16,6 +16,13 @@ const Dialect& postgres_dialect() {
   return dialect;
 }
 
+void prepare_session(Connection& conn, const Dialect& dialect, std::string_view application_name) {
+  std::string script;
+  for (const auto& s : dialect.session_setup(conn.server_version(), application_name))
+    script += s + ";\n";
+  conn.exec_script(script);
+}
+
 namespace postgres {
 
 std::string PostgresDialect::quote_ident(std::string_view ident) const {
@@ -36,12 +43,65 @@ std::string PostgresDialect::quote_literal(std::string_view text) const {
   return out + "'";
 }
 
-std::string PostgresDialect::object_name(const std::vector<std::string>& parts) {
-  std::string name = "colshift";
-  for (const auto& p : parts) name += "_" + p;
-  if (name.size() <= 63) return name;
-  std::string hash = migration::sha256_hex(name).substr(0, 8);
-  return name.substr(0, 63 - 9) + "_" + hash;
+std::string PostgresDialect::object_name(const std::string& kind,
+                                         const std::vector<std::string>& parts) {
+  // Length-prefixed parts: no two different part lists hash the same text.
+  std::string exact = kind;
+  for (const auto& p : parts) exact += fmt::format("|{}:{}", p.size(), p);
+  const std::string hash = migration::sha256_hex(exact).substr(0, 8);
+  std::string readable = "colshift_" + kind;
+  for (const auto& p : parts) readable += "_" + p;
+  constexpr size_t kMax = 63 - 9;  // room for "_" + 8 hex digits
+  if (readable.size() > kMax) {
+    readable.resize(kMax);
+    // Never cut a UTF-8 sequence in half.
+    while (!readable.empty() && (static_cast<unsigned char>(readable.back()) & 0xC0) == 0x80)
+      readable.pop_back();
+    if (!readable.empty() && static_cast<unsigned char>(readable.back()) >= 0xC0)
+      readable.pop_back();
+  }
+  return readable + "_" + hash;
+}
+
+std::string PostgresDialect::dollar_tag(const std::string& body) {
+  std::string tag = "$colshift$";
+  for (int i = 1; body.find(tag) != std::string::npos; ++i) tag = fmt::format("$colshift_{}$", i);
+  return tag;
+}
+
+std::vector<std::string> PostgresDialect::session_setup(int server_version,
+                                                        std::string_view application_name) const {
+  std::vector<std::string> out = {
+      "SET application_name = " + quote_literal(application_name), "SET statement_timeout = 0",
+      "SET idle_in_transaction_session_timeout = 0", "SET lock_timeout = 0"};
+  if (server_version >= 140000) {
+    out.push_back("SET idle_session_timeout = 0");
+    // The server ends a statement (a CREATE INDEX CONCURRENTLY, a backfill
+    // batch) within a second of colshift's process dying, instead of running
+    // on as an orphan.
+    out.push_back("SET client_connection_check_interval = '1s'");
+  }
+  return out;
+}
+
+std::string PostgresDialect::busy_sessions_sql() const {
+  return "SELECT pid, application_name, state, extract(epoch FROM clock_timestamp() - "
+         "coalesce(state_change, query_start))::int, left(regexp_replace(query, '\\s+', ' ', "
+         "'g'), 80) FROM pg_stat_activity WHERE datname = current_database() AND pid <> "
+         "pg_backend_pid() AND application_name = ANY($1::text[]) AND state <> 'idle'";
+}
+
+std::string PostgresDialect::end_session_sql() const { return "SELECT pg_terminate_backend($1)"; }
+
+std::string PostgresDialect::blocking_sessions_sql() const {
+  return "SELECT a.pid, coalesce(a.state, ''), extract(epoch FROM clock_timestamp() - "
+         "coalesce(a.xact_start, a.query_start))::int, left(regexp_replace(a.query, '\\s+', ' ', "
+         "'g'), 60) FROM pg_stat_activity a WHERE a.pid = ANY(pg_blocking_pids($1::int)) "
+         "ORDER BY a.pid LIMIT 5";
+}
+
+std::string PostgresDialect::index_builders_sql() const {
+  return "SELECT pid FROM pg_stat_progress_create_index WHERE index_relid = to_regclass($1)";
 }
 
 std::string PostgresDialect::key_tuple(const std::vector<std::string>& cols) const {

@@ -18,14 +18,33 @@ class PostgresDialect final : public Dialect {
   std::vector<plan::Step> plan_operation(const migration::Operation& op,
                                          const PlanContext& ctx) const override;
 
+  std::vector<std::string> session_setup(int server_version,
+                                         std::string_view application_name) const override;
+  std::string busy_sessions_sql() const override;
+  std::string end_session_sql() const override;
+  std::string blocking_sessions_sql() const override;
+  std::string index_builders_sql() const override;
   std::vector<std::string> backfill_session_setup() const override;
   std::string backfill_boundary_sql(const plan::BackfillSpec& spec, bool has_after) const override;
   std::string backfill_max_key_sql(const plan::BackfillSpec& spec) const override;
-  std::string backfill_update_sql(const plan::BackfillSpec& spec, bool has_after,
-                                  bool has_upto) const override;
+  std::string backfill_update_sql(const plan::BackfillSpec& spec, bool has_after, bool has_upto,
+                                  const std::string& state_schema) const override;
   std::string backfill_count_sql(const plan::BackfillSpec& spec) const override;
   std::string backfill_batch_sql(const plan::BackfillSpec& spec, bool has_after,
-                                 const std::string& checkpoint_table) const override;
+                                 const std::string& state_schema) const override;
+  std::string backfill_probe_sql(const plan::BackfillSpec& spec, bool has_after, bool has_upto,
+                                 bool before_expand) const override;
+  std::string check_probe_sql(const plan::BackfillSpec& spec, const plan::BackfillColumn& column,
+                              bool has_after, bool has_upto) const override;
+  std::string backfill_range_rows_sql(const plan::BackfillSpec& spec, bool has_after,
+                                      bool has_upto) const override;
+  std::string backfill_nth_key_sql(const plan::BackfillSpec& spec, bool has_after,
+                                   bool has_upto) const override;
+  std::string backfill_sample_keys_sql(const plan::BackfillSpec& spec, double percent,
+                                       int limit) const override;
+  std::string fill_missing_sql(const plan::BackfillSpec& spec,
+                               const std::string& state_schema) const override;
+  std::string missing_keys_sql(const plan::BackfillSpec& spec) const override;
 
   // Operation planners (one file each).
   std::vector<plan::Step> plan_add_column(const migration::AddColumn& op,
@@ -34,11 +53,26 @@ class PostgresDialect final : public Dialect {
                                             const PlanContext& ctx) const;
   std::vector<plan::Step> plan_raw_sql(const migration::RawSql& op, const PlanContext& ctx) const;
 
-  // A name for an object colshift creates: "colshift_<parts joined by _>",
-  // shortened with a hash suffix to fit PostgreSQL's 63-byte limit.
-  static std::string object_name(const std::vector<std::string>& parts);
+  // A name for an object colshift creates: "colshift_<kind>_<parts joined by
+  // _>_<hash>", the readable part shortened to fit PostgreSQL's 63-byte limit.
+  // The hash covers `kind` and every part exactly (not their joined text), so
+  // table a_b column c and table a column b_c never share a name.
+  static std::string object_name(const std::string& kind, const std::vector<std::string>& parts);
+  // A dollar-quote tag ("$colshift$", "$colshift_1$", ...) that `body` does not contain.
+  static std::string dollar_tag(const std::string& body);
   // "(a, b)" of quoted key columns.
   std::string key_tuple(const std::vector<std::string>& cols) const;
+
+ private:
+  // Pieces of the backfill statements (backfill_sql.cc).
+  std::string own_writes_guard() const;
+  std::string range_condition(const plan::BackfillSpec& spec, bool has_after, bool has_upto,
+                              size_t first_param) const;
+  std::string pending_condition(const plan::BackfillSpec& spec) const;
+  std::string fill_value(const plan::BackfillColumn& c, const plan::BackfillSpec& spec,
+                         const std::string& state_schema) const;
+  std::string fill_assignments(const plan::BackfillSpec& spec,
+                               const std::string& state_schema) const;
 };
 
 // Functions called in an SQL expression (lower-cased, unqualified names).
