@@ -41,8 +41,7 @@ ProbeOutcome probe(Connection& conn, const Dialect& d, const plan::BackfillSpec&
 long long rows_in(Connection& conn, const Dialect& d, const plan::BackfillSpec& spec,
                   const Key& after, const Key& upto) {
   return conn
-      .exec(d.backfill_range_rows_sql(spec, !after.empty(), !upto.empty()),
-            key_params(after, upto))
+      .exec(d.backfill_range_rows_sql(spec, !after.empty(), !upto.empty()), key_params(after, upto))
       .integer(0, 0);
 }
 

@@ -22,11 +22,11 @@ using Key = std::vector<std::string>;
 
 // One row an expression cannot fill.
 struct RowFailure {
-  Key key;               // empty when the failure could not be pinned to a row
-  std::string column;    // the column whose expression failed (empty when unknown)
+  Key key;             // empty when the failure could not be pinned to a row
+  std::string column;  // the column whose expression failed (empty when unknown)
   std::string expression;
-  std::string error;     // the server's message; empty for a NULL
-  std::string code;      // SQLSTATE; empty for a NULL
+  std::string error;        // the server's message; empty for a NULL
+  std::string code;         // SQLSTATE; empty for a NULL
   bool null_value = false;  // the expression gave NULL for a NOT NULL column
   std::string check;        // the CHECK the row would fail (pre-flight), if that is the failure
 };

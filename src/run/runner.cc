@@ -353,7 +353,17 @@ void Runner::run_step(long long id, const plan::Plan& p, size_t index,
   const int step = static_cast<int>(index);
   fault::Scope scope(fmt::format("{}.step{}", command_, index));
   auto log = [this](int, const std::string& msg) { say("    waiting: " + msg); };
-  auto record = [&] { state_->record_step(*main_, id, step, "forward", then_phase); };
+  // Transactional steps record themselves inside their own commit; the others
+  // with a statement of its own, which is a crash point too.
+  auto record = [&] {
+    if (s.kind != StepKind::kTransactional && s.kind != StepKind::kCheckConstraint) {
+      fault::hit("before-record", *main_);
+      state_->record_step(*main_, id, step, "forward", then_phase);
+      fault::hit("after-record", *main_);
+    } else {
+      state_->record_step(*main_, id, step, "forward", then_phase);
+    }
+  };
   until_recorded(id, step, "forward", [&] {
     switch (s.kind) {
       case StepKind::kTransactional:
@@ -495,7 +505,11 @@ void Runner::run_undo(long long id, const plan::Plan& p, size_t index,
   const int step = static_cast<int>(index);
   fault::Scope scope(fmt::format("rollback.step{}", index));
   auto log = [this](int, const std::string& msg) { say("    waiting: " + msg); };
-  auto record = [&] { state_->record_step(*main_, id, step, "undo", then_phase); };
+  auto record = [&] {
+    if (s.undo_kind == StepKind::kConcurrent) fault::hit("before-record", *main_);
+    state_->record_step(*main_, id, step, "undo", then_phase);
+    if (s.undo_kind == StepKind::kConcurrent) fault::hit("after-record", *main_);
+  };
   until_recorded(id, step, "undo", [&] {
     if (s.undo_kind == StepKind::kConcurrent) {
       with_wait_report([&] {

@@ -144,8 +144,14 @@ void Runner::check_constraint(const Step& s, const RetryLog& log,
                               const std::function<void()>& record) {
   // Added NOT VALID (idempotent), then validated with its record; a row that
   // fails it drops it again, so no app write meets a constraint that does not hold.
-  run_transactional(*main_, {s.sql.at(0)}, {}, nullptr, options_.retry, clock_, s.lock_table, log);
+  const std::string scope = fault::current();
+  {
+    fault::Scope add(scope + ".add");
+    run_transactional(*main_, {s.sql.at(0)}, {}, nullptr, options_.retry, clock_, s.lock_table,
+                      log);
+  }
   try {
+    fault::Scope validate(scope + ".validate");
     run_transactional(*main_, {s.sql.at(1)}, s.done_check, record, options_.retry, clock_,
                       s.lock_table, log);
   } catch (const DbError& e) {

@@ -17,6 +17,8 @@ thread_local std::string t_scope;
 Scope::Scope(std::string scope) : previous_(std::move(t_scope)) { t_scope = std::move(scope); }
 Scope::~Scope() { t_scope = std::move(previous_); }
 
+const std::string& current() { return t_scope; }
+
 void hit(const std::string& where, Connection& conn) {
   static const char* log = std::getenv("COLSHIFT_FAULT_LOG");
   static const char* fault = std::getenv("COLSHIFT_FAULT");

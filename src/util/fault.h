@@ -31,6 +31,9 @@ class Scope {
   std::string previous_;
 };
 
+// The current scope ("" when none), to name a nested one.
+const std::string& current();
+
 // Reached point "<current scope>.<where>": logs it, and acts when it is the
 // configured point. `conn` is the session a "disconnect" ends. No-op when
 // there is no scope.

@@ -42,9 +42,10 @@ TEST_F(PromiseRuns, CompleteStuckInCompletingFinishesOnRerun) {
   ok({"complete"});  // no --force needed: nothing is left to check
   EXPECT_EQ(phase_of("0001_users_domain"), "completed");
   // Every other migration can go on.
-  ok({"start", migration("0002_users_flag", "purpose: a flag\noperations:\n  - add_column:\n"
-                                            "      table: users\n"
-                                            "      column: { name: flag, type: boolean }\n")});
+  ok({"start", migration("0002_users_flag",
+                         "purpose: a flag\noperations:\n  - add_column:\n"
+                         "      table: users\n"
+                         "      column: { name: flag, type: boolean }\n")});
 }
 
 // The phase change that follows a step commits with it: a complete killed
@@ -58,7 +59,8 @@ TEST_F(PromiseRuns, ContractAndCompletedCommitTogether) {
   for (const auto& s : j["steps"])
     if (s.value("contract", false)) contract = s.value("index", -1);
   ASSERT_GE(contract, 0);
-  setenv("COLSHIFT_FAULT", ("complete.step" + std::to_string(contract) + ".after-commit=exit").c_str(), 1);
+  setenv("COLSHIFT_FAULT",
+         ("complete.step" + std::to_string(contract) + ".after-commit=exit").c_str(), 1);
   auto r = colshift({"complete", "--force"});
   unsetenv("COLSHIFT_FAULT");
   EXPECT_EQ(r.exit_code, 137) << describe(r);
@@ -143,9 +145,10 @@ TEST_F(PromiseRuns, ControlGivenWhileNothingRunsNeverReachesTheNextStart) {
 // CONCURRENTLY says what it waits for.
 TEST_F(PromiseRuns, KilledIndexBuildIsEndedNotDoubledAndDropSaysWhatItWaitsFor) {
   make_users("users", 3000);
-  auto f = migration("0001_users_n_idx", "purpose: look users up by n\noperations:\n"
-                                         "  - create_index:\n      name: users_n_idx\n"
-                                         "      table: users\n      columns: [n]\n");
+  auto f = migration("0001_users_n_idx",
+                     "purpose: look users up by n\noperations:\n"
+                     "  - create_index:\n      name: users_n_idx\n"
+                     "      table: users\n      columns: [n]\n");
   // An open snapshot makes the index build wait.
   auto blocker = connect();
   blocker->exec("BEGIN ISOLATION LEVEL REPEATABLE READ");
@@ -153,8 +156,9 @@ TEST_F(PromiseRuns, KilledIndexBuildIsEndedNotDoubledAndDropSaysWhatItWaitsFor) 
   {
     Spawned start({"start", f}, url_, dir_ + "/start.log");
     ASSERT_TRUE(eventually([&] {
-      return scalar_int("SELECT count(*) FROM pg_stat_progress_create_index WHERE datname = "
-                        "current_database()") > 0;
+      return scalar_int(
+                 "SELECT count(*) FROM pg_stat_progress_create_index WHERE datname = "
+                 "current_database()") > 0;
     })) << start.output();
     start.kill9();
   }
@@ -162,8 +166,9 @@ TEST_F(PromiseRuns, KilledIndexBuildIsEndedNotDoubledAndDropSaysWhatItWaitsFor) 
   // checks its client every second) rather than running on.
   EXPECT_TRUE(eventually(
       [&] {
-        return scalar_int("SELECT count(*) FROM pg_stat_progress_create_index WHERE datname = "
-                          "current_database()") == 0;
+        return scalar_int(
+                   "SELECT count(*) FROM pg_stat_progress_create_index WHERE datname = "
+                   "current_database()") == 0;
       },
       std::chrono::seconds(10)));
   blocker->exec("ROLLBACK");
@@ -179,8 +184,12 @@ TEST_F(PromiseRuns, KilledIndexBuildIsEndedNotDoubledAndDropSaysWhatItWaitsFor) 
   blocker->exec("SELECT count(*) FROM users");
   {
     Spawned rb({"rollback"}, url_, dir_ + "/rollback.log");
-    ASSERT_TRUE(eventually([&] { return rb.output().find("waiting for older transactions to end: pid") != std::string::npos; },
-                           std::chrono::seconds(15)))
+    ASSERT_TRUE(eventually(
+        [&] {
+          return rb.output().find("waiting for older transactions to end: pid") !=
+                 std::string::npos;
+        },
+        std::chrono::seconds(15)))
         << rb.output();
     rb.kill9();
   }

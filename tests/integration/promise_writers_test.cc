@@ -35,10 +35,11 @@ TEST_F(PromiseWriters, VolatileValuesAreComputedOnceNeverOnUpdate) {
     ++n;
     sql("CREATE TABLE " + table + " (id bigint PRIMARY KEY, qty int NOT NULL)");
     sql("INSERT INTO " + table + " SELECT g, 0 FROM generate_series(1, 300) g");
-    auto f = migration(name, "purpose: a token per account\noperations:\n  - add_column:\n"
-                             "      table: " +
-                                 table + "\n      column: { name: api_token, type: " + c.type +
-                                 ", nullable: false, default: \"" + c.expr + "\" }\n");
+    auto f = migration(name,
+                       "purpose: a token per account\noperations:\n  - add_column:\n"
+                       "      table: " +
+                           table + "\n      column: { name: api_token, type: " + c.type +
+                           ", nullable: false, default: \"" + c.expr + "\" }\n");
     ok({"start", f});
     auto before = scalar_text("SELECT string_agg(api_token::text, ',' ORDER BY id) FROM " + table);
     // The old app (declaring nothing) and an old version that declares itself.
@@ -68,12 +69,13 @@ TEST_F(PromiseWriters, NewVersionValuesAreNeverOverwritten) {
   sql("CREATE TABLE order_lines (order_id bigint PRIMARY KEY, qty int NOT NULL)");
   sql("INSERT INTO order_lines SELECT g, 1 FROM generate_series(1, 500) g");
   const std::string version = "0002_order_lines_source";
-  auto f = migration(version,
-                     "purpose: attribute orders to a source\noperations:\n  - add_column:\n"
-                     "      table: order_lines\n"
-                     "      column: { name: source, type: text, nullable: false, default: "
-                     "\"'organic'\" }\n"
-                     "      up: \"CASE WHEN order_id % 10 = 0 THEN 'campaign' ELSE 'organic' END\"\n");
+  auto f =
+      migration(version,
+                "purpose: attribute orders to a source\noperations:\n  - add_column:\n"
+                "      table: order_lines\n"
+                "      column: { name: source, type: text, nullable: false, default: "
+                "\"'organic'\" }\n"
+                "      up: \"CASE WHEN order_id % 10 = 0 THEN 'campaign' ELSE 'organic' END\"\n");
   ok({"start", f});
   auto status = ok({"status"});
   EXPECT_NE(status.out.find("application_name=colshift:" + version), std::string::npos)
@@ -153,8 +155,7 @@ TEST_F(PromiseWriters, BadUpNeverFailsAnAppWrite) {
                      "      column: { name: inv, type: int, nullable: false }\n"
                      "      up: 1/(id % 100000)\n");
   ok({"start", f});
-  EXPECT_EQ(scalar_int("SELECT count(*) FROM pg_constraint WHERE conrelid = 'orders'::regclass"),
-            1)
+  EXPECT_EQ(scalar_int("SELECT count(*) FROM pg_constraint WHERE conrelid = 'orders'::regclass"), 1)
       << "only the primary key: no constraint an app write could violate before complete";
   // Each of these failed inside the trigger before the fix.
   sql("INSERT INTO orders (id, note, legacy_code) VALUES (100000, NULL, 'N/A')");
@@ -245,8 +246,8 @@ TEST_F(PromiseWriters, AnAppRoleWithoutRightsOnColshiftsSchemaKeepsWriting) {
   sql("CREATE ROLE " + role + " LOGIN");
   sql("GRANT SELECT, INSERT, UPDATE, DELETE ON users TO " + role);
   ok({"start", domain_migration("0001_users_domain", "users", "email_domain")});
-  auto appconn = pg::PgConnection::connect(
-      {"postgresql://" + role + "@" + url_.substr(url_.find('@') + 1)});
+  auto appconn =
+      pg::PgConnection::connect({"postgresql://" + role + "@" + url_.substr(url_.find('@') + 1)});
   appconn->exec("INSERT INTO users (id, email) VALUES (500, 'a@role.example')");
   appconn->exec("UPDATE users SET n = 1 WHERE id = 1");
   EXPECT_EQ(scalar_text("SELECT email_domain FROM users WHERE id = 500"), "role.example");
