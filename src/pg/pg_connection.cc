@@ -19,10 +19,6 @@ struct ResultDeleter {
 };
 using ResultPtr = std::unique_ptr<PGresult, ResultDeleter>;
 
-struct ConninfoDeleter {
-  void operator()(PQconninfoOption* o) const { PQconninfoFree(o); }
-};
-
 std::string trim(std::string s) {
   while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.pop_back();
   size_t i = 0;
@@ -56,58 +52,6 @@ void log_statement(std::string_view sql) {
 
 void set_statement_log(bool on) { g_statement_log = on; }
 
-void check_conninfo(const std::string& conninfo) {
-  if (conninfo.empty()) return;
-  char* err = nullptr;
-  std::unique_ptr<PQconninfoOption, ConninfoDeleter> opts(PQconninfoParse(conninfo.c_str(), &err));
-  if (!opts) {
-    std::string msg = err ? trim(err) : "cannot parse connection string";
-    if (err) PQfreemem(err);
-    throw Error(ErrorKind::kBadInput, "invalid database URL: " + msg, redact_conninfo(conninfo),
-                "use postgresql://user@host:port/dbname or a keyword string like "
-                "'host=localhost dbname=app'");
-  }
-  // libpq checks ports only when connecting; a typo there is bad input, not an outage.
-  for (PQconninfoOption* o = opts.get(); o->keyword; ++o) {
-    if (std::string(o->keyword) != "port" || !o->val) continue;
-    std::string port = o->val;
-    bool ok = !port.empty();
-    for (char c : port) ok = ok && (std::isdigit(static_cast<unsigned char>(c)) || c == ',');
-    if (!ok) {
-      throw Error(ErrorKind::kBadInput, "invalid database URL: port '" + port + "' is not a number",
-                  redact_conninfo(conninfo),
-                  "write the port as digits, e.g. postgresql://app@db:5432/app");
-    }
-  }
-}
-
-std::string redact_conninfo(const std::string& conninfo) {
-  std::string s = conninfo;
-  // URL form: scheme://user:password@host
-  auto scheme = s.find("://");
-  if (scheme != std::string::npos) {
-    auto at = s.find('@', scheme + 3);
-    auto colon = s.find(':', scheme + 3);
-    if (at != std::string::npos && colon != std::string::npos && colon < at) {
-      s.replace(colon + 1, at - colon - 1, "****");
-    }
-  }
-  // password=... as keyword or URL parameter
-  for (size_t pos = 0; (pos = s.find("password=", pos)) != std::string::npos;) {
-    size_t start = pos + 9;
-    size_t end = start;
-    if (end < s.size() && s[end] == '\'') {
-      end = s.find('\'', end + 1);
-      end = end == std::string::npos ? s.size() : end + 1;
-    } else {
-      while (end < s.size() && s[end] != ' ' && s[end] != '&') ++end;
-    }
-    s.replace(start, end - start, "****");
-    pos = start + 4;
-  }
-  return s;
-}
-
 std::unique_ptr<PgConnection> PgConnection::connect(const ConnectOptions& options) {
   check_conninfo(options.conninfo);
   std::string timeout = std::to_string(options.connect_timeout_s);
@@ -119,7 +63,7 @@ std::unique_ptr<PgConnection> PgConnection::connect(const ConnectOptions& option
   PGconn* conn = PQconnectdbParams(keys, vals, 1);
   if (conn == nullptr) throw Error(ErrorKind::kConnection, "out of memory connecting to database");
   if (PQstatus(conn) != CONNECTION_OK) {
-    std::string msg = trim(PQerrorMessage(conn));
+    std::string msg = redact_message(trim(PQerrorMessage(conn)), options.conninfo);
     PQfinish(conn);
     std::string target = options.conninfo.empty() ? "(from PG* environment variables)"
                                                   : redact_conninfo(options.conninfo);
