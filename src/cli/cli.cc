@@ -58,23 +58,42 @@ std::string GlobalOptions::database_url() const {
 }
 
 std::chrono::milliseconds GlobalOptions::lock_timeout_ms() const {
-  return parse_duration(lock_timeout, "--lock-timeout");
+  return parse_positive_duration(
+      lock_timeout, "--lock-timeout",
+      "0 would let each DDL step wait for its lock without limit; the default is 500ms");
 }
 
 std::chrono::milliseconds parse_duration(const std::string& text, const std::string& flag) {
-  static const std::regex re(R"(^\s*([0-9]+(?:\.[0-9]+)?)\s*(ms|s|m|min|h)?\s*$)");
+  static const std::regex re(R"(^\s*(-?)\s*([0-9]+(?:\.[0-9]+)?)\s*(ms|s|m|min|h)?\s*$)");
+  const char* units =
+      "write a number with a unit: 500ms, 2s, 5m or 1h (a bare number is milliseconds)";
   std::smatch m;
   if (!std::regex_match(text, m, re)) {
     throw Error(ErrorKind::kUsage, fmt::format("{}: '{}' is not a duration", flag, text), {},
-                "write a number with a unit: 500ms, 2s, 5m or 1h (a bare number is milliseconds)");
+                units);
   }
-  double value = std::stod(m[1].str());
-  std::string unit = m[2].matched ? m[2].str() : "ms";
+  if (m[1].length() > 0) {
+    throw Error(ErrorKind::kUsage, fmt::format("{}: '{}' is negative", flag, text), {},
+                fmt::format("a duration is 0 or more; {}", units));
+  }
+  double value = std::stod(m[2].str());
+  std::string unit = m[3].matched ? m[3].str() : "ms";
   double ms = value;
   if (unit == "s") ms = value * 1000;
   if (unit == "m" || unit == "min") ms = value * 60'000;
   if (unit == "h") ms = value * 3'600'000;
+  constexpr double kMaxMs = 1e12;  // about 30 years; beyond it the count overflows
+  if (ms > kMaxMs) {
+    throw Error(ErrorKind::kUsage, fmt::format("{}: '{}' is too long", flag, text), {}, units);
+  }
   return std::chrono::milliseconds(static_cast<long long>(ms));
+}
+
+std::chrono::milliseconds parse_positive_duration(const std::string& text, const std::string& flag,
+                                                  const std::string& hint) {
+  auto d = parse_duration(text, flag);
+  if (d.count() <= 0) throw Error(ErrorKind::kUsage, flag + " must be more than 0", {}, hint);
+  return d;
 }
 
 int run_cli(int argc, char** argv) {
@@ -90,7 +109,8 @@ int run_cli(int argc, char** argv) {
   app.add_option("--schema", global.schema, "colshift's own schema in the target database")
       ->capture_default_str();
   app.add_option("--lock-timeout", global.lock_timeout,
-                 "lock_timeout for every DDL step; retried with backoff (e.g. 500ms, 2s)")
+                 "lock_timeout for every DDL step, more than 0; retried with backoff (e.g. 500ms, "
+                 "2s)")
       ->capture_default_str();
   app.add_flag("--json", global.json, "machine-readable output on stdout; logs on stderr");
   app.add_flag("-v,--verbose", global.verbose, "log every SQL statement to stderr");
@@ -115,6 +135,7 @@ int run_cli(int argc, char** argv) {
   global.color = std::getenv("NO_COLOR") == nullptr && isatty(STDOUT_FILENO) && !global.json;
 
   try {
+    global.lock_timeout_ms();  // a bad global flag is refused by every command
     for (size_t i = 0; i < subs.size(); ++i) {
       if (subs[i]->parsed()) return runs[i]();
     }

@@ -4,6 +4,7 @@
 
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 
 #include "cli/cli.h"
@@ -32,13 +33,25 @@ struct ChangeOptions {
   std::string max_replica_lag = "1s";
   int max_lock_waiters = 4;
   std::string throttle_query;
-  double throttle_max = 0;
+  std::optional<double> throttle_max;  // required with throttle_query, and only with it
   double max_rate = 0;
   bool force = false;
 };
 void add_backfill_options(CLI::App& sub, ChangeOptions& o);
 void add_complete_options(CLI::App& sub, ChangeOptions& o);
+void add_lock_retries_option(CLI::App& sub, ChangeOptions& o);
+// The options checked and converted; throws Error(kUsage) naming the flag for
+// a value out of range or a contradiction (--batch-max below --batch-min,
+// --throttle-max without --throttle-query, ...). Call it before connecting.
 run::RunOptions run_options(const GlobalOptions& g, const ChangeOptions& o);
+
+// Throws Error(kUsage) "FLAG must be MIN or more MEANING, not VALUE" when
+// value < min; `meaning` is e.g. " (0 = adaptive)" or "".
+void check_at_least(const char* flag, long long value, long long min, const char* meaning = "");
+// A rows-per-second ceiling: finite and 0 or more (0 = none).
+void check_rate(const char* flag, double value);
+// Finite (CLI11 reads "nan" and "inf" as numbers).
+void check_finite(const char* flag, double value);
 
 // Narration to stderr; progress as a live line on a terminal, or as JSON
 // records (one per line on stderr) otherwise.

@@ -1,10 +1,60 @@
-// The command line's errors: passwords never printed.
+// The command line's errors: numeric flags out of range refused naming the
+// flag, passwords never printed.
 #include "core_helpers.h"
 
 namespace colshift::testing {
 namespace {
 
+const std::string kUnreachable = "postgresql://postgres@127.0.0.1:1/nowhere";
+
 class CoreCliErrors : public CoreTest {};
+
+TEST_F(CoreCliErrors, NegativeOrContradictoryNumericFlagsAreRefusedNamingTheFlag) {
+  auto f = domain_migration("0001_users_domain", "users", "email_domain");
+  struct Case {
+    std::vector<std::string> args;
+    std::string message;  // the first line of stderr after "colshift: error: "
+  };
+  const std::vector<Case> cases = {
+      {{"start", f, "--batch-size=-5"}, "--batch-size must be 0 or more (0 = adaptive), not -5"},
+      {{"start", f, "--batch-min", "0"}, "--batch-min must be 1 or more, not 0"},
+      {{"start", f, "--batch-min", "500", "--batch-max", "100"},
+       "--batch-max must be at least --batch-min (500), not 100"},
+      {{"start", f, "--batch-target", "0"}, "--batch-target must be more than 0"},
+      {{"start", f, "--batch-target=-1s"}, "--batch-target: '-1s' is negative"},
+      {{"start", f, "--lock-retries", "0"}, "--lock-retries must be 1 or more, not 0"},
+      {{"complete", "--lock-retries=-3"}, "--lock-retries must be 1 or more, not -3"},
+      {{"start", f, "--max-rate=-1"}, "--max-rate must be 0 or more (0 = no ceiling), not -1"},
+      {{"start", f, "--max-rate", "nan"}, "--max-rate must be a finite number, not nan"},
+      {{"start", f, "--throttle-max", "5"}, "--throttle-max needs --throttle-query"},
+      {{"start", f, "--throttle-query", "SELECT 1"}, "--throttle-query needs --throttle-max"},
+      {{"start", f, "--max-lock-waiters=-2"},
+       "--max-lock-waiters must be -1 or more (-1 = do not check), not -2"},
+      {{"start", f, "--lock-timeout", "0"}, "--lock-timeout must be more than 0"},
+      {{"status", "--lock-timeout", "0.2ms"}, "--lock-timeout must be more than 0"},
+      {{"start", f, "--lock-timeout=-5s"}, "--lock-timeout: '-5s' is negative"},
+      {{"start", f, "--max-replica-lag=-1s"}, "--max-replica-lag: '-1s' is negative"},
+      {{"complete", "--quiet-period=-5m"}, "--quiet-period: '-5m' is negative"},
+      {{"migrate", dir_, "--quiet-period=-5m"}, "--quiet-period: '-5m' is negative"},
+      {{"throttle", "--max-rate=-1"}, "--max-rate must be 0 or more (0 = no ceiling), not -1"},
+      {{"throttle", "--max-lock-waiters=-5"},
+       "--max-lock-waiters must be -1 or more (-1 = do not check), not -5"},
+      {{"throttle", "--batch-size=-1"}, "--batch-size must be 0 or more (0 = adaptive), not -1"},
+      {{"throttle", "--max-replica-lag=-1s"}, "--max-replica-lag: '-1s' is negative"},
+  };
+  for (const auto& c : cases) {
+    std::string cmd;
+    for (const auto& a : c.args) cmd += " " + a;
+    SCOPED_TRACE(cmd);
+    auto r = run_colshift(c.args, kUnreachable, dir_);
+    EXPECT_EQ(r.exit_code, 2) << describe(r);
+    EXPECT_EQ(r.err.substr(0, r.err.find('\n')), "colshift: error: " + c.message) << r.err;
+  }
+  // A space-separated negative value is read as a value, too.
+  auto r = run_colshift({"start", f, "--batch-size", "-5"}, kUnreachable, dir_);
+  EXPECT_EQ(r.exit_code, 2) << describe(r);
+  EXPECT_NE(r.err.find("--batch-size"), std::string::npos) << r.err;
+}
 
 TEST_F(CoreCliErrors, PasswordsInAKeywordStringAreNeverPrinted) {
   auto f = domain_migration("0001_users_domain", "users", "email_domain");
