@@ -8,6 +8,7 @@
 #include <iostream>
 #include <regex>
 
+#include "cli/common.h"
 #include "pg/pg_connection.h"
 #include "util/error.h"
 
@@ -96,6 +97,55 @@ std::chrono::milliseconds parse_positive_duration(const std::string& text, const
   return d;
 }
 
+namespace {
+
+// The kind as --json names it.
+const char* error_kind_name(ErrorKind kind) {
+  switch (kind) {
+    case ErrorKind::kUsage:
+      return "usage";
+    case ErrorKind::kBadInput:
+      return "bad_input";
+    case ErrorKind::kLintFailed:
+      return "lint_failed";
+    case ErrorKind::kChangeFailed:
+      return "change_failed";
+    case ErrorKind::kLockTimeout:
+      return "lock_timeout";
+    case ErrorKind::kConnection:
+      return "connection";
+    case ErrorKind::kConflict:
+      return "conflict";
+  }
+  return "change_failed";
+}
+
+// With --json, an error is also one object on stdout (the human text stays on
+// stderr): {"error": {"kind", "message", "where", "hint", "exit_code"}}, where
+// "where" is the location line alone (file:line:col, a statement, a URL).
+void print_json_error(const std::string& kind, const std::string& message, const std::string& where,
+                      const std::string& hint, int exit_code) {
+  print_json({{"error",
+               {{"kind", kind},
+                {"message", message},
+                {"where", where},
+                {"hint", hint},
+                {"exit_code", exit_code}}}});
+}
+
+// --json anywhere before "--" (it is global, and may follow the command);
+// read from argv so that a command line CLI11 refuses still gets JSON.
+bool wants_json(int argc, char** argv) {
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    if (a == "--") return false;
+    if (a == "--json") return true;
+  }
+  return false;
+}
+
+}  // namespace
+
 int run_cli(int argc, char** argv) {
   CLI::App app{
       "colshift: ship schema changes to live databases with zero downtime, "
@@ -112,7 +162,8 @@ int run_cli(int argc, char** argv) {
                  "lock_timeout for every DDL step, more than 0; retried with backoff (e.g. 500ms, "
                  "2s)")
       ->capture_default_str();
-  app.add_flag("--json", global.json, "machine-readable output on stdout; logs on stderr");
+  app.add_flag("--json", global.json,
+               "machine-readable output on stdout, errors included; logs on stderr");
   app.add_flag("-v,--verbose", global.verbose, "log every SQL statement to stderr");
   app.fallthrough();  // global options may also follow the command name
 
@@ -125,11 +176,14 @@ int run_cli(int argc, char** argv) {
     subs.push_back(sub);
   }
 
+  const bool json = wants_json(argc, argv);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     int rc = app.exit(e);
-    return rc == 0 ? kExitOk : kExitBadInput;
+    if (rc == 0) return kExitOk;  // --help, --version
+    if (json) print_json_error("usage", e.what(), "", "run 'colshift --help'", kExitBadInput);
+    return kExitBadInput;
   }
   pg::set_statement_log(global.verbose);
   global.color = std::getenv("NO_COLOR") == nullptr && isatty(STDOUT_FILENO) && !global.json;
@@ -142,11 +196,16 @@ int run_cli(int argc, char** argv) {
     return kExitBadInput;
   } catch (const Error& e) {
     std::cerr << "colshift: " << e.render() << "\n";
-    return exit_code_for(e.kind());
+    int rc = exit_code_for(e.kind());
+    if (json)
+      print_json_error(error_kind_name(e.kind()), e.what(), error_location(e), e.hint(), rc);
+    return rc;
   } catch (const std::exception& e) {
-    std::cerr << "colshift internal error: " << e.what()
-              << "\n  hint: this is a bug in colshift; the database was left as the state table "
-                 "records it ('colshift status')\n";
+    const char* hint =
+        "this is a bug in colshift; the database was left as the state table records it "
+        "('colshift status')";
+    std::cerr << "colshift internal error: " << e.what() << "\n  hint: " << hint << "\n";
+    if (json) print_json_error("internal", e.what(), "", hint, kExitChangeFailed);
     return kExitChangeFailed;
   }
 }

@@ -169,4 +169,6 @@ void print_json(const nlohmann::json& j) {
   std::cout << j.dump(isatty(STDOUT_FILENO) ? 2 : -1, ' ', false, kReplace) << "\n";
 }
 
+std::string error_location(const Error& e) { return e.where().substr(0, e.where().find('\n')); }
+
 }  // namespace colshift::cli

@@ -10,6 +10,7 @@
 #include "cli/cli.h"
 #include "dialect/connection.h"
 #include "run/runner.h"
+#include "util/error.h"
 
 namespace CLI {
 class App;
@@ -59,6 +60,9 @@ run::RunHooks make_hooks(const GlobalOptions& g);
 
 // Prints JSON to stdout (pretty on a terminal).
 void print_json(const nlohmann::json& j);
+
+// The first line of e.where(): "file:line:col" without its source excerpt.
+std::string error_location(const Error& e);
 
 std::string progress_line(const backfill::Progress& p);
 

@@ -1,5 +1,5 @@
-// The command line's errors: numeric flags out of range refused naming the
-// flag, passwords never printed.
+// The command line's errors: one JSON object on stdout with --json, numeric
+// flags out of range refused naming the flag, passwords never printed.
 #include "core_helpers.h"
 
 namespace colshift::testing {
@@ -8,6 +8,50 @@ namespace {
 const std::string kUnreachable = "postgresql://postgres@127.0.0.1:1/nowhere";
 
 class CoreCliErrors : public CoreTest {};
+
+TEST_F(CoreCliErrors, JsonErrorsAreOneObjectOnStdoutToo) {
+  make_users("users", 10);
+  auto f = migration("0001_bad",
+                     "purpose: p\noperations:\n  - add_column:\n      table: nosuch\n"
+                     "      column: { name: d, type: text }\n");
+  auto r = colshift({"--json", "start", f});
+  EXPECT_EQ(r.exit_code, 2) << describe(r);
+  EXPECT_NE(r.err.find("error: table nosuch does not exist"), std::string::npos) << r.err;
+  auto j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j, nlohmann::json::parse(R"({"error": {"kind": "bad_input",
+      "message": "table nosuch does not exist", "where": ")" +
+                                     f + R"(:4:7",
+      "hint": "check the name and the schema (searched: public); qualify it as schema.table if it lives elsewhere",
+      "exit_code": 2}})"));
+
+  // An error with a source excerpt: "where" is the location alone.
+  auto bad = migration("0002_bad", "purpose: p\noperations:\n  - add_colum:\n      table: users\n");
+  j = nlohmann::json::parse(colshift({"plan", bad, "--json"}).out);
+  EXPECT_EQ(j["error"]["where"], bad + ":3:5");
+  EXPECT_EQ(j["error"]["message"], "unknown operation 'add_colum'");
+
+  auto unreachable = run_colshift({"--json", "status"}, kUnreachable, dir_);
+  EXPECT_EQ(unreachable.exit_code, 1) << describe(unreachable);
+  j = nlohmann::json::parse(unreachable.out);
+  EXPECT_EQ(j["error"]["kind"], "connection");
+  EXPECT_EQ(j["error"]["exit_code"], 1);
+  EXPECT_EQ(j["error"]["where"], kUnreachable);
+
+  auto usage = colshift({"--json", "start", f, "--no-such-flag"});
+  EXPECT_EQ(usage.exit_code, 2) << describe(usage);
+  EXPECT_NE(usage.err.find("--no-such-flag"), std::string::npos) << usage.err;
+  j = nlohmann::json::parse(usage.out);
+  EXPECT_EQ(j["error"]["kind"], "usage");
+  EXPECT_EQ(j["error"]["message"], "The following argument was not expected: --no-such-flag");
+  EXPECT_EQ(j["error"]["exit_code"], 2);
+
+  // Without --json, stdout stays empty.
+  EXPECT_EQ(colshift({"start", f}).out, "");
+  // --help is not an error.
+  auto help = colshift({"--json", "--help"});
+  EXPECT_EQ(help.exit_code, 0);
+  EXPECT_EQ(help.out.find("\"error\""), std::string::npos);
+}
 
 TEST_F(CoreCliErrors, NegativeOrContradictoryNumericFlagsAreRefusedNamingTheFlag) {
   auto f = domain_migration("0001_users_domain", "users", "email_domain");
