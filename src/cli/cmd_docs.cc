@@ -48,8 +48,12 @@ CommandRun setup_docs(CLI::App& sub, const GlobalOptions& g) {
       } else if (conn) {
         try {
           p = plan::build_plan(m, d.gather_facts(*conn, m), d, g.schema);
-        } catch (const Error&) {
+        } catch (const Error& e) {
+          // Often a table an earlier pending migration creates: document the
+          // offline plan, and say why.
           p = plan::build_plan(m, d.offline_facts(m), d, g.schema);
+          p.notes.insert(p.notes.begin(), "not planned against the database: " + error_location(e) +
+                                              ": " + e.what());
         }
       } else {
         p = plan::build_plan(m, d.offline_facts(m), d, g.schema);

@@ -50,7 +50,8 @@ class Dialect {
                                           const migration::Migration& m) const = 0;
 
   // Facts for planning without a database: every table assumed to exist with
-  // an `id` primary key, unknown size.
+  // an `id` primary key, unknown size; functions in defaults volatile unless
+  // the dialect knows them as built-ins (each assumption in `notes`).
   virtual plan::CatalogFacts offline_facts(const migration::Migration& m) const = 0;
 
   // The steps for one operation: forward statements per phase, each with its

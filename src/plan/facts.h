@@ -42,8 +42,12 @@ struct CatalogFacts {
   // Index names (schema-qualified "schema.name") that exist already.
   std::set<std::string> existing_indexes;
   // Volatility ('i', 's', 'v') of functions named in default expressions;
-  // the most volatile overload wins.
+  // the most volatile overload wins. Offline: from the dialect's table of
+  // built-in functions, any other function 'v'.
   std::map<std::string, char> function_volatility;
+  // What the dialect assumed rather than read, in the user's words; the plan
+  // shows them as notes.
+  std::vector<std::string> notes;
 };
 
 }  // namespace colshift::plan

@@ -1,11 +1,77 @@
-// What colshift tells the user without a database: connection strings with
-// every password form redacted.
+// What colshift tells the user without a database: offline plans and docs that
+// describe a volatile default truthfully, and connection strings with every
+// password form redacted.
 #include <gtest/gtest.h>
 
+#include "dialect/dialect.h"
+#include "docs/docs.h"
+#include "migration/migration.h"
 #include "pg/pg_connection.h"
+#include "plan/planner.h"
 
 namespace colshift {
 namespace {
+
+plan::Plan offline_plan(const std::string& default_expr) {
+  auto m = migration::parse_migration(
+      "purpose: a token per user\noperations:\n  - add_column:\n      table: users\n"
+      "      column: { name: token, type: uuid, nullable: false, default: \"" +
+          default_expr + "\" }\n",
+      "m/0005_token.yaml");
+  return plan::build_plan(m, postgres_dialect().offline_facts(m), postgres_dialect(), "colshift");
+}
+
+const std::string kOfflineNote =
+    "planned without a database: table sizes unknown, PostgreSQL 15 assumed, expressions not "
+    "checked; pass --db for a plan of the real schema";
+
+TEST(CoreOffline, VolatileDefaultIsComputedPerRowNotAddedInstantly) {
+  for (const char* expr : {"gen_random_uuid()", "md5(random()::text)::uuid", "uuid_generate_v4()",
+                           "(clock_timestamp()::text || 'x')::uuid"}) {
+    SCOPED_TRACE(expr);
+    auto p = offline_plan(expr);
+    EXPECT_TRUE(p.needs_backfill());
+    ASSERT_FALSE(p.steps.empty());
+    EXPECT_NE(p.steps[0].summary.find("with dual-write trigger"), std::string::npos)
+        << p.steps[0].summary;
+    EXPECT_EQ(p.notes.size(), 2u);  // offline, and both app versions work
+  }
+}
+
+TEST(CoreOffline, NonVolatileBuiltinDefaultIsInstant) {
+  for (const char* expr :
+       {"md5('x')::uuid", "now()", "current_timestamp", "upper(md5('a'))::uuid"}) {
+    SCOPED_TRACE(expr);
+    auto p = offline_plan(expr);
+    EXPECT_FALSE(p.needs_backfill());
+    ASSERT_EQ(p.steps.size(), 1u);
+    EXPECT_NE(p.steps[0].summary.find("(catalog only: no rewrite, no scan)"), std::string::npos);
+    EXPECT_EQ(p.notes, std::vector<std::string>{kOfflineNote});
+  }
+}
+
+TEST(CoreOffline, UnknownFunctionIsAssumedVolatileAndThePlanSaysSo) {
+  auto p = offline_plan("app.new_token()");
+  EXPECT_TRUE(p.needs_backfill());
+  EXPECT_EQ(p.notes,
+            (std::vector<std::string>{
+                kOfflineNote,
+                "the volatility of new_token() is unknown without a database: assumed volatile, "
+                "so the default is computed per row like 'up'; plan with --db to read it from the "
+                "server",
+                "old and new app versions both work until complete: a trigger fills new columns "
+                "for writers that do not set them"}));
+}
+
+TEST(CoreOffline, DocsPageOfAnOfflinePlanShowsTheBackfillAndTheNotes) {
+  auto page = docs::migration_page(offline_plan("gen_random_uuid()"), std::nullopt);
+  EXPECT_NE(page.find("| 2 | backfill | backfill users.token = gen_random_uuid() for existing "
+                      "rows, in primary-key batches |"),
+            std::string::npos)
+      << page;
+  EXPECT_NE(page.find("\n> note: " + kOfflineNote + "\n"), std::string::npos) << page;
+  EXPECT_EQ(page.find("catalog only: no rewrite"), std::string::npos) << page;
+}
 
 TEST(CoreRedact, EveryPasswordFormIsRedacted) {
   const std::vector<std::pair<std::string, std::string>> cases = {

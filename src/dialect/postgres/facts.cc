@@ -77,6 +77,23 @@ plan::CatalogFacts PostgresDialect::offline_facts(const Migration& m) const {
     tf.primary_key_types = {"bigint"};
     f.tables[t.display()] = tf;
   }
+  // Volatility from the table of PostgreSQL's own functions; any other counts
+  // as volatile (the safe path: computed per row), and the plan says so.
+  for (const auto& op : m.operations) {
+    auto* a = std::get_if<AddColumn>(&op);
+    if (!a || !a->column.default_expr) continue;
+    for (const auto& fn : expression_functions(*a->column.default_expr, where_of(a->pos))) {
+      if (f.function_volatility.count(fn)) continue;
+      auto known = builtin_volatility(fn);
+      f.function_volatility[fn] = known.value_or('v');
+      if (!known) {
+        f.notes.push_back(fmt::format(
+            "the volatility of {}() is unknown without a database: assumed volatile, so the "
+            "default is computed per row like 'up'; plan with --db to read it from the server",
+            fn));
+      }
+    }
+  }
   return f;
 }
 

@@ -3,6 +3,9 @@
 // backfill_sql.cc builds the batch statements.
 #pragma once
 
+#include <map>
+#include <optional>
+
 #include "dialect/dialect.h"
 
 namespace colshift::postgres {
@@ -45,6 +48,14 @@ class PostgresDialect final : public Dialect {
 // Throws Error(kBadInput) when the expression does not parse; `where` names
 // the migration's file position.
 std::vector<std::string> expression_functions(const std::string& expr, const std::string& where);
+
+// The volatility ('i', 's' or 'v') of a PostgreSQL built-in or common
+// extension function (lower-case, unqualified), as pg_proc.provolatile reads
+// on PostgreSQL 15 for its most volatile overload; nullopt when not in the
+// table (volatility.cc). Offline plans use it in place of pg_proc.
+std::optional<char> builtin_volatility(const std::string& function);
+// The whole table, for the test that compares it with a server.
+const std::map<std::string, char>& builtin_volatility_table();
 
 // Splits an index column as written ("score DESC NULLS LAST") into the column
 // or expression and its ordering suffix ("DESC NULLS LAST", upper-cased; empty
