@@ -44,8 +44,9 @@ class Dialect {
 
   // Reads what the planner needs about the tables, indexes and functions the
   // migration names, and checks the migration's SQL expressions against the
-  // live schema (without changing anything). Throws Error(kBadInput) naming the
-  // operation (file:line:col) when an expression does not fit the table.
+  // live schema (without changing anything). Throws Error(kBadInput) at the
+  // expression's own file:line:col, with the source line, a caret and a hint,
+  // when an expression does not fit the table.
   virtual plan::CatalogFacts gather_facts(Connection& conn,
                                           const migration::Migration& m) const = 0;
 

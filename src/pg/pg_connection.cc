@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cctype>
+#include <cstdlib>
 #include <iostream>
 
 #include "pg/sqlstate.h"
@@ -94,6 +95,7 @@ void PgConnection::throw_error(const void* result_ptr, std::string_view sql, boo
   std::string msg;
   std::string detail;
   std::string hint;
+  int position = 0;
   if (result) {
     const char* c = PQresultErrorField(result, PG_DIAG_SQLSTATE);
     if (c) code = c;
@@ -103,6 +105,8 @@ void PgConnection::throw_error(const void* result_ptr, std::string_view sql, boo
     if (d) detail = d;
     const char* h = PQresultErrorField(result, PG_DIAG_MESSAGE_HINT);
     if (h) hint = h;
+    const char* p = PQresultErrorField(result, PG_DIAG_STATEMENT_POSITION);
+    if (p) position = std::atoi(p);
   }
   if (msg.empty()) msg = trim(PQerrorMessage(conn_));
   bool lost = PQstatus(conn_) == CONNECTION_BAD;
@@ -110,7 +114,7 @@ void PgConnection::throw_error(const void* result_ptr, std::string_view sql, boo
   DbErrorClass cls = lost ? DbErrorClass::kConnectionLost : classify_sqlstate(code);
   if (!detail.empty()) msg += " (" + detail + ")";
   bool in_doubt = committing && cls == DbErrorClass::kConnectionLost;
-  throw DbError(msg, code, cls, first_line(sql), hint, in_doubt);
+  throw DbError(msg, code, cls, first_line(sql), hint, in_doubt, position);
 }
 
 QueryResult PgConnection::exec(std::string_view sql, const Params& params) {

@@ -48,6 +48,11 @@ class PostgresDialect final : public Dialect {
 // Throws Error(kBadInput) when the expression does not parse; `where` names
 // the migration's file position.
 std::vector<std::string> expression_functions(const std::string& expr, const std::string& where);
+// Same, for an expression of `m` written at `pos`: a parse error points at the
+// offending byte (migration::excerpt).
+std::vector<std::string> expression_functions(const std::string& expr,
+                                              const migration::Migration& m,
+                                              const migration::SourcePos& pos);
 
 // The volatility ('i', 's' or 'v') of a PostgreSQL built-in or common
 // extension function (lower-case, unqualified), as pg_proc.provolatile reads
