@@ -1,5 +1,6 @@
 // Messages about a migration's SQL, as exact text: expression errors at the
-// expression's own line:col with a caret and a hint per error class.
+// expression's own line:col with a caret and a hint per error class; indexes
+// on mixed-case and reserved-word columns.
 #include <sstream>
 
 #include "core_helpers.h"
@@ -91,6 +92,53 @@ TEST_F(CoreMessages, ExpressionErrorsPointAtTheExpressionWithAHintPerErrorClass)
        "'where' of create_index must be a boolean condition, not type integer",
        "write a condition that is true for the rows to index (a comparison, IS NOT NULL, IN "
        "(...), ...)"},
+  };
+  for (const auto& c : cases) expect_refused(c);
+}
+
+TEST_F(CoreMessages, IndexOnJustAddedMixedCaseAndReservedWordColumnsWorksEndToEnd) {
+  make_users("users", 50);
+  auto f = migration("0001_src",
+                     "purpose: attribute sign-ups\noperations:\n"
+                     "  - add_column:\n      table: users\n"
+                     "      column: { name: SignupSource, type: text }\n"
+                     "      up: split_part(email, '@', 2)\n"
+                     "  - add_column:\n      table: users\n"
+                     "      column: { name: order, type: int }\n"
+                     "      up: n\n"
+                     "  - create_index:\n      name: users_src_idx\n      table: users\n"
+                     "      columns: [SignupSource, order DESC]\n");
+  ok({"plan", f});
+  ok({"start", f});
+  auto r =
+      sql("SELECT indisvalid, pg_get_indexdef(indexrelid) FROM pg_index WHERE indexrelid = "
+          "to_regclass('users_src_idx')");
+  ASSERT_EQ(r.size(), 1u);
+  EXPECT_TRUE(r.boolean(0, 0));
+  EXPECT_EQ(r.text(0, 1),
+            "CREATE INDEX users_src_idx ON public.users USING btree (\"SignupSource\", \"order\" "
+            "DESC)");
+  EXPECT_EQ(mismatches("users", "\"SignupSource\"", "split_part(email, '@', 2)"), 0);
+  EXPECT_EQ(mismatches("users", "\"order\"", "n"), 0);
+}
+
+TEST_F(CoreMessages, UnquotedMixedCaseOrReservedWordInAnExpressionSaysHowToQuoteIt) {
+  make_users("users", 10);
+  const std::string adds =
+      "  - add_column:\n      table: users\n      column: { name: SignupSource, type: text }\n"
+      "  - add_column:\n      table: users\n      column: { name: order, type: int }\n"
+      "  - create_index:\n      name: users_x_idx\n      table: users\n";
+  const std::vector<Refusal> cases = {
+      {"mixed_case", adds + "      columns: [lower(SignupSource)]\n", 12, 23,
+       "'columns' of create_index does not fit the table: column \"signupsource\" does not exist",
+       "unquoted names are folded to lower case: write \"SignupSource\" in double quotes"},
+      {"reserved_word", adds + "      columns: [email]\n      where: order > 1\n", 13, 14,
+       "'where' of create_index does not fit the table: syntax error at or near \"order\"",
+       "order is a reserved word: write \"order\" in double quotes"},
+      // A plain name is quoted, as the planner quotes it: matched exactly.
+      {"plain_name_case", adds + "      columns: [signupsource]\n", 12, 17,
+       "'columns' of create_index does not fit the table: column \"signupsource\" does not exist",
+       "a plain column name is matched exactly: write SignupSource"},
   };
   for (const auto& c : cases) expect_refused(c);
 }

@@ -30,6 +30,13 @@ std::string nearest(Connection& conn, const std::string& sql, const std::string&
   return near && *near != word ? fmt::format("; did you mean {}?", *near) : "";
 }
 
+// The table's columns and those the migration adds.
+std::vector<std::string> names(const ExpressionScope& s) {
+  std::vector<std::string> all = s.columns;
+  all.insert(all.end(), s.added.begin(), s.added.end());
+  return all;
+}
+
 std::string undefined_column_hint(const ExpressionCheck& c, const ExpressionScope& s,
                                   const std::string& message) {
   if (c.field == "default") {
@@ -44,15 +51,30 @@ std::string undefined_column_hint(const ExpressionCheck& c, const ExpressionScop
   std::string missing = std::regex_search(message, m, re) ? m[1].str() : "";
   if (missing.size() > 1 && missing.front() == '"') missing = missing.substr(1, missing.size() - 2);
   if (auto dot = missing.rfind('.'); dot != std::string::npos) missing = missing.substr(dot + 1);
-  std::vector<std::string> all = s.columns;
-  all.insert(all.end(), s.added.begin(), s.added.end());
+  const std::vector<std::string> all = names(s);
+  for (const auto& col : all) {
+    if (c.quoted_name && col != missing && to_lower(col) == to_lower(missing)) {
+      return fmt::format("a plain column name is matched exactly: write {}", col);
+    }
+    if (col != missing && to_lower(col) == missing) {
+      return fmt::format("unquoted names are folded to lower case: write \"{}\" in double quotes",
+                         col);
+    }
+  }
   std::string hint = fmt::format("columns of {}: {}", s.table, join(s.columns, ", "));
   if (!s.added.empty()) hint += "; added by this migration: " + join(s.added, ", ");
   if (auto near = closest(missing, all)) hint += fmt::format("; did you mean {}?", *near);
   return hint;
 }
 
-std::string syntax_hint() {
+std::string syntax_hint(const ExpressionScope& s, const std::string& message) {
+  // A column named with a reserved word (order, user, group) must be quoted.
+  std::string token = quoted_name(message);
+  for (const auto& col : names(s)) {
+    if (!token.empty() && to_lower(col) == to_lower(token)) {
+      return fmt::format("{} is a reserved word: write \"{}\" in double quotes", token, col);
+    }
+  }
   return "the expression goes into SELECT (...) as written: check the SQL at the caret";
 }
 
@@ -99,7 +121,7 @@ Explained explain(Connection& conn, const ExpressionCheck& c, const ExpressionSc
   } else if (code == "42703") {
     out.hint = undefined_column_hint(c, s, message);
   } else if (code == "42601") {
-    out.hint = syntax_hint();
+    out.hint = syntax_hint(s, message);
   } else if (code == "42883") {
     out.hint = function_hint(conn, message);
   } else if (code == "42804" || code == "42846") {

@@ -20,6 +20,7 @@ struct ExpressionCheck {
   migration::SourcePos pos;  // where it is written (a plain position when sql is not as written)
   std::string prefix;
   std::string suffix;
+  bool quoted_name = false;  // sql is a plain column name colshift quoted (index columns)
 };
 
 // What hints may name.

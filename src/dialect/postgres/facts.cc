@@ -101,11 +101,19 @@ void check_create_index(const PostgresDialect& d, Connection& conn, const Migrat
   const ExpressionScope scope = scope_of(t, m, c.table.display());
   const std::string src = row_source(d, t, m, c.table.display());
   for (size_t i = 0; i < c.columns.size(); ++i) {
+    // Exactly what the planner puts into CREATE INDEX (a plain name quoted).
     std::string expr = split_index_ordering(c.columns[i]).first;
-    check_expression(conn, m,
-                     {"'columns' of create_index", "columns", expr, c.column_pos[i], "SELECT (",
-                      fmt::format(") FROM {} LIMIT 0", src)},
-                     scope);
+    ExpressionCheck check{
+        "'columns' of create_index",          "columns", expr, c.column_pos[i], "SELECT (",
+        fmt::format(") FROM {} LIMIT 0", src)};
+    if (PostgresDialect::is_plain_name(expr)) {
+      check.sql = d.index_item(expr);
+      check.prefix = "SELECT ";
+      check.suffix = fmt::format(" FROM {} LIMIT 0", src);
+      check.pos = c.column_pos[i].at(0);  // the quoted name is not as written
+      check.quoted_name = true;
+    }
+    check_expression(conn, m, check, scope);
   }
   if (c.where) {
     check_expression(

@@ -42,6 +42,15 @@ class PostgresDialect final : public Dialect {
   static std::string object_name(const std::vector<std::string>& parts);
   // "(a, b)" of quoted key columns.
   std::string key_tuple(const std::vector<std::string>& cols) const;
+
+  // True when an index column as written (ordering split off) is a plain
+  // column name, which colshift quotes (so SignupSource and order work);
+  // anything else is an expression inserted as written.
+  static bool is_plain_name(const std::string& expr);
+  // The SQL of one index column or expression (ordering split off): a plain
+  // name quoted, an expression parenthesised. The planner's CREATE INDEX and
+  // gather_facts' check both use it.
+  std::string index_item(const std::string& expr) const;
 };
 
 // Functions called in an SQL expression (lower-cased, unqualified names).
