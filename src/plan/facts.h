@@ -24,6 +24,7 @@ struct TableFacts {
   std::vector<std::string> primary_key_types;
   long long row_estimate = -1;  // -1: unknown
   long long total_bytes = -1;
+  bool partitioned = false;  // a partitioned parent (PostgreSQL relkind 'p')
   const ColumnFacts* column(const std::string& n) const {
     for (const auto& c : columns)
       if (c.name == n) return &c;

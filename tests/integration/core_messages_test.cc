@@ -1,6 +1,6 @@
 // Messages about a migration's SQL, as exact text: expression errors at the
 // expression's own line:col with a caret and a hint per error class; indexes
-// on mixed-case and reserved-word columns.
+// on mixed-case and reserved-word columns; indexes on partitioned tables.
 #include <sstream>
 
 #include "core_helpers.h"
@@ -141,6 +141,33 @@ TEST_F(CoreMessages, UnquotedMixedCaseOrReservedWordInAnExpressionSaysHowToQuote
        "a plain column name is matched exactly: write SignupSource"},
   };
   for (const auto& c : cases) expect_refused(c);
+}
+
+TEST_F(CoreMessages, IndexOnAPartitionedTableIsRefusedAtPlanTime) {
+  sql("CREATE TABLE events (id bigint, at date, PRIMARY KEY (id, at)) PARTITION BY RANGE (at)");
+  sql("CREATE TABLE events_2024 PARTITION OF events FOR VALUES FROM ('2024-01-01') TO "
+      "('2025-01-01')");
+  std::string before = schema_dump();
+  auto f = migration("0001_events_at",
+                     "purpose: p\noperations:\n  - create_index:\n      name: events_at_idx\n"
+                     "      table: events\n      columns: [at]\n");
+  for (const char* cmd : {"plan", "start"}) {
+    auto r = colshift({cmd, f});
+    EXPECT_EQ(r.exit_code, 2) << cmd << ": " << describe(r);
+    EXPECT_EQ(
+        r.err,
+        std::string(cmd == std::string("start") ? "start 0001_events_at: p\n" : "") +
+            "colshift: " + f +
+            ":4:7: error: table events is partitioned: CREATE INDEX CONCURRENTLY cannot build an "
+            "index on a partitioned table\n"
+            "  hint: colshift does not build partitioned indexes yet; use raw_sql: CREATE INDEX "
+            "events_at_idx ON ONLY public.events (at) (the index starts invalid), then on each "
+            "partition CREATE INDEX CONCURRENTLY and ALTER INDEX events_at_idx ATTACH PARTITION "
+            "<that index>; events_at_idx is valid once every partition's index is attached\n")
+        << cmd;
+  }
+  EXPECT_EQ(schema_dump(), before);
+  EXPECT_EQ(migration_rows(), 0);
 }
 
 }  // namespace

@@ -1,6 +1,7 @@
 // What colshift tells the user without a database: offline plans and docs that
-// describe a volatile default truthfully, and connection strings with every
-// password form redacted.
+// describe a volatile default truthfully, an index on a partitioned table
+// refused with the recipe, and connection strings with every password form
+// redacted.
 #include <gtest/gtest.h>
 
 #include "dialect/dialect.h"
@@ -8,6 +9,7 @@
 #include "migration/migration.h"
 #include "pg/pg_connection.h"
 #include "plan/planner.h"
+#include "util/error.h"
 
 namespace colshift {
 namespace {
@@ -71,6 +73,34 @@ TEST(CoreOffline, DocsPageOfAnOfflinePlanShowsTheBackfillAndTheNotes) {
       << page;
   EXPECT_NE(page.find("\n> note: " + kOfflineNote + "\n"), std::string::npos) << page;
   EXPECT_EQ(page.find("catalog only: no rewrite"), std::string::npos) << page;
+}
+
+TEST(CorePlanner, IndexOnAPartitionedTableIsRefusedWithTheRecipe) {
+  auto m = migration::parse_migration(
+      "purpose: p\noperations:\n  - create_index:\n      name: ev_idx\n      table: app.events\n"
+      "      columns: [at DESC, kind]\n      unique: true\n      where: kind <> 'x'\n",
+      "m/0009.yaml");
+  plan::CatalogFacts f;
+  f.offline = false;
+  plan::TableFacts t;
+  t.schema = "app";
+  t.name = "events";
+  t.partitioned = true;
+  f.tables["app.events"] = t;
+  try {
+    plan::build_plan(m, f, postgres_dialect(), "colshift");
+    FAIL() << "planned";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.kind(), ErrorKind::kBadInput);
+    EXPECT_EQ(e.render(),
+              "m/0009.yaml:4:7: error: table app.events is partitioned: CREATE INDEX CONCURRENTLY "
+              "cannot build an index on a partitioned table\n"
+              "  hint: colshift does not build partitioned indexes yet; use raw_sql: CREATE UNIQUE "
+              "INDEX ev_idx ON ONLY app.events (at DESC, kind) WHERE kind <> 'x' (the index "
+              "starts invalid), then on each partition CREATE INDEX CONCURRENTLY and ALTER INDEX "
+              "ev_idx ATTACH PARTITION <that index>; ev_idx is valid once every partition's index "
+              "is attached");
+  }
 }
 
 TEST(CoreRedact, EveryPasswordFormIsRedacted) {

@@ -43,6 +43,23 @@ std::vector<plan::Step> PostgresDialect::plan_create_index(const migration::Crea
     throw Error(ErrorKind::kBadInput, fmt::format("index {} already exists", op.name), where,
                 "choose another name, or drop this operation if the index is already in place");
   }
+  if (t.partitioned) {
+    // CREATE INDEX CONCURRENTLY fails on a partitioned parent: say so before
+    // anything runs, not after the backfill.
+    throw Error(
+        ErrorKind::kBadInput,
+        fmt::format("table {} is partitioned: CREATE INDEX CONCURRENTLY cannot build an index on "
+                    "a partitioned table",
+                    op.table.display()),
+        where,
+        fmt::format("colshift does not build partitioned indexes yet; use raw_sql: CREATE "
+                    "{}INDEX {} ON ONLY {}.{}{} ({}){} (the index starts invalid), then on each "
+                    "partition CREATE INDEX CONCURRENTLY and ALTER INDEX {} ATTACH PARTITION "
+                    "<that index>; {} is valid once every partition's index is attached",
+                    op.unique ? "UNIQUE " : "", op.name, t.schema, t.name,
+                    op.method == "btree" ? "" : " USING " + op.method, join(op.columns, ", "),
+                    op.where ? " WHERE " + *op.where : "", op.name, op.name));
+  }
   std::vector<std::string> cols;
   for (const auto& col : op.columns) {
     auto [expr, order] = split_index_ordering(col);

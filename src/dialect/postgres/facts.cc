@@ -178,15 +178,16 @@ plan::CatalogFacts PostgresDialect::gather_facts(Connection& conn, const Migrati
       }
       std::string kind = r.text(0, 3);
       if (kind != "r" && kind != "p") {
-        throw Error(ErrorKind::kBadInput,
-                    fmt::format("'{}' is not a table (relkind {})", t.display(), kind),
-                    pos.location(),
-                    "add_column and create_index work on ordinary and partitioned tables");
+        throw Error(
+            ErrorKind::kBadInput,
+            fmt::format("'{}' is not a table (relkind {})", t.display(), kind), pos.location(),
+            "add_column works on ordinary and partitioned tables, create_index on ordinary ones");
       }
       plan::TableFacts tf;
       std::string oid = r.text(0, 0);
       tf.schema = r.text(0, 1);
       tf.name = r.text(0, 2);
+      tf.partitioned = kind == "p";
       tf.row_estimate = r.integer(0, 4);
       tf.total_bytes = r.integer(0, 6);
       if (r.boolean(0, 5) || tf.row_estimate == 0) {
