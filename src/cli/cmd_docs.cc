@@ -24,7 +24,8 @@ CommandRun setup_docs(CLI::App& sub, const GlobalOptions& g) {
   auto o = std::make_shared<Opts>();
   sub.add_option("DIR", o->dir, "directory of migration files")->capture_default_str();
   sub.add_option("--out", o->out, "where to write the markdown")->capture_default_str();
-  sub.add_flag("--offline", o->offline, "do not read the database (no records, sizes unknown)");
+  sub.add_flag("--offline", o->offline,
+               "do not read the database (no records, sizes unknown, plans as plan --offline)");
   return [o, &g]() -> int {
     namespace fs = std::filesystem;
     const Dialect& d = postgres_dialect();

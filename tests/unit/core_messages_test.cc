@@ -2,6 +2,7 @@
 // describe a volatile default truthfully, an index on a partitioned table
 // refused with the recipe, and connection strings with every password form
 // redacted.
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include "dialect/dialect.h"
@@ -63,6 +64,22 @@ TEST(CoreOffline, UnknownFunctionIsAssumedVolatileAndThePlanSaysSo) {
                 "server",
                 "old and new app versions both work until complete: a trigger fills new columns "
                 "for writers that do not set them"}));
+}
+
+TEST(CoreOffline, DefaultThatDoesNotParseIsReportedAtTheOffendingByte) {
+  try {
+    offline_plan("lower(x y)");
+    FAIL() << "planned";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.render(),
+              fmt::format("m/0005_token.yaml:5:77: error: SQL expression does not parse: syntax "
+                          "error at or near \"y\"\n    {}\n    {:76}^\n  hint: {}",
+                          "      column: { name: token, type: uuid, nullable: false, default: "
+                          "\"lower(x y)\" }",
+                          "",
+                          "the expression goes into SELECT (...) as written: check the SQL at "
+                          "the caret"));
+  }
 }
 
 TEST(CoreOffline, DocsPageOfAnOfflinePlanShowsTheBackfillAndTheNotes) {

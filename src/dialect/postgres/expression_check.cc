@@ -75,7 +75,7 @@ std::string syntax_hint(const ExpressionScope& s, const std::string& message) {
       return fmt::format("{} is a reserved word: write \"{}\" in double quotes", token, col);
     }
   }
-  return "the expression goes into SELECT (...) as written: check the SQL at the caret";
+  return kSyntaxErrorHint;
 }
 
 std::string type_hint(Connection& conn, const DbError& e) {

@@ -11,6 +11,10 @@
 
 namespace colshift::postgres {
 
+// The hint for an expression that does not parse, online or offline.
+inline constexpr const char* kSyntaxErrorHint =
+    "the expression goes into SELECT (...) as written: check the SQL at the caret";
+
 // What the expression is and where it sits in the statement that checks it:
 // the statement is prefix + sql + suffix.
 struct ExpressionCheck {

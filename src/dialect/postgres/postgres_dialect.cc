@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <nlohmann/json.hpp>
 
+#include "dialect/postgres/expression_check.h"
 #include "migration/migration.h"
 #include "util/error.h"
 #include "util/text.h"
@@ -105,10 +106,9 @@ std::vector<std::string> parse_functions(const std::string& expr, std::string& e
   return out;
 }
 
-[[noreturn]] void throw_unparsed(const std::string& error, std::string where,
-                                 const std::string& expr) {
+[[noreturn]] void throw_unparsed(const std::string& error, std::string where, std::string hint) {
   throw Error(ErrorKind::kBadInput, fmt::format("SQL expression does not parse: {}", error),
-              std::move(where), fmt::format("the expression was: {}", expr));
+              std::move(where), std::move(hint));
 }
 
 }  // namespace
@@ -117,7 +117,7 @@ std::vector<std::string> expression_functions(const std::string& expr, const std
   std::string error;
   size_t offset = 0;
   auto out = parse_functions(expr, error, offset);
-  if (!error.empty()) throw_unparsed(error, where, expr);
+  if (!error.empty()) throw_unparsed(error, where, fmt::format("the expression was: {}", expr));
   return out;
 }
 
@@ -127,7 +127,9 @@ std::vector<std::string> expression_functions(const std::string& expr,
   std::string error;
   size_t offset = 0;
   auto out = parse_functions(expr, error, offset);
-  if (!error.empty()) throw_unparsed(error, migration::excerpt(m, pos.at(offset)), expr);
+  if (!error.empty()) {
+    throw_unparsed(error, migration::excerpt(m, pos.at(offset)), kSyntaxErrorHint);
+  }
   return out;
 }
 
