@@ -8,6 +8,7 @@
 #include <iostream>
 #include <regex>
 
+#include "cli/common.h"
 #include "pg/pg_connection.h"
 #include "util/error.h"
 
@@ -58,24 +59,92 @@ std::string GlobalOptions::database_url() const {
 }
 
 std::chrono::milliseconds GlobalOptions::lock_timeout_ms() const {
-  return parse_duration(lock_timeout, "--lock-timeout");
+  return parse_positive_duration(
+      lock_timeout, "--lock-timeout",
+      "0 would let each DDL step wait for its lock without limit; the default is 500ms");
 }
 
 std::chrono::milliseconds parse_duration(const std::string& text, const std::string& flag) {
-  static const std::regex re(R"(^\s*([0-9]+(?:\.[0-9]+)?)\s*(ms|s|m|min|h)?\s*$)");
+  static const std::regex re(R"(^\s*(-?)\s*([0-9]+(?:\.[0-9]+)?)\s*(ms|s|m|min|h)?\s*$)");
+  const char* units =
+      "write a number with a unit: 500ms, 2s, 5m or 1h (a bare number is milliseconds)";
   std::smatch m;
   if (!std::regex_match(text, m, re)) {
     throw Error(ErrorKind::kUsage, fmt::format("{}: '{}' is not a duration", flag, text), {},
-                "write a number with a unit: 500ms, 2s, 5m or 1h (a bare number is milliseconds)");
+                units);
   }
-  double value = std::stod(m[1].str());
-  std::string unit = m[2].matched ? m[2].str() : "ms";
+  if (m[1].length() > 0) {
+    throw Error(ErrorKind::kUsage, fmt::format("{}: '{}' is negative", flag, text), {},
+                fmt::format("a duration is 0 or more; {}", units));
+  }
+  double value = std::stod(m[2].str());
+  std::string unit = m[3].matched ? m[3].str() : "ms";
   double ms = value;
   if (unit == "s") ms = value * 1000;
   if (unit == "m" || unit == "min") ms = value * 60'000;
   if (unit == "h") ms = value * 3'600'000;
+  constexpr double kMaxMs = 1e12;  // about 30 years; beyond it the count overflows
+  if (ms > kMaxMs) {
+    throw Error(ErrorKind::kUsage, fmt::format("{}: '{}' is too long", flag, text), {}, units);
+  }
   return std::chrono::milliseconds(static_cast<long long>(ms));
 }
+
+std::chrono::milliseconds parse_positive_duration(const std::string& text, const std::string& flag,
+                                                  const std::string& hint) {
+  auto d = parse_duration(text, flag);
+  if (d.count() <= 0) throw Error(ErrorKind::kUsage, flag + " must be more than 0", {}, hint);
+  return d;
+}
+
+namespace {
+
+// The kind as --json names it.
+const char* error_kind_name(ErrorKind kind) {
+  switch (kind) {
+    case ErrorKind::kUsage:
+      return "usage";
+    case ErrorKind::kBadInput:
+      return "bad_input";
+    case ErrorKind::kLintFailed:
+      return "lint_failed";
+    case ErrorKind::kChangeFailed:
+      return "change_failed";
+    case ErrorKind::kLockTimeout:
+      return "lock_timeout";
+    case ErrorKind::kConnection:
+      return "connection";
+    case ErrorKind::kConflict:
+      return "conflict";
+  }
+  return "change_failed";
+}
+
+// With --json, an error is also one object on stdout (the human text stays on
+// stderr): {"error": {"kind", "message", "where", "hint", "exit_code"}}, where
+// "where" is the location line alone (file:line:col, a statement, a URL).
+void print_json_error(const std::string& kind, const std::string& message, const std::string& where,
+                      const std::string& hint, int exit_code) {
+  print_json({{"error",
+               {{"kind", kind},
+                {"message", message},
+                {"where", where},
+                {"hint", hint},
+                {"exit_code", exit_code}}}});
+}
+
+// --json anywhere before "--" (it is global, and may follow the command);
+// read from argv so that a command line CLI11 refuses still gets JSON.
+bool wants_json(int argc, char** argv) {
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    if (a == "--") return false;
+    if (a == "--json") return true;
+  }
+  return false;
+}
+
+}  // namespace
 
 int run_cli(int argc, char** argv) {
   CLI::App app{
@@ -90,9 +159,11 @@ int run_cli(int argc, char** argv) {
   app.add_option("--schema", global.schema, "colshift's own schema in the target database")
       ->capture_default_str();
   app.add_option("--lock-timeout", global.lock_timeout,
-                 "lock_timeout for every DDL step; retried with backoff (e.g. 500ms, 2s)")
+                 "lock_timeout for every DDL step, more than 0; retried with backoff (e.g. 500ms, "
+                 "2s)")
       ->capture_default_str();
-  app.add_flag("--json", global.json, "machine-readable output on stdout; logs on stderr");
+  app.add_flag("--json", global.json,
+               "machine-readable output on stdout, errors included; logs on stderr");
   app.add_flag("-v,--verbose", global.verbose, "log every SQL statement to stderr");
   app.fallthrough();  // global options may also follow the command name
 
@@ -105,27 +176,36 @@ int run_cli(int argc, char** argv) {
     subs.push_back(sub);
   }
 
+  const bool json = wants_json(argc, argv);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     int rc = app.exit(e);
-    return rc == 0 ? kExitOk : kExitBadInput;
+    if (rc == 0) return kExitOk;  // --help, --version
+    if (json) print_json_error("usage", e.what(), "", "run 'colshift --help'", kExitBadInput);
+    return kExitBadInput;
   }
   pg::set_statement_log(global.verbose);
   global.color = std::getenv("NO_COLOR") == nullptr && isatty(STDOUT_FILENO) && !global.json;
 
   try {
+    global.lock_timeout_ms();  // a bad global flag is refused by every command
     for (size_t i = 0; i < subs.size(); ++i) {
       if (subs[i]->parsed()) return runs[i]();
     }
     return kExitBadInput;
   } catch (const Error& e) {
     std::cerr << "colshift: " << e.render() << "\n";
-    return exit_code_for(e.kind());
+    int rc = exit_code_for(e.kind());
+    if (json)
+      print_json_error(error_kind_name(e.kind()), e.what(), error_location(e), e.hint(), rc);
+    return rc;
   } catch (const std::exception& e) {
-    std::cerr << "colshift internal error: " << e.what()
-              << "\n  hint: this is a bug in colshift; the database was left as the state table "
-                 "records it ('colshift status')\n";
+    const char* hint =
+        "this is a bug in colshift; the database was left as the state table records it "
+        "('colshift status')";
+    std::cerr << "colshift internal error: " << e.what() << "\n  hint: " << hint << "\n";
+    if (json) print_json_error("internal", e.what(), "", hint, kExitChangeFailed);
     return kExitChangeFailed;
   }
 }

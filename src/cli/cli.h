@@ -26,7 +26,7 @@ struct GlobalOptions {
 
   // The effective connection string: --db, else DATABASE_URL, else "".
   std::string database_url() const;
-  // --lock-timeout parsed; throws Error(kUsage) when malformed.
+  // --lock-timeout parsed; throws Error(kUsage) when malformed or not > 0.
   std::chrono::milliseconds lock_timeout_ms() const;
 };
 
@@ -48,7 +48,11 @@ const std::vector<CommandSpec>& command_table();
 int run_cli(int argc, char** argv);
 
 // Parses durations like "500ms", "2s", "5m", "1h", "250" (milliseconds).
-// Throws Error(kUsage) naming `flag` when malformed.
+// Throws Error(kUsage) naming `flag` when malformed, negative or too long.
 std::chrono::milliseconds parse_duration(const std::string& text, const std::string& flag);
+// Same, and more than 0 ms (after rounding down to milliseconds); `hint` says
+// why 0 is refused.
+std::chrono::milliseconds parse_positive_duration(const std::string& text, const std::string& flag,
+                                                  const std::string& hint);
 
 }  // namespace colshift::cli

@@ -108,16 +108,25 @@ CommandRun setup_throttle(CLI::App& sub, const GlobalOptions& g) {
     bool reset = false;
   };
   auto o = std::make_shared<Opts>();
-  sub.add_option("--max-rate", o->max_rate, "rows per second ceiling (0 = none)");
+  sub.add_option("--max-rate", o->max_rate, "rows per second ceiling, 0 or more (0 = none)");
   sub.add_option("--max-replica-lag", o->max_replica_lag,
                  "replica lag limit, e.g. 500ms (0 = do not check)");
   sub.add_option("--max-lock-waiters", o->max_lock_waiters,
-                 "lock waiters limit (-1 = do not check)");
-  sub.add_option("--throttle-query", o->throttle_query, "SQL returning one number");
-  sub.add_option("--throttle-max", o->throttle_max, "threshold for --throttle-query");
-  sub.add_option("--batch-size", o->batch_size, "fixed batch size (0 = adaptive)");
+                 "lock waiters limit, -1 or more (-1 = do not check)");
+  sub.add_option("--throttle-query", o->throttle_query,
+                 "SQL returning one number (with --throttle-max, or the running backfill's)");
+  sub.add_option("--throttle-max", o->throttle_max,
+                 "threshold for the throttle query (this one's or the running backfill's)");
+  sub.add_option("--batch-size", o->batch_size, "fixed batch size, 0 or more (0 = adaptive)");
   sub.add_flag("--reset", o->reset, "drop every override; back to the command line's values");
   return [o, &g]() -> int {
+    // Checked before connecting. One of --throttle-query and --throttle-max
+    // alone is fine here: it changes that half of the running backfill's probe.
+    if (o->max_rate) check_rate("--max-rate", *o->max_rate);
+    if (o->max_lock_waiters)
+      check_at_least("--max-lock-waiters", *o->max_lock_waiters, -1, " (-1 = do not check)");
+    if (o->batch_size) check_at_least("--batch-size", *o->batch_size, 0, " (0 = adaptive)");
+    if (o->throttle_max) check_finite("--throttle-max", *o->throttle_max);
     ControlSession s(g, "throttle");
     std::vector<std::string> sets;
     Params params;
@@ -146,6 +155,7 @@ CommandRun setup_throttle(CLI::App& sub, const GlobalOptions& g) {
       throw Error(ErrorKind::kUsage, "throttle needs at least one setting", {},
                   "e.g. colshift throttle --max-rate 5000, or --reset");
     }
+    ControlSession s(g);
     std::string assignments;
     for (size_t i = 0; i < sets.size(); ++i) assignments += (i ? ", " : "") + sets[i];
     s.store->update_control(assignments, params);

@@ -24,7 +24,8 @@ CommandRun setup_docs(CLI::App& sub, const GlobalOptions& g) {
   auto o = std::make_shared<Opts>();
   sub.add_option("DIR", o->dir, "directory of migration files")->capture_default_str();
   sub.add_option("--out", o->out, "where to write the markdown")->capture_default_str();
-  sub.add_flag("--offline", o->offline, "do not read the database (no records, sizes unknown)");
+  sub.add_flag("--offline", o->offline,
+               "do not read the database (no records, sizes unknown, plans as plan --offline)");
   return [o, &g]() -> int {
     namespace fs = std::filesystem;
     const Dialect& d = postgres_dialect();
@@ -48,8 +49,12 @@ CommandRun setup_docs(CLI::App& sub, const GlobalOptions& g) {
       } else if (conn) {
         try {
           p = plan::build_plan(m, d.gather_facts(*conn, m), d, g.schema);
-        } catch (const Error&) {
+        } catch (const Error& e) {
+          // Often a table an earlier pending migration creates: document the
+          // offline plan, and say why.
           p = plan::build_plan(m, d.offline_facts(m), d, g.schema);
+          p.notes.insert(p.notes.begin(), "not planned against the database: " + error_location(e) +
+                                              ": " + e.what());
         }
       } else {
         p = plan::build_plan(m, d.offline_facts(m), d, g.schema);

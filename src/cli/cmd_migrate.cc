@@ -21,12 +21,13 @@ CommandRun setup_migrate(CLI::App& sub, const GlobalOptions& g) {
   add_backfill_options(sub, o->change);
   add_complete_options(sub, o->change);
   return [o, &g]() -> int {
+    auto options = run_options(g, o->change);  // flags first: nothing read or connected yet
     // Load (and so validate) every file before changing anything.
     std::vector<migration::Migration> all;
     for (const auto& f : migration::list_migration_files(o->dir))
       all.push_back(migration::load_migration_file(f));
     auto hooks = make_hooks(g);
-    run::Runner runner(postgres_dialect(), connection_factory(g), run_options(g, o->change), hooks);
+    run::Runner runner(postgres_dialect(), connection_factory(g), options, hooks);
     nlohmann::json out = nlohmann::json::array();
     int applied = 0;
     for (const auto& m : all) {

@@ -16,7 +16,8 @@ CommandRun setup_plan(CLI::App& sub, const GlobalOptions& g) {
   auto o = std::make_shared<Opts>();
   sub.add_option("FILE", o->file, "migration file")->required();
   sub.add_flag("--offline", o->offline,
-               "plan without a database (sizes unknown, PostgreSQL 15 assumed)");
+               "plan without a database (sizes unknown, PostgreSQL 15 assumed, functions in a "
+               "default volatile unless built in; the plan's notes say what was assumed)");
   return [o, &g]() -> int {
     auto m = migration::load_migration_file(o->file);
     const Dialect& d = postgres_dialect();

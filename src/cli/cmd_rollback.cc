@@ -10,11 +10,11 @@ namespace colshift::cli {
 
 CommandRun setup_rollback(CLI::App& sub, const GlobalOptions& g) {
   auto o = std::make_shared<ChangeOptions>();
-  sub.add_option("--lock-retries", o->lock_retries, "tries per DDL step when lock_timeout expires")
-      ->capture_default_str();
+  add_lock_retries_option(sub, *o);
   return [o, &g]() -> int {
+    auto options = run_options(g, *o);  // checked before connecting
     auto hooks = make_hooks(g);
-    run::Runner runner(postgres_dialect(), connection_factory(g), run_options(g, *o), hooks);
+    run::Runner runner(postgres_dialect(), connection_factory(g), options, hooks);
     auto active = runner.state().initialized() ? runner.state().active() : std::nullopt;
     auto t0 = std::chrono::steady_clock::now();
     runner.rollback();

@@ -19,9 +19,10 @@ CommandRun setup_start(CLI::App& sub, const GlobalOptions& g) {
   sub.add_option("FILE", o->file, "migration file")->required();
   add_backfill_options(sub, o->change);
   return [o, &g]() -> int {
+    auto options = run_options(g, o->change);  // flags first: nothing read or connected yet
     auto m = migration::load_migration_file(o->file);
     auto hooks = make_hooks(g);
-    run::Runner runner(postgres_dialect(), connection_factory(g), run_options(g, o->change), hooks);
+    run::Runner runner(postgres_dialect(), connection_factory(g), options, hooks);
     hooks.log(fmt::format("start {}: {}", m.name, m.purpose));
     auto outcome = runner.start(m);
     auto rec = runner.state().find_applied(m.name);

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <cmath>
 #include <iostream>
 
 #include "dialect/dialect.h"
@@ -24,13 +25,15 @@ run::Runner::ConnectionFactory connection_factory(const GlobalOptions& g) {
 }
 
 void add_backfill_options(CLI::App& sub, ChangeOptions& o) {
-  sub.add_option("--batch-size", o.batch_size, "fixed rows per backfill batch (default: adaptive)");
-  sub.add_option("--batch-target", o.batch_target, "target time per adaptive batch")
+  sub.add_option("--batch-size", o.batch_size,
+                 "fixed rows per backfill batch (default 0: adaptive)");
+  sub.add_option("--batch-target", o.batch_target, "target time per adaptive batch, more than 0")
       ->capture_default_str();
-  sub.add_option("--batch-min", o.batch_min, "smallest adaptive batch")->capture_default_str();
-  sub.add_option("--batch-max", o.batch_max, "largest adaptive batch")->capture_default_str();
-  sub.add_option("--lock-retries", o.lock_retries, "tries per DDL step when lock_timeout expires")
+  sub.add_option("--batch-min", o.batch_min, "smallest adaptive batch, 1 or more")
       ->capture_default_str();
+  sub.add_option("--batch-max", o.batch_max, "largest adaptive batch, at least --batch-min")
+      ->capture_default_str();
+  add_lock_retries_option(sub, o);
   sub.add_option("--max-replica-lag", o.max_replica_lag,
                  "pause the backfill while any standby lags more (0 = do not check)")
       ->capture_default_str();
@@ -38,10 +41,16 @@ void add_backfill_options(CLI::App& sub, ChangeOptions& o) {
                  "pause the backfill while more sessions wait on locks (-1 = do not check)")
       ->capture_default_str();
   sub.add_option("--throttle-query", o.throttle_query,
-                 "SQL returning one number; the backfill waits while it exceeds --throttle-max");
-  sub.add_option("--throttle-max", o.throttle_max, "threshold for --throttle-query")
-      ->capture_default_str();
+                 "SQL returning one number; the backfill waits while it exceeds --throttle-max "
+                 "(give both)");
+  sub.add_option("--throttle-max", o.throttle_max, "threshold for --throttle-query (give both)");
   sub.add_option("--max-rate", o.max_rate, "rows per second ceiling for the backfill (0 = none)")
+      ->capture_default_str();
+}
+
+void add_lock_retries_option(CLI::App& sub, ChangeOptions& o) {
+  sub.add_option("--lock-retries", o.lock_retries,
+                 "tries per DDL step when lock_timeout expires, 1 or more")
       ->capture_default_str();
 }
 
@@ -52,21 +61,63 @@ void add_complete_options(CLI::App& sub, ChangeOptions& o) {
   sub.add_flag("--force", o.force, "complete even if old app versions still write");
 }
 
+void check_at_least(const char* flag, long long value, long long min, const char* meaning) {
+  if (value < min) {
+    throw Error(ErrorKind::kUsage,
+                fmt::format("{} must be {} or more{}, not {}", flag, min, meaning, value));
+  }
+}
+
+void check_finite(const char* flag, double value) {
+  if (!std::isfinite(value)) {
+    throw Error(ErrorKind::kUsage, fmt::format("{} must be a finite number, not {}", flag, value));
+  }
+}
+
+void check_rate(const char* flag, double value) {
+  check_finite(flag, value);
+  if (value < 0) {
+    throw Error(ErrorKind::kUsage,
+                fmt::format("{} must be 0 or more (0 = no ceiling), not {}", flag, value));
+  }
+}
+
 run::RunOptions run_options(const GlobalOptions& g, const ChangeOptions& o) {
+  check_at_least("--batch-size", o.batch_size, 0, " (0 = adaptive)");
+  check_at_least("--batch-min", o.batch_min, 1);
+  if (o.batch_max < o.batch_min) {
+    throw Error(ErrorKind::kUsage, fmt::format("--batch-max must be at least --batch-min ({}), "
+                                               "not {}",
+                                               o.batch_min, o.batch_max));
+  }
+  check_at_least("--lock-retries", o.lock_retries, 1);
+  check_at_least("--max-lock-waiters", o.max_lock_waiters, -1, " (-1 = do not check)");
+  check_rate("--max-rate", o.max_rate);
+  if (o.throttle_max && o.throttle_query.empty()) {
+    throw Error(ErrorKind::kUsage, "--throttle-max needs --throttle-query", {},
+                "the backfill waits while the query's number exceeds --throttle-max; give both");
+  }
+  if (!o.throttle_query.empty() && !o.throttle_max) {
+    throw Error(ErrorKind::kUsage, "--throttle-query needs --throttle-max", {},
+                "the backfill waits while the query's number exceeds --throttle-max; give both");
+  }
+  if (o.throttle_max) check_finite("--throttle-max", *o.throttle_max);
   run::RunOptions r;
   r.state_schema = g.schema;
   r.retry.lock_timeout = g.lock_timeout_ms();
-  r.retry.attempts = std::max(1, o.lock_retries);
+  r.retry.attempts = o.lock_retries;
   r.backfill.lock_timeout = r.retry.lock_timeout;
   r.backfill.sizing.fixed = o.batch_size;
-  r.backfill.sizing.target = parse_duration(o.batch_target, "--batch-target");
-  r.backfill.sizing.min = std::max(1, o.batch_min);
-  r.backfill.sizing.max = std::max(r.backfill.sizing.min, o.batch_max);
+  r.backfill.sizing.target =
+      parse_positive_duration(o.batch_target, "--batch-target",
+                              "adaptive batches aim at this time each; the default is 100ms");
+  r.backfill.sizing.min = o.batch_min;
+  r.backfill.sizing.max = o.batch_max;
   if (o.batch_size > 0) r.backfill.sizing.initial = o.batch_size;
   r.backfill.throttle.max_replica_lag = parse_duration(o.max_replica_lag, "--max-replica-lag");
   r.backfill.throttle.max_lock_waiters = o.max_lock_waiters;
   r.backfill.throttle.probe_sql = o.throttle_query;
-  r.backfill.throttle.probe_max = o.throttle_max;
+  r.backfill.throttle.probe_max = o.throttle_max.value_or(0);
   r.backfill.throttle.max_rate = o.max_rate;
   r.quiet_period = std::chrono::duration_cast<std::chrono::seconds>(
       parse_duration(o.quiet_period, "--quiet-period"));
@@ -120,5 +171,7 @@ void print_json(const nlohmann::json& j) {
   constexpr auto kReplace = nlohmann::json::error_handler_t::replace;  // never throw on bytes
   std::cout << j.dump(isatty(STDOUT_FILENO) ? 2 : -1, ' ', false, kReplace) << "\n";
 }
+
+std::string error_location(const Error& e) { return e.where().substr(0, e.where().find('\n')); }
 
 }  // namespace colshift::cli

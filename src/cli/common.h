@@ -4,11 +4,13 @@
 
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 
 #include "cli/cli.h"
 #include "dialect/connection.h"
 #include "run/runner.h"
+#include "util/error.h"
 
 namespace CLI {
 class App;
@@ -32,13 +34,25 @@ struct ChangeOptions {
   std::string max_replica_lag = "1s";
   int max_lock_waiters = 4;
   std::string throttle_query;
-  double throttle_max = 0;
+  std::optional<double> throttle_max;  // required with throttle_query, and only with it
   double max_rate = 0;
   bool force = false;
 };
 void add_backfill_options(CLI::App& sub, ChangeOptions& o);
 void add_complete_options(CLI::App& sub, ChangeOptions& o);
+void add_lock_retries_option(CLI::App& sub, ChangeOptions& o);
+// The options checked and converted; throws Error(kUsage) naming the flag for
+// a value out of range or a contradiction (--batch-max below --batch-min,
+// --throttle-max without --throttle-query, ...). Call it before connecting.
 run::RunOptions run_options(const GlobalOptions& g, const ChangeOptions& o);
+
+// Throws Error(kUsage) "FLAG must be MIN or more MEANING, not VALUE" when
+// value < min; `meaning` is e.g. " (0 = adaptive)" or "".
+void check_at_least(const char* flag, long long value, long long min, const char* meaning = "");
+// A rows-per-second ceiling: finite and 0 or more (0 = none).
+void check_rate(const char* flag, double value);
+// Finite (CLI11 reads "nan" and "inf" as numbers).
+void check_finite(const char* flag, double value);
 
 // Narration to stderr; progress as a live line on a terminal, or as JSON
 // records (one per line on stderr) otherwise.
@@ -46,6 +60,9 @@ run::RunHooks make_hooks(const GlobalOptions& g);
 
 // Prints JSON to stdout (pretty on a terminal).
 void print_json(const nlohmann::json& j);
+
+// The first line of e.where(): "file:line:col" without its source excerpt.
+std::string error_location(const Error& e);
 
 std::string progress_line(const backfill::Progress& p);
 

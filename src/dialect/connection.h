@@ -60,14 +60,15 @@ enum class DbErrorClass {
 class DbError : public Error {
  public:
   DbError(std::string message, std::string code, DbErrorClass cls, std::string statement,
-          std::string hint = {}, bool in_doubt = false)
+          std::string hint = {}, bool in_doubt = false, int position = 0)
       : Error(cls == DbErrorClass::kConnectionLost ? ErrorKind::kConnection
               : cls == DbErrorClass::kRetryable    ? ErrorKind::kLockTimeout
                                                    : ErrorKind::kChangeFailed,
               std::move(message), std::move(statement), std::move(hint)),
         code_(std::move(code)),
         cls_(cls),
-        in_doubt_(in_doubt) {}
+        in_doubt_(in_doubt),
+        position_(position) {}
 
   const std::string& code() const { return code_; }  // SQLSTATE or driver code
   DbErrorClass error_class() const { return cls_; }
@@ -77,11 +78,17 @@ class DbError : public Error {
   // transaction may or may not have committed. Settle by reading state, never
   // by blind retry.
   bool in_doubt() const { return in_doubt_; }
+  // Where in the statement the server found the error: a 1-based character
+  // (not byte) index into the SQL text as sent, 0 when it named none
+  // (PostgreSQL: PG_DIAG_STATEMENT_POSITION). where() holds only the
+  // statement's first line; the caller knows the whole text it sent.
+  int position() const { return position_; }
 
  private:
   std::string code_;
   DbErrorClass cls_;
   bool in_doubt_;
+  int position_;
 };
 
 class Connection {

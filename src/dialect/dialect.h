@@ -45,13 +45,15 @@ class Dialect {
 
   // Reads what the planner needs about the tables, indexes and functions the
   // migration names, and checks the migration's SQL expressions against the
-  // live schema (without changing anything). Throws Error(kBadInput) naming the
-  // operation (file:line:col) when an expression does not fit the table.
+  // live schema (without changing anything). Throws Error(kBadInput) at the
+  // expression's own file:line:col, with the source line, a caret and a hint,
+  // when an expression does not fit the table.
   virtual plan::CatalogFacts gather_facts(Connection& conn,
                                           const migration::Migration& m) const = 0;
 
   // Facts for planning without a database: every table assumed to exist with
-  // an `id` primary key, unknown size.
+  // an `id` primary key, unknown size; functions in defaults volatile unless
+  // the dialect knows them as built-ins (each assumption in `notes`).
   virtual plan::CatalogFacts offline_facts(const migration::Migration& m) const = 0;
 
   // The steps for one operation: forward statements per phase, each with its

@@ -89,6 +89,7 @@ std::string migration_page(const plan::Plan& p,
   }
   if (r == 0) out += "Nothing to undo.\n";
   out += "\nAfter `complete` the change is final; undo it with a new migration.\n";
+  for (const auto& note : p.notes) out += "\n> note: " + note + "\n";
   for (const auto& w : p.warnings) out += "\n> warning: " + w + "\n";
   return out;
 }

@@ -18,6 +18,104 @@ namespace {
 
 constexpr size_t kMaxIdentifierBytes = 63;  // PostgreSQL's NAMEDATALEN - 1
 
+// Line `line` (0-based) of `text`, without its line break; empty past the end.
+std::string_view line_of(std::string_view text, int line) {
+  size_t start = 0;
+  for (int l = 0; l < line; ++l) {
+    start = text.find('\n', start);
+    if (start == std::string_view::npos) return {};
+    ++start;
+  }
+  std::string_view rest = text.substr(start);
+  std::string_view out = rest.substr(0, rest.find('\n'));
+  if (!out.empty() && out.back() == '\r') out.remove_suffix(1);
+  return out;
+}
+
+std::string utf8(unsigned long cp) {
+  std::string out;
+  if (cp < 0x80) {
+    out += static_cast<char>(cp);
+  } else if (cp < 0x800) {
+    out += static_cast<char>(0xC0 | (cp >> 6));
+    out += static_cast<char>(0x80 | (cp & 0x3F));
+  } else if (cp < 0x10000) {
+    out += static_cast<char>(0xE0 | (cp >> 12));
+    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+    out += static_cast<char>(0x80 | (cp & 0x3F));
+  } else {
+    out += static_cast<char>(0xF0 | (cp >> 18));
+    out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
+    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+    out += static_cast<char>(0x80 | (cp & 0x3F));
+  }
+  return out;
+}
+
+// Decodes the YAML double-quoted escape at line[i] ('\\'); sets `len` to the
+// bytes it spans, 0 when it is not one this reader maps (the caller then
+// knows only the scalar's start).
+std::string unescape(std::string_view line, size_t i, size_t& len) {
+  len = 0;
+  if (i + 1 >= line.size()) return {};
+  static const std::vector<std::pair<char, unsigned long>> named = {
+      {'0', 0},  {'a', 7},   {'b', 8},    {'t', 9},    {'\t', 9},     {'n', 10},
+      {'v', 11}, {'f', 12},  {'r', 13},   {'e', 27},   {' ', 32},     {'"', 34},
+      {'/', 47}, {'\\', 92}, {'N', 0x85}, {'_', 0xA0}, {'L', 0x2028}, {'P', 0x2029}};
+  for (const auto& [c, cp] : named) {
+    if (c == line[i + 1]) {
+      len = 2;
+      return utf8(cp);
+    }
+  }
+  size_t digits = line[i + 1] == 'x' ? 2 : line[i + 1] == 'u' ? 4 : line[i + 1] == 'U' ? 8 : 0;
+  if (digits == 0 || i + 2 + digits > line.size()) return {};
+  std::string hex(line.substr(i + 2, digits));
+  if (hex.find_first_not_of("0123456789abcdefABCDEF") != std::string::npos) return {};
+  len = 2 + digits;
+  return utf8(std::stoul(hex, nullptr, 16));
+}
+
+// The file column (1-based) of each byte of a scalar's value when the scalar
+// is plain or quoted and ends on the line where it starts; empty otherwise.
+std::vector<int> scalar_columns(std::string_view text, const YAML::Mark& mark,
+                                const std::string& value) {
+  if (mark.line < 0 || mark.column < 0) return {};
+  std::string_view line = line_of(text, mark.line);
+  size_t i = static_cast<size_t>(mark.column);
+  if (i >= line.size()) return {};
+  std::vector<int> cols;
+  std::string decoded;
+  auto put = [&](const std::string& bytes, size_t at) {
+    decoded += bytes;
+    cols.insert(cols.end(), bytes.size(), static_cast<int>(at) + 1);
+  };
+  const char quote = line[i];
+  if (quote != '\'' && quote != '"') {
+    if (line.substr(i, value.size()) != value) return {};  // block or multi-line
+    for (size_t k = 0; k < value.size(); ++k) cols.push_back(static_cast<int>(i + k) + 1);
+    return cols;
+  }
+  for (size_t j = i + 1; j < line.size();) {
+    if (line[j] == quote && quote == '\'' && j + 1 < line.size() && line[j + 1] == '\'') {
+      put("'", j);
+      j += 2;
+    } else if (line[j] == quote) {
+      return decoded == value ? cols : std::vector<int>{};
+    } else if (line[j] == '\\' && quote == '"') {
+      size_t len = 0;
+      std::string bytes = unescape(line, j, len);
+      if (len == 0) return {};
+      put(bytes, j);
+      j += len;
+    } else {
+      put(std::string(1, line[j]), j);
+      ++j;
+    }
+  }
+  return {};  // the closing quote is on a later line
+}
+
 // Reads YAML nodes and turns every problem into an Error pointing at the node.
 class Reader {
  public:
@@ -119,7 +217,30 @@ class Reader {
   }
 
   SourcePos pos(const YAML::Node& node) const {
-    return SourcePos{file_, node.Mark().line + 1, node.Mark().column + 1};
+    return SourcePos{file_, node.Mark().line + 1, node.Mark().column + 1, {}};
+  }
+
+  // Where the value `loaded` (string_value of `node`) is written, byte by byte
+  // when the scalar is on one line.
+  SourcePos value_pos(const YAML::Node& node, const std::string& loaded) const {
+    SourcePos p = pos(node);
+    const std::string& raw = node.Scalar();
+    std::vector<int> cols = scalar_columns(text_, node.Mark(), raw);
+    size_t lead = raw.find(loaded);  // string_value trims
+    if (cols.size() == raw.size() && lead != std::string::npos && !loaded.empty()) {
+      p.byte_columns.assign(cols.begin() + static_cast<long>(lead),
+                            cols.begin() + static_cast<long>(lead + loaded.size()));
+      p.column = p.byte_columns.front();
+    }
+    return p;
+  }
+
+  // An optional SQL expression; `where` is set to its position when present.
+  std::optional<std::string> optional_expression(const YAML::Node& parent, const std::string& key,
+                                                 const std::string& what, SourcePos& where) const {
+    auto v = optional_string(parent, key, what);
+    if (v) where = value_pos(parent[key], *v);
+    return v;
   }
 
  private:
@@ -139,10 +260,11 @@ AddColumn read_add_column(const Reader& r, const YAML::Node& node) {
   r.expect_keys(col, cwhat, {"name", "type", "nullable", "default", "check"});
   op.column.name = r.identifier(col, "name", cwhat);
   op.column.type = r.required_string(col, "type", cwhat);
+  op.column.type_pos = r.value_pos(col["type"], op.column.type);
   op.column.nullable = r.optional_bool(col, "nullable", true, cwhat);
-  op.column.default_expr = r.optional_string(col, "default", cwhat);
-  op.column.check = r.optional_string(col, "check", cwhat);
-  op.up = r.optional_string(node, "up", what);
+  op.column.default_expr = r.optional_expression(col, "default", cwhat, op.column.default_pos);
+  op.column.check = r.optional_expression(col, "check", cwhat, op.column.check_pos);
+  op.up = r.optional_expression(node, "up", what, op.up_pos);
   if (!op.column.nullable && !op.column.default_expr && !op.up) {
     r.fail(col["nullable"].Mark(),
            fmt::format("column '{}' is NOT NULL but has neither 'default' nor 'up'; existing rows "
@@ -167,9 +289,12 @@ CreateIndex read_create_index(const Reader& r, const YAML::Node& node) {
     r.fail(cols.Mark(), "'columns' in create_index must be a non-empty list",
            "columns: [col1, col2]");
   }
-  for (const auto& c : cols) op.columns.push_back(r.string_value(c, "a column in create_index"));
+  for (const auto& c : cols) {
+    op.columns.push_back(r.string_value(c, "a column in create_index"));
+    op.column_pos.push_back(r.value_pos(c, op.columns.back()));
+  }
   op.unique = r.optional_bool(node, "unique", false, what);
-  op.where = r.optional_string(node, "where", what);
+  op.where = r.optional_expression(node, "where", what, op.where_pos);
   if (auto m = r.optional_string(node, "method", what)) {
     static const std::vector<std::string> methods = {"btree", "hash",   "gist",
                                                      "gin",   "spgist", "brin"};
@@ -261,6 +386,7 @@ Migration parse_migration(std::string_view text, const std::string& file) {
   r.expect_keys(root, "the migration", {"name", "purpose", "undeclared_writers", "operations"});
   Migration m;
   m.file = file;
+  m.source = std::string(text);
   m.name = std::filesystem::path(file).stem().string();
   if (auto n = r.optional_string(root, "name", "the migration")) m.name = *n;
   if (!root["purpose"]) {
@@ -320,6 +446,19 @@ Migration load_migration_file(const std::string& path) {
   std::stringstream ss;
   ss << in.rdbuf();
   return parse_migration(ss.str(), path);
+}
+
+SourcePos SourcePos::at(size_t offset) const {
+  SourcePos p{file, line, column, {}};
+  if (offset < byte_columns.size()) p.column = byte_columns[offset];
+  return p;
+}
+
+std::string SourcePos::location() const { return fmt::format("{}:{}:{}", file, line, column); }
+
+std::string excerpt(const Migration& m, const SourcePos& pos) {
+  if (m.source.empty()) return pos.location();
+  return source_excerpt(m.source, pos.file, pos.line, pos.column);
 }
 
 std::string_view operation_kind(const Operation& op) {

@@ -31,7 +31,9 @@
 //         phase: expand|finish|complete                 (default expand)
 //
 // SQL expressions are the author's code and are inserted as written; names
-// are always quoted by colshift. Errors name file:line:col and what is valid.
+// are always quoted by colshift. Errors name file:line:col and what is valid;
+// an error in an expression points at the expression's own line:col (at the
+// offending byte when the scalar is on one line, plain or quoted).
 #pragma once
 
 #include <optional>
@@ -47,6 +49,17 @@ struct SourcePos {
   std::string file;
   int line = 0;
   int column = 0;
+  // For a value written on one line (a plain, 'single-' or "double-quoted"
+  // scalar): the file column of each byte of the value as loaded (escapes
+  // decoded, trimmed). Empty otherwise (block scalars, values spanning lines):
+  // then only the start is known.
+  std::vector<int> byte_columns;
+
+  // The position of byte `offset` of the value: exact where byte_columns
+  // knows it, else the value's start.
+  SourcePos at(size_t offset) const;
+  // "file:line:col"
+  std::string location() const;
 };
 
 // A possibly schema-qualified table name as written.
@@ -63,13 +76,17 @@ struct ColumnSpec {
   bool nullable = true;
   std::optional<std::string> default_expr;
   std::optional<std::string> check;
+  SourcePos type_pos;     // where each is written (SourcePos::at maps into it)
+  SourcePos default_pos;  // set when default_expr is
+  SourcePos check_pos;    // set when check is
 };
 
 struct AddColumn {
   TableName table;
   ColumnSpec column;
   std::optional<std::string> up;
-  SourcePos pos;
+  SourcePos pos;     // the operation
+  SourcePos up_pos;  // set when up is
 };
 
 struct CreateIndex {
@@ -79,7 +96,9 @@ struct CreateIndex {
   bool unique = false;
   std::optional<std::string> where;
   std::string method = "btree";
-  SourcePos pos;
+  SourcePos pos;                      // the operation
+  std::vector<SourcePos> column_pos;  // one per entry of `columns`
+  SourcePos where_pos;                // set when where is
 };
 
 enum class RawSqlPhase { kExpand, kFinish, kComplete };
@@ -101,8 +120,13 @@ struct Migration {
   bool undeclared_writers_old = false;
   std::string file;      // path as given; empty for in-memory text
   std::string checksum;  // sha256 of the file's bytes, hex
+  std::string source;    // the file's text, quoted by messages; empty when unknown
   std::vector<Operation> operations;
 };
+
+// "file:line:col" of `pos`, followed by its source line and a caret under the
+// column when `m` holds the file's text (source_excerpt in util/text.h).
+std::string excerpt(const Migration& m, const SourcePos& pos);
 
 // Loads and validates a migration file. Throws Error(kBadInput) whose where()
 // is "file:line:col" followed by the source line and a caret.

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cctype>
+#include <cstdlib>
 #include <iostream>
 
 #include "pg/sqlstate.h"
@@ -19,10 +20,6 @@ struct ResultDeleter {
   void operator()(PGresult* r) const { PQclear(r); }
 };
 using ResultPtr = std::unique_ptr<PGresult, ResultDeleter>;
-
-struct ConninfoDeleter {
-  void operator()(PQconninfoOption* o) const { PQconninfoFree(o); }
-};
 
 std::string trim(std::string s) {
   while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.pop_back();
@@ -57,58 +54,6 @@ void log_statement(std::string_view sql) {
 
 void set_statement_log(bool on) { g_statement_log = on; }
 
-void check_conninfo(const std::string& conninfo) {
-  if (conninfo.empty()) return;
-  char* err = nullptr;
-  std::unique_ptr<PQconninfoOption, ConninfoDeleter> opts(PQconninfoParse(conninfo.c_str(), &err));
-  if (!opts) {
-    std::string msg = err ? trim(err) : "cannot parse connection string";
-    if (err) PQfreemem(err);
-    throw Error(ErrorKind::kBadInput, "invalid database URL: " + msg, redact_conninfo(conninfo),
-                "use postgresql://user@host:port/dbname or a keyword string like "
-                "'host=localhost dbname=app'");
-  }
-  // libpq checks ports only when connecting; a typo there is bad input, not an outage.
-  for (PQconninfoOption* o = opts.get(); o->keyword; ++o) {
-    if (std::string(o->keyword) != "port" || !o->val) continue;
-    std::string port = o->val;
-    bool ok = !port.empty();
-    for (char c : port) ok = ok && (std::isdigit(static_cast<unsigned char>(c)) || c == ',');
-    if (!ok) {
-      throw Error(ErrorKind::kBadInput, "invalid database URL: port '" + port + "' is not a number",
-                  redact_conninfo(conninfo),
-                  "write the port as digits, e.g. postgresql://app@db:5432/app");
-    }
-  }
-}
-
-std::string redact_conninfo(const std::string& conninfo) {
-  std::string s = conninfo;
-  // URL form: scheme://user:password@host
-  auto scheme = s.find("://");
-  if (scheme != std::string::npos) {
-    auto at = s.find('@', scheme + 3);
-    auto colon = s.find(':', scheme + 3);
-    if (at != std::string::npos && colon != std::string::npos && colon < at) {
-      s.replace(colon + 1, at - colon - 1, "****");
-    }
-  }
-  // password=... as keyword or URL parameter
-  for (size_t pos = 0; (pos = s.find("password=", pos)) != std::string::npos;) {
-    size_t start = pos + 9;
-    size_t end = start;
-    if (end < s.size() && s[end] == '\'') {
-      end = s.find('\'', end + 1);
-      end = end == std::string::npos ? s.size() : end + 1;
-    } else {
-      while (end < s.size() && s[end] != ' ' && s[end] != '&') ++end;
-    }
-    s.replace(start, end - start, "****");
-    pos = start + 4;
-  }
-  return s;
-}
-
 std::unique_ptr<PgConnection> PgConnection::connect(const ConnectOptions& options) {
   check_conninfo(options.conninfo);
   std::string timeout = std::to_string(options.connect_timeout_s);
@@ -120,7 +65,7 @@ std::unique_ptr<PgConnection> PgConnection::connect(const ConnectOptions& option
   PGconn* conn = PQconnectdbParams(keys, vals, 1);
   if (conn == nullptr) throw Error(ErrorKind::kConnection, "out of memory connecting to database");
   if (PQstatus(conn) != CONNECTION_OK) {
-    std::string msg = trim(PQerrorMessage(conn));
+    std::string msg = redact_message(trim(PQerrorMessage(conn)), options.conninfo);
     PQfinish(conn);
     std::string target = options.conninfo.empty() ? "(from PG* environment variables)"
                                                   : redact_conninfo(options.conninfo);
@@ -151,6 +96,7 @@ void PgConnection::throw_error(const void* result_ptr, std::string_view sql, boo
   std::string msg;
   std::string detail;
   std::string hint;
+  int position = 0;
   if (result) {
     const char* c = PQresultErrorField(result, PG_DIAG_SQLSTATE);
     if (c) code = c;
@@ -160,6 +106,8 @@ void PgConnection::throw_error(const void* result_ptr, std::string_view sql, boo
     if (d) detail = d;
     const char* h = PQresultErrorField(result, PG_DIAG_MESSAGE_HINT);
     if (h) hint = h;
+    const char* p = PQresultErrorField(result, PG_DIAG_STATEMENT_POSITION);
+    if (p) position = std::atoi(p);
   }
   if (msg.empty()) msg = trim(PQerrorMessage(conn_));
   bool lost = PQstatus(conn_) == CONNECTION_BAD;
@@ -167,7 +115,7 @@ void PgConnection::throw_error(const void* result_ptr, std::string_view sql, boo
   DbErrorClass cls = lost ? DbErrorClass::kConnectionLost : classify_sqlstate(code);
   if (!detail.empty()) msg += " (" + detail + ")";
   bool in_doubt = committing && cls == DbErrorClass::kConnectionLost;
-  throw DbError(msg, code, cls, first_line(sql), hint, in_doubt);
+  throw DbError(msg, code, cls, first_line(sql), hint, in_doubt, position);
 }
 
 QueryResult PgConnection::exec(std::string_view sql, const Params& params) {

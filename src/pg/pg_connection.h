@@ -21,7 +21,7 @@ struct ConnectOptions {
   int connect_timeout_s = 10;
 };
 
-// Validates a URL or keyword string without connecting. Throws
+// Validates a URL or keyword string without connecting (conninfo.cc). Throws
 // Error(kBadInput) naming the problem (the password is never echoed).
 void check_conninfo(const std::string& conninfo);
 
@@ -29,8 +29,18 @@ void check_conninfo(const std::string& conninfo);
 // ("sql: ..."); --verbose turns it on. Thread-safe.
 void set_statement_log(bool on);
 
-// Returns conninfo with any password replaced by "****", for messages.
+// Returns conninfo with any password replaced by "****", for messages: in a
+// keyword string (any case, spaces around '=', quoted or escaped values) and
+// in a URL (user:password@, also percent-encoded or with an unencoded '@' or
+// '/', and ?password= with the key percent-encoded or not). When libpq would
+// still read a password from the result, a placeholder instead.
 std::string redact_conninfo(const std::string& conninfo);
+
+// Returns `message` (libpq's, or ours) with every quoted token that is part of
+// conninfo's password, or holds a piece of it, replaced by "****": libpq's
+// parse errors quote the text they stumbled on, and a misread password can
+// turn up as a host name or port.
+std::string redact_message(const std::string& message, const std::string& conninfo);
 
 class PgConnection final : public Connection {
  public:

@@ -24,6 +24,7 @@ struct TableFacts {
   std::vector<std::string> primary_key_types;
   long long row_estimate = -1;  // -1: unknown
   long long total_bytes = -1;
+  bool partitioned = false;  // a partitioned parent (PostgreSQL relkind 'p')
   const ColumnFacts* column(const std::string& n) const {
     for (const auto& c : columns)
       if (c.name == n) return &c;
@@ -42,8 +43,12 @@ struct CatalogFacts {
   // Index names (schema-qualified "schema.name") that exist already.
   std::set<std::string> existing_indexes;
   // Volatility ('i', 's', 'v') of functions named in default expressions;
-  // the most volatile overload wins.
+  // the most volatile overload wins. Offline: from the dialect's table of
+  // built-in functions, any other function 'v'.
   std::map<std::string, char> function_volatility;
+  // What the dialect assumed rather than read, in the user's words; the plan
+  // shows them as notes.
+  std::vector<std::string> notes;
 };
 
 }  // namespace colshift::plan

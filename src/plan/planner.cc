@@ -84,6 +84,7 @@ Plan build_plan(const migration::Migration& m, const CatalogFacts& facts, const 
         "planned without a database: table sizes unknown, PostgreSQL 15 assumed, expressions not "
         "checked; pass --db for a plan of the real schema");
   }
+  p.notes.insert(p.notes.end(), facts.notes.begin(), facts.notes.end());
   bool complete_scans = false;
   for (const auto& s : p.steps) complete_scans |= s.phase == Phase::kComplete && s.scans;
   if (facts.server_version < 120000 && complete_scans) {

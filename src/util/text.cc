@@ -87,6 +87,13 @@ std::string source_excerpt(std::string_view text, const std::string& file, int l
   return out;
 }
 
+size_t utf8_byte_offset(std::string_view s, size_t chars) {
+  size_t i = 0;
+  for (size_t n = 0; n < chars && i < s.size(); ++n)
+    i += std::max<size_t>(1, utf8_sequence_length(s, i));
+  return std::min(i, s.size());
+}
+
 std::string human_duration(double seconds) {
   if (!std::isfinite(seconds) || seconds < 0) return "unknown";
   if (seconds < 1)

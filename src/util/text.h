@@ -32,6 +32,10 @@ std::string human_duration(double seconds);
 size_t utf8_sequence_length(std::string_view s, size_t i);
 // Offset of the first byte that is not valid UTF-8, or npos.
 size_t find_invalid_utf8(std::string_view s);
+// Byte offset of character `chars` (0-based) of UTF-8 text, as servers and
+// parsers count error positions; s.size() when the text is shorter. A byte that
+// is not valid UTF-8 counts as one character.
+size_t utf8_byte_offset(std::string_view s, size_t chars);
 // "1,234,567"
 std::string with_commas(long long n);
 

@@ -21,6 +21,23 @@ TEST_F(ConnectionTest, ClassifiesErrors) {
   }
 }
 
+TEST_F(ConnectionTest, ErrorsCarryTheServersPositionInCharacters) {
+  try {
+    sql("SELECT 'é', nosuch FROM pg_class");
+    FAIL() << "expected an error";
+  } catch (const DbError& e) {
+    EXPECT_EQ(e.code(), "42703");
+    EXPECT_EQ(e.position(), 13);  // characters, not bytes: 'é' is one
+  }
+  try {
+    sql("SELECT 1 / (SELECT 0)");
+    FAIL() << "expected an error";
+  } catch (const DbError& e) {
+    EXPECT_EQ(e.code(), "22012");
+    EXPECT_EQ(e.position(), 0);  // an execution error names no position
+  }
+}
+
 TEST(ConnectionUrl, BadUrlIsBadInput) {
   try {
     pg::check_conninfo("postgresql://u:secret@host:notaport/db?bogus_option=1");

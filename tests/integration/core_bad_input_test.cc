@@ -56,7 +56,7 @@ TEST_F(CoreBadInput, FileAndSchemaProblemsAreExit2AtFileLineColChangingNothing) 
        head + "  - add_column:\n      table: users\n      column: { name: d, type: text }\n"
               "      up: split_part(mail, '@', 2)\n",
        2,
-       {"@FILE:4:7: error: 'up' of add_column does not fit the table",
+       {"@FILE:6:22: error: 'up' of add_column does not fit the table",
         "column \"mail\" does not exist"}},
       {"not_null_without_default_or_up",
        head + "  - add_column:\n      table: users\n      column: { name: d, type: text, nullable: "
@@ -71,7 +71,7 @@ TEST_F(CoreBadInput, FileAndSchemaProblemsAreExit2AtFileLineColChangingNothing) 
       {"bad_type",
        head + "  - add_column:\n      table: users\n      column: { name: d, type: txet }\n",
        2,
-       {"@FILE:4:7: error: type 'txet' of column d does not fit the table"}},
+       {"@FILE:5:32: error: type 'txet' of column d does not fit the table"}},
       {"existing_column",
        head + "  - add_column:\n      table: users\n      column: { name: email, type: text }\n",
        2,

@@ -1,5 +1,6 @@
 // Loader error messages, as exact text: file:line:col, the source line with a
 // caret, and the hint.
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include "migration/migration.h"
@@ -179,6 +180,71 @@ TEST(CoreLoader, DuplicateOperationAndLongName) {
                 ", type: int } }\n"
                 "                                                ^\n"
                 "  hint: choose a shorter name");
+}
+
+TEST(CoreLoader, ExpressionPositionsMapEachByteWhereTheScalarIsOnOneLine) {
+  auto m = migration::parse_migration(
+      kHead +
+          "  - add_column:\n"
+          "      table: users\n"
+          "      column: { name: d, type: text, check: \"d <> 'é'\", default: \"'a\\\"b'\" }\n"
+          "      up: 'lower(''X'')'\n"
+          "  - add_column:\n"
+          "      table: users\n"
+          "      column: { name: e, type: text }\n"
+          "      up: |\n"
+          "        lower(email)\n"
+          "  - create_index: { name: i, table: users, columns: [d, \" lower(d) DESC\"], where: d > "
+          "'é' }\n",
+      kFile);
+  const auto& a = std::get<migration::AddColumn>(m.operations[0]);
+  EXPECT_EQ(a.column.type_pos.line, 5);
+  EXPECT_EQ(a.column.type_pos.byte_columns, (std::vector<int>{32, 33, 34, 35}));
+  // A two-byte character, and a value after it on the same line.
+  EXPECT_EQ(*a.column.check, "d <> 'é'");
+  EXPECT_EQ(a.column.check_pos.byte_columns,
+            (std::vector<int>{46, 47, 48, 49, 50, 51, 52, 53, 54}));
+  EXPECT_EQ(*a.column.default_expr, "'a\"b'");
+  EXPECT_EQ(a.column.default_pos.byte_columns, (std::vector<int>{68, 69, 70, 72, 73}));
+  EXPECT_EQ(a.column.default_pos.column, 68);
+  EXPECT_EQ(*a.up, "lower('X')");
+  EXPECT_EQ(a.up_pos.byte_columns, (std::vector<int>{12, 13, 14, 15, 16, 17, 18, 20, 21, 23}));
+  EXPECT_EQ(a.up_pos.at(7).column, 20);
+  EXPECT_EQ(a.up_pos.at(7).line, 6);
+  EXPECT_TRUE(a.up_pos.at(7).byte_columns.empty());
+  EXPECT_EQ(a.up_pos.at(99).column, 12);  // past the end: the start
+  // A block scalar: only the start is known.
+  const auto& b = std::get<migration::AddColumn>(m.operations[1]);
+  EXPECT_TRUE(b.up_pos.byte_columns.empty());
+  EXPECT_EQ(b.up_pos.line, 10);
+  EXPECT_EQ(b.up_pos.column, 11);
+  EXPECT_EQ(b.up_pos.at(3).column, 11);
+  const auto& c = std::get<migration::CreateIndex>(m.operations[2]);
+  ASSERT_EQ(c.column_pos.size(), 2u);
+  EXPECT_EQ(c.column_pos[0].byte_columns, std::vector<int>{54});
+  EXPECT_EQ(c.columns[1], "lower(d) DESC");
+  EXPECT_EQ(c.column_pos[1].column, 59);
+  EXPECT_EQ(c.column_pos[1].byte_columns.back(), 71);
+  EXPECT_EQ(c.where_pos.line, 12);
+  EXPECT_EQ(c.where_pos.byte_columns, (std::vector<int>{83, 84, 85, 86, 87, 88, 89, 90}));
+  const std::string line =
+      "  - create_index: { name: i, table: users, columns: [d, \" lower(d) DESC\"], where: d > "
+      "'é' }";
+  EXPECT_EQ(migration::excerpt(m, c.where_pos.at(4)),
+            fmt::format("{}:12:87\n    {}\n    {:86}^", kFile, line, ""));
+}
+
+TEST(CoreLoader, EscapesInDoubleQuotesMapToTheirBackslash) {
+  auto m = migration::parse_migration(
+      kHead +
+          "  - add_column:\n      table: users\n      column: { name: d, type: text }\n"
+          "      up: \"'\\x41\\u00e9\\t' || \\\"x\\\"\"\n",
+      kFile);
+  const auto& a = std::get<migration::AddColumn>(m.operations[0]);
+  EXPECT_EQ(*a.up, "'A\xc3\xa9\t' || \"x\"");
+  // ' \x41 \u00e9 (two bytes) \t ' space | | space \" x \"
+  EXPECT_EQ(a.up_pos.byte_columns,
+            (std::vector<int>{12, 13, 17, 17, 23, 25, 26, 27, 28, 29, 30, 32, 33}));
 }
 
 }  // namespace

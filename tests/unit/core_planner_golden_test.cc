@@ -121,6 +121,19 @@ TEST(CorePlannerGolden, VolatileDefault) {
           users_facts(150004, -1)));
 }
 
+TEST(CorePlannerGolden, VolatileDefaultOffline) {
+  // Offline, a built-in volatile function is known, an unknown one assumed volatile.
+  auto m = migration::parse_migration(
+      "purpose: a public token per user\noperations:\n  - add_column:\n      table: users\n"
+      "      column: { name: token, type: uuid, nullable: false, default: gen_random_uuid() }\n"
+      "  - add_column:\n      table: users\n"
+      "      column: { name: code, type: text, default: \"app.new_code()\" }\n",
+      "m/0005_token.yaml");
+  expect_golden("plan_volatile_default_offline",
+                plan::render_plan_text(plan::build_plan(m, postgres_dialect().offline_facts(m),
+                                                        postgres_dialect(), "colshift")));
+}
+
 TEST(CorePlannerGolden, CheckConstraintAndNotNullOnPg11) {
   expect_golden(
       "plan_check_not_null_pg11",

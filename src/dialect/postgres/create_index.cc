@@ -25,21 +25,45 @@ std::pair<std::string, std::string> split_index_ordering(const std::string& colu
   return {trim(m[1].str()), order};
 }
 
+bool PostgresDialect::is_plain_name(const std::string& expr) {
+  static const std::regex plain(R"(^[A-Za-z_][A-Za-z0-9_$]*$)");
+  return std::regex_match(expr, plain);
+}
+
+std::string PostgresDialect::index_item(const std::string& expr) const {
+  return is_plain_name(expr) ? quote_ident(expr) : "(" + expr + ")";
+}
+
 std::vector<plan::Step> PostgresDialect::plan_create_index(const migration::CreateIndex& op,
                                                            const PlanContext& ctx) const {
   const auto& facts = *ctx.facts;
   const auto& t = facts.tables.at(op.table.display());
-  const std::string where = fmt::format("{}:{}:{}", op.pos.file, op.pos.line, op.pos.column);
+  const std::string where = op.pos.location();
   if (facts.existing_indexes.count(t.schema + "." + op.name)) {
     throw Error(ErrorKind::kBadInput, fmt::format("index {} already exists", op.name), where,
                 "choose another name, or drop this operation if the index is already in place");
   }
-  // A plain column name is quoted; anything else is an expression as written.
-  static const std::regex plain(R"(^[A-Za-z_][A-Za-z0-9_$]*$)");
+  if (t.partitioned) {
+    // CREATE INDEX CONCURRENTLY fails on a partitioned parent: say so before
+    // anything runs, not after the backfill.
+    throw Error(
+        ErrorKind::kBadInput,
+        fmt::format("table {} is partitioned: CREATE INDEX CONCURRENTLY cannot build an index on "
+                    "a partitioned table",
+                    op.table.display()),
+        where,
+        fmt::format("colshift does not build partitioned indexes yet; use raw_sql: CREATE "
+                    "{}INDEX {} ON ONLY {}.{}{} ({}){} (the index starts invalid), then on each "
+                    "partition CREATE INDEX CONCURRENTLY and ALTER INDEX {} ATTACH PARTITION "
+                    "<that index>; {} is valid once every partition's index is attached",
+                    op.unique ? "UNIQUE " : "", op.name, t.schema, t.name,
+                    op.method == "btree" ? "" : " USING " + op.method, join(op.columns, ", "),
+                    op.where ? " WHERE " + *op.where : "", op.name, op.name));
+  }
   std::vector<std::string> cols;
   for (const auto& col : op.columns) {
     auto [expr, order] = split_index_ordering(col);
-    std::string item = std::regex_match(expr, plain) ? quote_ident(expr) : "(" + expr + ")";
+    std::string item = index_item(expr);
     cols.push_back(order.empty() ? item : item + " " + order);
   }
   const std::string table = qualified(t.schema, t.name);

@@ -4,6 +4,7 @@
 
 #include <set>
 
+#include "dialect/postgres/expression_check.h"
 #include "dialect/postgres/postgres_dialect.h"
 #include "util/error.h"
 #include "util/text.h"
@@ -16,10 +17,6 @@ using migration::CreateIndex;
 using migration::Migration;
 using migration::SourcePos;
 using migration::TableName;
-
-std::string where_of(const SourcePos& p) {
-  return fmt::format("{}:{}:{}", p.file, p.line, p.column);
-}
 
 // Tables named by the migration's operations, with the position that names them first.
 std::vector<std::pair<TableName, SourcePos>> named_tables(const Migration& m) {
@@ -48,19 +45,79 @@ std::string row_source(const PostgresDialect& d, const plan::TableFacts& t, cons
                      d.qualified(t.schema, t.name), d.quote_ident(t.name));
 }
 
-// Runs `sql` (planned, never reading rows) and turns a failure into a bad-input
-// error at the operation.
-void check_expression(Connection& conn, const std::string& sql, const SourcePos& pos,
-                      const std::string& what) {
-  try {
-    conn.exec("SAVEPOINT colshift_check");
-    conn.exec(sql);
-    conn.exec("RELEASE SAVEPOINT colshift_check");
-  } catch (const DbError& e) {
-    if (e.connection_lost()) throw;
-    conn.exec("ROLLBACK TO SAVEPOINT colshift_check");
-    throw Error(ErrorKind::kBadInput, fmt::format("{} does not fit the table: {}", what, e.what()),
-                where_of(pos), "fix the expression; it is checked against the live schema");
+// The names an expression over table `written` may use, for hints.
+ExpressionScope scope_of(const plan::TableFacts& t, const Migration& m,
+                         const std::string& written) {
+  ExpressionScope s;
+  s.table = written;
+  for (const auto& c : t.columns) s.columns.push_back(c.name);
+  for (const auto& op : m.operations) {
+    if (auto* a = std::get_if<AddColumn>(&op); a && a->table.display() == written)
+      s.added.push_back(a->column.name);
+  }
+  return s;
+}
+
+// A condition over the row (`check`, `where`): a WHERE demands a boolean as
+// CHECK does, where a cast would accept an integer.
+ExpressionCheck condition(std::string what, std::string field, const std::string& expr,
+                          const SourcePos& pos, const std::string& src) {
+  return {
+      std::move(what), std::move(field), expr, pos, fmt::format("SELECT 1 FROM {} WHERE (", src),
+      ") LIMIT 0"};
+}
+
+void check_add_column(const PostgresDialect& d, Connection& conn, const Migration& m,
+                      const AddColumn& a, const plan::TableFacts& t) {
+  const auto& col = a.column;
+  ExpressionScope scope = scope_of(t, m, a.table.display());
+  scope.type = col.type;
+  const std::string src = row_source(d, t, m, a.table.display());
+  check_expression(conn, m,
+                   {fmt::format("type '{}' of column {}", col.type, col.name), "type", col.type,
+                    col.type_pos, "SELECT NULL::", " LIMIT 0"},
+                   scope);
+  if (a.up) {
+    check_expression(conn, m,
+                     {"'up' of add_column", "up", *a.up, a.up_pos, "SELECT (",
+                      fmt::format(")::{} FROM {} LIMIT 0", col.type, src)},
+                     scope);
+  }
+  if (col.default_expr) {
+    check_expression(conn, m,
+                     {"'default' of add_column", "default", *col.default_expr, col.default_pos,
+                      "SELECT (", fmt::format(")::{} LIMIT 0", col.type)},
+                     scope);
+  }
+  if (col.check) {
+    check_expression(conn, m,
+                     condition("'check' of add_column", "check", *col.check, col.check_pos, src),
+                     scope);
+  }
+}
+
+void check_create_index(const PostgresDialect& d, Connection& conn, const Migration& m,
+                        const CreateIndex& c, const plan::TableFacts& t) {
+  const ExpressionScope scope = scope_of(t, m, c.table.display());
+  const std::string src = row_source(d, t, m, c.table.display());
+  for (size_t i = 0; i < c.columns.size(); ++i) {
+    // Exactly what the planner puts into CREATE INDEX (a plain name quoted).
+    std::string expr = split_index_ordering(c.columns[i]).first;
+    ExpressionCheck check{
+        "'columns' of create_index",          "columns", expr, c.column_pos[i], "SELECT (",
+        fmt::format(") FROM {} LIMIT 0", src)};
+    if (PostgresDialect::is_plain_name(expr)) {
+      check.sql = d.index_item(expr);
+      check.prefix = "SELECT ";
+      check.suffix = fmt::format(" FROM {} LIMIT 0", src);
+      check.pos = c.column_pos[i].at(0);  // the quoted name is not as written
+      check.quoted_name = true;
+    }
+    check_expression(conn, m, check, scope);
+  }
+  if (c.where) {
+    check_expression(
+        conn, m, condition("'where' of create_index", "where", *c.where, c.where_pos, src), scope);
   }
 }
 
@@ -76,6 +133,33 @@ plan::CatalogFacts PostgresDialect::offline_facts(const Migration& m) const {
     tf.primary_key = {"id"};
     tf.primary_key_types = {"bigint"};
     f.tables[t.display()] = tf;
+  }
+  // Volatility from the table of PostgreSQL's own functions; any other counts
+  // as volatile (the safe path: computed per row), and the plan says so.
+  for (const auto& op : m.operations) {
+    auto* a = std::get_if<AddColumn>(&op);
+    if (!a) continue;
+    for (const auto& fn : a->column.default_expr ? expression_functions(*a->column.default_expr, m,
+                                                                        a->column.default_pos)
+                                                 : std::vector<std::string>{}) {
+      if (f.function_volatility.count(fn)) continue;
+      auto known = builtin_volatility(fn);
+      f.function_volatility[fn] = known.value_or('v');
+      if (!known) {
+        f.notes.push_back(fmt::format(
+            "the volatility of {}() is unknown without a database: assumed volatile, so the "
+            "default is computed per row like 'up'; plan with --db to read it from the server",
+            fn));
+      }
+    }
+    // `up`'s volatility only changes how the trigger treats an UPDATE: the
+    // functions the table knows are enough offline.
+    if (a->up) {
+      for (const auto& fn : expression_functions(*a->up, m, a->up_pos)) {
+        if (auto known = builtin_volatility(fn); known && !f.function_volatility.count(fn))
+          f.function_volatility[fn] = *known;
+      }
+    }
   }
   return f;
 }
@@ -104,15 +188,16 @@ plan::CatalogFacts PostgresDialect::gather_facts(Connection& conn, const Migrati
       }
       std::string kind = r.text(0, 3);
       if (kind != "r" && kind != "p") {
-        throw Error(ErrorKind::kBadInput,
-                    fmt::format("'{}' is not a table (relkind {})", t.display(), kind),
-                    where_of(pos),
-                    "add_column and create_index work on ordinary and partitioned tables");
+        throw Error(
+            ErrorKind::kBadInput,
+            fmt::format("'{}' is not a table (relkind {})", t.display(), kind), pos.location(),
+            "add_column works on ordinary and partitioned tables, create_index on ordinary ones");
       }
       plan::TableFacts tf;
       std::string oid = r.text(0, 0);
       tf.schema = r.text(0, 1);
       tf.name = r.text(0, 2);
+      tf.partitioned = kind == "p";
       tf.row_estimate = r.integer(0, 4);
       tf.total_bytes = r.integer(0, 6);
       if (r.boolean(0, 5) || tf.row_estimate == 0) {
@@ -142,6 +227,20 @@ plan::CatalogFacts PostgresDialect::gather_facts(Connection& conn, const Migrati
       f.tables[t.display()] = std::move(tf);
     }
 
+    // Check every expression against the live table, planning only; first, so
+    // that an expression that does not parse is reported at its position.
+    for (const auto& op : m.operations) {
+      if (auto* a = std::get_if<AddColumn>(&op)) {
+        auto it = f.tables.find(a->table.display());
+        if (it == f.tables.end()) continue;
+        if (it->second.column(a->column.name)) continue;  // reported by the planner
+        check_add_column(*this, conn, m, *a, it->second);
+      } else if (auto* c = std::get_if<CreateIndex>(&op)) {
+        auto it = f.tables.find(c->table.display());
+        if (it != f.tables.end()) check_create_index(*this, conn, m, *c, it->second);
+      }
+    }
+
     std::set<std::string> functions;
     for (const auto& op : m.operations) {
       if (auto* c = std::get_if<CreateIndex>(&op)) {
@@ -158,9 +257,12 @@ plan::CatalogFacts PostgresDialect::gather_facts(Connection& conn, const Migrati
       if (auto* a = std::get_if<AddColumn>(&op)) {
         // Volatility decides how the trigger treats an UPDATE: a volatile
         // `up` or default is computed once per row, never again.
-        for (const auto* expr : {&a->column.default_expr, &a->up}) {
-          if (!*expr) continue;
-          for (auto& fn : expression_functions(**expr, where_of(a->pos))) functions.insert(fn);
+        if (a->column.default_expr) {
+          for (auto& fn : expression_functions(*a->column.default_expr, m, a->column.default_pos))
+            functions.insert(fn);
+        }
+        if (a->up) {
+          for (auto& fn : expression_functions(*a->up, m, a->up_pos)) functions.insert(fn);
         }
       }
     }
@@ -168,47 +270,6 @@ plan::CatalogFacts PostgresDialect::gather_facts(Connection& conn, const Migrati
       auto r = conn.exec("SELECT max(provolatile::text) FROM pg_proc WHERE proname = $1", {fn});
       std::string v = r.text(0, 0, "v");  // unknown function: assume the worst
       f.function_volatility[fn] = v.empty() ? 'v' : v[0];
-    }
-
-    // Check every expression against the live table, planning only.
-    for (const auto& op : m.operations) {
-      const auto& pos = migration::operation_pos(op);
-      if (auto* a = std::get_if<AddColumn>(&op)) {
-        auto it = f.tables.find(a->table.display());
-        if (it == f.tables.end()) continue;
-        if (it->second.column(a->column.name)) continue;  // reported by the planner
-        std::string src = row_source(*this, it->second, m, a->table.display());
-        check_expression(conn, fmt::format("SELECT NULL::{} LIMIT 0", a->column.type), pos,
-                         fmt::format("type '{}' of column {}", a->column.type, a->column.name));
-        if (a->up) {
-          check_expression(
-              conn, fmt::format("SELECT ({})::{} FROM {} LIMIT 0", *a->up, a->column.type, src),
-              pos, "'up' of add_column");
-        }
-        if (a->column.default_expr) {
-          check_expression(
-              conn, fmt::format("SELECT ({})::{} LIMIT 0", *a->column.default_expr, a->column.type),
-              pos, "'default' of add_column");
-        }
-        if (a->column.check) {
-          check_expression(
-              conn, fmt::format("SELECT ({})::boolean FROM {} LIMIT 0", *a->column.check, src), pos,
-              "'check' of add_column");
-        }
-      } else if (auto* c = std::get_if<CreateIndex>(&op)) {
-        auto it = f.tables.find(c->table.display());
-        if (it == f.tables.end()) continue;
-        std::string src = row_source(*this, it->second, m, c->table.display());
-        std::vector<std::string> exprs;
-        for (const auto& col : c->columns)
-          exprs.push_back("(" + split_index_ordering(col).first + ")");
-        check_expression(conn, fmt::format("SELECT {} FROM {} LIMIT 0", join(exprs, ", "), src),
-                         pos, "'columns' of create_index");
-        if (c->where) {
-          check_expression(conn, fmt::format("SELECT 1 FROM {} WHERE ({}) LIMIT 0", src, *c->where),
-                           pos, "'where' of create_index");
-        }
-      }
     }
   } catch (...) {
     try {

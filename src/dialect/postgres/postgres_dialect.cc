@@ -3,8 +3,10 @@
 #include <fmt/format.h>
 #include <pg_query.h>
 
+#include <algorithm>
 #include <nlohmann/json.hpp>
 
+#include "dialect/postgres/expression_check.h"
 #include "migration/migration.h"
 #include "util/error.h"
 #include "util/text.h"
@@ -137,16 +139,23 @@ void collect_functions(const nlohmann::json& node, std::vector<std::string>& out
 
 }  // namespace
 
-std::vector<std::string> expression_functions(const std::string& expr, const std::string& where) {
-  std::string sql = "SELECT (" + expr + ")";
+namespace {
+
+// The functions `expr` calls; on a parse error, `error` gets the parser's
+// message and `error_offset` the byte offset in `expr` it points at.
+std::vector<std::string> parse_functions(const std::string& expr, std::string& error,
+                                         size_t& error_offset) {
+  const std::string prefix = "SELECT (";
+  std::string sql = prefix + expr + ")";
   PgQueryParseResult r = pg_query_parse(sql.c_str());
-  if (r.error) {
-    std::string msg = r.error->message ? r.error->message : "syntax error";
-    pg_query_free_parse_result(r);
-    throw Error(ErrorKind::kBadInput, fmt::format("SQL expression does not parse: {}", msg), where,
-                fmt::format("the expression was: {}", expr));
-  }
   std::vector<std::string> out;
+  if (r.error) {
+    error = r.error->message ? r.error->message : "syntax error";
+    size_t at = r.error->cursorpos > 0 ? utf8_byte_offset(sql, r.error->cursorpos - 1) : 0;
+    error_offset = at >= prefix.size() ? std::min(at - prefix.size(), expr.size()) : 0;
+    pg_query_free_parse_result(r);
+    return out;
+  }
   try {
     collect_functions(nlohmann::json::parse(r.parse_tree), out);
   } catch (...) {
@@ -154,6 +163,33 @@ std::vector<std::string> expression_functions(const std::string& expr, const std
     throw;
   }
   pg_query_free_parse_result(r);
+  return out;
+}
+
+[[noreturn]] void throw_unparsed(const std::string& error, std::string where, std::string hint) {
+  throw Error(ErrorKind::kBadInput, fmt::format("SQL expression does not parse: {}", error),
+              std::move(where), std::move(hint));
+}
+
+}  // namespace
+
+std::vector<std::string> expression_functions(const std::string& expr, const std::string& where) {
+  std::string error;
+  size_t offset = 0;
+  auto out = parse_functions(expr, error, offset);
+  if (!error.empty()) throw_unparsed(error, where, fmt::format("the expression was: {}", expr));
+  return out;
+}
+
+std::vector<std::string> expression_functions(const std::string& expr,
+                                              const migration::Migration& m,
+                                              const migration::SourcePos& pos) {
+  std::string error;
+  size_t offset = 0;
+  auto out = parse_functions(expr, error, offset);
+  if (!error.empty()) {
+    throw_unparsed(error, migration::excerpt(m, pos.at(offset)), kSyntaxErrorHint);
+  }
   return out;
 }
 

@@ -3,6 +3,9 @@
 // backfill_sql.cc builds the batch statements.
 #pragma once
 
+#include <map>
+#include <optional>
+
 #include "dialect/dialect.h"
 
 namespace colshift::postgres {
@@ -63,6 +66,15 @@ class PostgresDialect final : public Dialect {
   // "(a, b)" of quoted key columns.
   std::string key_tuple(const std::vector<std::string>& cols) const;
 
+  // True when an index column as written (ordering split off) is a plain
+  // column name, which colshift quotes (so SignupSource and order work);
+  // anything else is an expression inserted as written.
+  static bool is_plain_name(const std::string& expr);
+  // The SQL of one index column or expression (ordering split off): a plain
+  // name quoted, an expression parenthesised. The planner's CREATE INDEX and
+  // gather_facts' check both use it.
+  std::string index_item(const std::string& expr) const;
+
  private:
   // Pieces of the backfill statements (backfill_sql.cc).
   std::string own_writes_guard() const;
@@ -79,6 +91,19 @@ class PostgresDialect final : public Dialect {
 // Throws Error(kBadInput) when the expression does not parse; `where` names
 // the migration's file position.
 std::vector<std::string> expression_functions(const std::string& expr, const std::string& where);
+// Same, for an expression of `m` written at `pos`: a parse error points at the
+// offending byte (migration::excerpt).
+std::vector<std::string> expression_functions(const std::string& expr,
+                                              const migration::Migration& m,
+                                              const migration::SourcePos& pos);
+
+// The volatility ('i', 's' or 'v') of a PostgreSQL built-in or common
+// extension function (lower-case, unqualified), as pg_proc.provolatile reads
+// on PostgreSQL 15 for its most volatile overload; nullopt when not in the
+// table (volatility.cc). Offline plans use it in place of pg_proc.
+std::optional<char> builtin_volatility(const std::string& function);
+// The whole table, for the test that compares it with a server.
+const std::map<std::string, char>& builtin_volatility_table();
 
 // Splits an index column as written ("score DESC NULLS LAST") into the column
 // or expression and its ordering suffix ("DESC NULLS LAST", upper-cased; empty
