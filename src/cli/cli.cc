@@ -116,6 +116,8 @@ const char* error_kind_name(ErrorKind kind) {
       return "connection";
     case ErrorKind::kConflict:
       return "conflict";
+    case ErrorKind::kInterrupted:
+      return "interrupted";
   }
   return "change_failed";
 }

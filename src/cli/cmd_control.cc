@@ -127,7 +127,6 @@ CommandRun setup_throttle(CLI::App& sub, const GlobalOptions& g) {
       check_at_least("--max-lock-waiters", *o->max_lock_waiters, -1, " (-1 = do not check)");
     if (o->batch_size) check_at_least("--batch-size", *o->batch_size, 0, " (0 = adaptive)");
     if (o->throttle_max) check_finite("--throttle-max", *o->throttle_max);
-    ControlSession s(g, "throttle");
     std::vector<std::string> sets;
     Params params;
     auto add = [&](const char* column, const std::optional<std::string>& v) {
@@ -155,7 +154,7 @@ CommandRun setup_throttle(CLI::App& sub, const GlobalOptions& g) {
       throw Error(ErrorKind::kUsage, "throttle needs at least one setting", {},
                   "e.g. colshift throttle --max-rate 5000, or --reset");
     }
-    ControlSession s(g);
+    ControlSession s(g, "throttle");
     std::string assignments;
     for (size_t i = 0; i < sets.size(); ++i) assignments += (i ? ", " : "") + sets[i];
     s.store->update_control(assignments, params);

@@ -30,7 +30,10 @@ void hit(const std::string& where, Connection& conn) {
   if (spec == point + "=exit") {
     _exit(137);  // as kill -9: no destructors, no unlock, sockets closed by the kernel
   }
-  if (spec == point + "=disconnect") {
+  // Once per process: the retry after a lost connection must be able to succeed.
+  static bool fired = false;
+  if (spec == point + "=disconnect" && !fired) {
+    fired = true;
     conn.sever();
   }
 }

@@ -2,8 +2,9 @@
 // fault_suite_test.cc). Off unless the environment asks:
 //
 //   COLSHIFT_FAULT=<point>=exit        the process ends at once there, as kill -9 would
-//   COLSHIFT_FAULT=<point>=disconnect  the session is ended by the server there (the
-//                                      next statement finds its connection gone)
+//   COLSHIFT_FAULT=<point>=disconnect  the session's link is cut there, the first time
+//                                      the point is reached (the next statement finds
+//                                      its connection gone; the retry may succeed)
 //   COLSHIFT_FAULT_LOG=<file>          every point reached is appended to <file>
 //
 // A point is "<scope>.<where>": the runner names the scope ("start.step3",
