@@ -26,6 +26,10 @@
 //         up: <SQL statements>
 //         down: <SQL statements that undo `up`>         (required)
 //         phase: expand|finish|complete                 (default expand)
+//         allow_hazards: [<hazard>, ...]               (hazards.h: start refuses a
+//                                                        statement whose hazard on a
+//                                                        non-empty live table is not
+//                                                        listed here)
 //
 // SQL expressions are the author's code and are inserted as written; names
 // are always quoted by colshift. Errors name file:line:col and what is valid.
@@ -36,6 +40,8 @@
 #include <string_view>
 #include <variant>
 #include <vector>
+
+#include "migration/hazards.h"
 
 namespace colshift::migration {
 
@@ -85,6 +91,7 @@ struct RawSql {
   std::string up;
   std::string down;
   RawSqlPhase phase = RawSqlPhase::kExpand;
+  std::vector<Hazard> allow_hazards;  // hazards start may run on live tables
   SourcePos pos;
 };
 
