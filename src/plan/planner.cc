@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "util/error.h"
+#include "util/text.h"
 
 namespace colshift::plan {
 
@@ -39,6 +40,7 @@ Plan build_plan(const migration::Migration& m, const CatalogFacts& facts, const 
     ctx.migration = m.name;
     ctx.operation = static_cast<int>(i);
     ctx.facts = &facts;
+    ctx.operations = &m.operations;
     for (auto& s : dialect.plan_operation(op, ctx)) all.push_back(std::move(s));
   }
   for (Phase phase : {Phase::kExpand, Phase::kBackfill, Phase::kFinish, Phase::kComplete}) {
@@ -63,6 +65,17 @@ Plan build_plan(const migration::Migration& m, const CatalogFacts& facts, const 
     p.notes.push_back(
         "old and new app versions both work until complete: a trigger fills new columns for "
         "writers that do not set them");
+  }
+  int refused = 0;
+  for (const auto& s : p.steps)
+    for (const auto& st : s.statements)
+      for (const auto& h : st.hazards) refused += h.refused ? 1 : 0;
+  if (refused > 0) {
+    p.warnings.push_back(fmt::format(
+        "'colshift start' will refuse this migration: {} hazard{} on live tables {} not allowed "
+        "(see 'hazard:' above); follow the safe way shown, or allow each by name with "
+        "allow_hazards in its raw_sql",
+        refused, refused == 1 ? "" : "s", refused == 1 ? "is" : "are"));
   }
   return p;
 }

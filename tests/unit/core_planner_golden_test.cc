@@ -146,6 +146,107 @@ TEST(CorePlannerGolden, InstantWithCheckAndRawSql) {
           users_facts()));
 }
 
+// An accounts table with an int column, as the catalog would describe it.
+plan::CatalogFacts accounts_facts(long long rows = 1'000'000) {
+  plan::CatalogFacts f = users_facts();
+  plan::TableFacts t;
+  t.schema = "public";
+  t.name = "accounts";
+  t.columns = {{"id", "bigint", true}, {"name", "text", false}, {"visits", "integer", false}};
+  t.primary_key = {"id"};
+  t.primary_key_types = {"bigint"};
+  t.row_estimate = rows;
+  t.total_bytes = rows * 80;
+  f.tables["accounts"] = t;
+  return f;
+}
+
+std::string raw_file(const std::string& up, const std::string& down,
+                     const std::string& extra = "") {
+  return "purpose: raw change\noperations:\n  - raw_sql:\n      up: " + up +
+         "\n      down: " + down + "\n" + extra;
+}
+
+TEST(CorePlannerGolden, RawAlterColumnTypeRewritesAndIsRefused) {
+  expect_golden("plan_raw_alter_type",
+                plan_text("m/0010_visits_bigint.yaml",
+                          raw_file("ALTER TABLE accounts ALTER COLUMN visits TYPE bigint",
+                                   "ALTER TABLE accounts ALTER COLUMN visits TYPE integer"),
+                          accounts_facts()));
+}
+
+TEST(CorePlannerGolden, RawSetNotNullScansUnderAccessExclusive) {
+  expect_golden("plan_raw_set_not_null",
+                plan_text("m/0011_name_not_null.yaml",
+                          raw_file("ALTER TABLE accounts ALTER COLUMN name SET NOT NULL",
+                                   "ALTER TABLE accounts ALTER COLUMN name DROP NOT NULL"),
+                          accounts_facts()));
+}
+
+TEST(CorePlannerGolden, RawCreateIndexScansUnderShareAndIsAllowed) {
+  expect_golden("plan_raw_create_index",
+                plan_text("m/0012_name_idx.yaml",
+                          raw_file("CREATE INDEX accounts_name_idx ON accounts (name)",
+                                   "DROP INDEX accounts_name_idx",
+                                   "      allow_hazards: [scans_under_lock]\n"),
+                          accounts_facts()));
+}
+
+TEST(CorePlannerGolden, RawOnATableCreatedInTheSameRawSqlHasNoHazards) {
+  expect_golden("plan_raw_new_table",
+                plan_text("m/0014_audit.yaml",
+                          raw_file("\"CREATE TABLE audit (id bigint PRIMARY KEY, at int); "
+                                   "CREATE INDEX audit_at_idx ON audit (at); "
+                                   "ALTER TABLE audit ALTER COLUMN at SET NOT NULL\"",
+                                   "DROP TABLE audit"),
+                          accounts_facts()));
+}
+
+TEST(CorePlannerGolden, RawNotNullProvenByACheckValidatedInAnEarlierPhase) {
+  expect_golden(
+      "plan_raw_not_null_via_check",
+      plan_text(
+          "m/0015_name_not_null.yaml",
+          "purpose: name is required\noperations:\n"
+          "  - raw_sql:\n      phase: complete\n"
+          "      up: ALTER TABLE accounts ALTER COLUMN name SET NOT NULL\n"
+          "      down: ALTER TABLE accounts ALTER COLUMN name DROP NOT NULL\n"
+          "  - raw_sql:\n"
+          "      up: ALTER TABLE accounts ADD CONSTRAINT accounts_name_nn CHECK (name IS NOT NULL) "
+          "NOT VALID\n"
+          "      down: ALTER TABLE accounts DROP CONSTRAINT accounts_name_nn\n"
+          "  - raw_sql:\n      phase: finish\n"
+          "      up: ALTER TABLE accounts VALIDATE CONSTRAINT accounts_name_nn\n"
+          "      down: SELECT 1\n",
+          accounts_facts()));
+}
+
+TEST(CorePlannerGolden, RefusalNamesStatementTableSizeHazardAndTheSafeWay) {
+  auto m =
+      migration::parse_migration(raw_file("ALTER TABLE accounts ALTER COLUMN name SET NOT NULL",
+                                          "ALTER TABLE accounts ALTER COLUMN name DROP NOT NULL"),
+                                 "m/0011_name_not_null.yaml");
+  auto p = plan::build_plan(m, accounts_facts(1000), postgres_dialect(), "colshift");
+  try {
+    plan::refuse_hazards(p);
+    FAIL() << "expected a refusal";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.kind(), ErrorKind::kBadInput);
+    EXPECT_EQ(e.render(),
+              "m/0011_name_not_null.yaml:4:7: error: refusing raw_sql statement 1 (ALTER TABLE "
+              "accounts ALTER COLUMN name SET NOT NULL): it scans public.accounts (~1,000 rows) "
+              "under ACCESS EXCLUSIVE (checks every row while holding the lock): reads, writes "
+              "and DDL wait; hazard scans_under_lock is not in allow_hazards, so nothing was "
+              "changed\n"
+              "  hint: ADD CONSTRAINT c CHECK (col IS NOT NULL) NOT VALID; VALIDATE CONSTRAINT c "
+              "(no blocking lock); then SET NOT NULL (instant) and drop the check. colshift's "
+              "`add_column` does this for `nullable: false`; or, to run it anyway, add "
+              "'allow_hazards: [scans_under_lock]' to this raw_sql");
+  }
+  // An empty table is not refused; neither is an allowed hazard.
+  plan::refuse_hazards(plan::build_plan(m, accounts_facts(0), postgres_dialect(), "colshift"));
+}
+
 TEST(CorePlannerGolden, MissingTableIsBadInputAtThePosition) {
   auto facts = users_facts();
   facts.missing_tables.insert("nosuch");
