@@ -156,4 +156,8 @@ std::vector<RelationEffect> table_locks(const std::vector<RawStatement>& stateme
 // table, its size, the hazard and the safe way; returns when there is none.
 void refuse_hazards(const Plan& plan);
 
+// The breaks_old_app hazards of the steps in `phases`, one line each:
+// "step 2 renames column public.users.name to full_name: ...".
+std::vector<std::string> old_app_breaks(const Plan& plan, const std::vector<Phase>& phases);
+
 }  // namespace colshift::plan

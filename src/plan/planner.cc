@@ -61,10 +61,25 @@ Plan build_plan(const migration::Migration& m, const CatalogFacts& facts, const 
         "under "
         "an ACCESS EXCLUSIVE lock");
   }
-  if (p.needs_backfill()) {
+  auto breaks = old_app_breaks(p, {Phase::kExpand, Phase::kBackfill, Phase::kFinish});
+  if (!breaks.empty()) {
+    p.notes.push_back(fmt::format(
+        "the old app version stops working during start: {}. Before start, deploy an app "
+        "version that no longer needs what is dropped or renamed where one can exist (always "
+        "for a drop); for a rename, deploy the new version right after start, or keep the old "
+        "name working through a view",
+        join(breaks, "; ")));
+  } else if (p.needs_backfill()) {
     p.notes.push_back(
         "old and new app versions both work until complete: a trigger fills new columns for "
         "writers that do not set them");
+  }
+  auto at_complete = old_app_breaks(p, {Phase::kComplete});
+  if (!at_complete.empty()) {
+    p.notes.push_back(fmt::format(
+        "complete breaks the old app version: {}. Run 'colshift complete' only once every app "
+        "instance runs the new version",
+        join(at_complete, "; ")));
   }
   int refused = 0;
   for (const auto& s : p.steps)

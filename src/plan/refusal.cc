@@ -1,5 +1,5 @@
-// What start refuses: read from the hazards the dialect recorded on raw_sql
-// steps (plan.h).
+// What start refuses, and what the old app version loses: both read from the
+// hazards the dialect recorded on raw_sql steps (plan.h).
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -40,6 +40,25 @@ void refuse_hazards(const Plan& plan) {
               first_step->where,
               fmt::format("{}; or, to run it anyway, add 'allow_hazards: [{}]' to this raw_sql",
                           first->instead, name));
+}
+
+std::vector<std::string> old_app_breaks(const Plan& plan, const std::vector<Phase>& phases) {
+  std::vector<std::string> out;
+  int n = 0;
+  for (Phase phase : {Phase::kExpand, Phase::kBackfill, Phase::kFinish, Phase::kComplete}) {
+    const bool wanted = std::find(phases.begin(), phases.end(), phase) != phases.end();
+    for (size_t i : plan.steps_in(phase)) {
+      ++n;
+      if (!wanted) continue;
+      for (const auto& st : plan.steps[i].statements) {
+        for (const auto& h : st.hazards) {
+          if (h.hazard == migration::Hazard::kBreaksOldApp)
+            out.push_back(fmt::format("step {} {}", n, h.reason));
+        }
+      }
+    }
+  }
+  return out;
 }
 
 }  // namespace colshift::plan

@@ -1,7 +1,7 @@
 // raw_sql read with the linter's facts: plan shows each statement's locks,
 // rewrites and scans and its hazards; start refuses a hazard on a non-empty
-// live table unless allow_hazards names it, before changing anything; raw
-// SQL gives way under lock_timeout.
+// live table unless allow_hazards names it, before changing anything; a
+// rename says which app version breaks; raw SQL gives way under lock_timeout.
 #include <nlohmann/json.hpp>
 
 #include "core_helpers.h"
@@ -120,6 +120,28 @@ TEST_F(CoreRawHazards, ATableCreatedInTheSameRawSqlIsNewAndNotRefused) {
   ok({"start", f});
   EXPECT_EQ(scalar_int("SELECT count(*) FROM audit"), 1000);
   EXPECT_EQ(column_type("audit", "at"), "bigint");
+}
+
+TEST_F(CoreRawHazards, RenameSaysTheOldAppBreaksInPlanAndStart) {
+  auto f = raw("0001_full_name", "ALTER TABLE accounts RENAME COLUMN name TO full_name",
+               "ALTER TABLE accounts RENAME COLUMN full_name TO name");
+  auto plan = ok({"plan", f});
+  EXPECT_EQ(plan.out.find("both work"), std::string::npos) << plan.out;
+  expect_contains(plan.out,
+                  "note: the old app version stops working during start: step 1 renames "
+                  "column name of public.accounts (~1,000 rows) to full_name: app "
+                  "versions that still use public.accounts.name fail.");
+  expect_refused(f, "breaks_old_app");
+
+  auto allowed = raw("0002_full_name", "ALTER TABLE accounts RENAME COLUMN name TO full_name",
+                     "ALTER TABLE accounts RENAME COLUMN full_name TO name",
+                     "      allow_hazards: [breaks_old_app]\n");
+  auto r = ok({"start", allowed});
+  EXPECT_EQ(r.out.find("both app versions work"), std::string::npos) << r.out;
+  expect_contains(r.out,
+                  "only the new app version works (step 1 renames column name of "
+                  "public.accounts (~1,000 rows) to full_name");
+  EXPECT_TRUE(has_column("accounts", "full_name"));
 }
 
 TEST_F(CoreRawHazards, PlanJsonCarriesEveryStatementsFactsAndHazards) {

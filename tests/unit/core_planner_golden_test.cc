@@ -192,6 +192,18 @@ TEST(CorePlannerGolden, RawCreateIndexScansUnderShareAndIsAllowed) {
                           accounts_facts()));
 }
 
+TEST(CorePlannerGolden, RawRenameSaysTheOldAppBreaks) {
+  expect_golden(
+      "plan_raw_rename",
+      plan_text("m/0013_full_name.yaml",
+                "purpose: full names\noperations:\n  - add_column:\n      table: accounts\n"
+                "      column: { name: score, type: int }\n      up: visits % 10\n"
+                "  - raw_sql:\n      up: ALTER TABLE accounts RENAME COLUMN name TO full_name\n"
+                "      down: ALTER TABLE accounts RENAME COLUMN full_name TO name\n"
+                "      allow_hazards: [breaks_old_app]\n",
+                accounts_facts()));
+}
+
 TEST(CorePlannerGolden, RawOnATableCreatedInTheSameRawSqlHasNoHazards) {
   expect_golden("plan_raw_new_table",
                 plan_text("m/0014_audit.yaml",
