@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "dialect/dialect.h"
+#include "docs/docs.h"
 #include "migration/migration.h"
 #include "plan/planner.h"
 
@@ -231,6 +232,54 @@ TEST(CorePlannerGolden, RawNotNullProvenByACheckValidatedInAnEarlierPhase) {
           "      up: ALTER TABLE accounts VALIDATE CONSTRAINT accounts_name_nn\n"
           "      down: SELECT 1\n",
           accounts_facts()));
+}
+
+// Locks held across statements of one transaction, and the data and app
+// hazards read from the parse tree.
+TEST(CorePlannerGolden, RawTransactionHazards) {
+  expect_golden(
+      "plan_raw_transaction_hazards",
+      plan_text("m/0016_many.yaml",
+                "purpose: many raw statements\noperations:\n  - raw_sql:\n      up: |\n"
+                "        ALTER TABLE accounts ADD COLUMN note text;\n"
+                "        UPDATE accounts SET note = 'x' WHERE id < 100;\n"
+                "        UPDATE accounts SET note = '';\n"
+                "        LOCK TABLE users IN SHARE MODE;\n"
+                "        DELETE FROM users;\n"
+                "        ALTER TABLE users RENAME TO members;\n"
+                "        CREATE VIEW users AS SELECT * FROM members;\n"
+                "        ALTER TABLE accounts DROP COLUMN visits;\n"
+                "        DO $$ BEGIN ALTER TABLE accounts ALTER COLUMN name TYPE varchar(20); "
+                "END $$\n"
+                "      down: SELECT 1\n"
+                "      allow_hazards: [deletes_data]\n",
+                accounts_facts(0)));
+}
+
+TEST(CorePlannerGolden, RawStatementsSurviveTheStoredPlanAndReachTheDocs) {
+  auto m =
+      migration::parse_migration(raw_file("ALTER TABLE accounts ALTER COLUMN visits TYPE bigint",
+                                          "ALTER TABLE accounts ALTER COLUMN visits TYPE integer"),
+                                 "m/0010_visits_bigint.yaml");
+  auto p = plan::build_plan(m, accounts_facts(), postgres_dialect(), "colshift");
+  auto j = plan::plan_to_json(p);
+  auto back = plan::plan_from_json(nlohmann::json::parse(j.dump()));
+  EXPECT_EQ(plan::plan_to_json(back), j);
+  EXPECT_EQ(plan::render_plan_text(back), plan::render_plan_text(p));
+  ASSERT_EQ(back.steps.at(0).statements.size(), 1u);
+  EXPECT_TRUE(back.steps[0].statements[0].hazards.at(0).refused);
+  EXPECT_THROW(plan::refuse_hazards(back), Error);
+  std::string page = docs::migration_page(back, std::nullopt);
+  EXPECT_NE(page.find("## Raw SQL\n\nStep 1 (raw SQL (1 statement)):\n\n"
+                      "1. `ALTER TABLE accounts ALTER COLUMN visits TYPE bigint`\n"
+                      "   - public.accounts: rewrites the table under ACCESS EXCLUSIVE"),
+            std::string::npos)
+      << page;
+  EXPECT_NE(page.find("   - hazard **rewrites_table**: rewrites public.accounts (~1,000,000 "
+                      "rows) under ACCESS EXCLUSIVE"),
+            std::string::npos)
+      << page;
+  EXPECT_NE(page.find("not allowed: 'colshift start' refuses it"), std::string::npos) << page;
 }
 
 TEST(CorePlannerGolden, RefusalNamesStatementTableSizeHazardAndTheSafeWay) {

@@ -52,6 +52,7 @@ const std::vector<std::pair<const char*, Hazard>>& recipe_rules() {
       {"attach-partition-without-check", Hazard::kScansUnderLock},
       {"validate-in-same-transaction", Hazard::kScansUnderLock},
       {"unbatched-update", Hazard::kScansUnderLock},
+      {"unbatched-delete", Hazard::kScansUnderLock},
       {"lock-table", Hazard::kBlocksWrites},
       {"access-exclusive-held-across-statements", Hazard::kBlocksWrites},
       {"drop-table", Hazard::kDeletesData},
@@ -413,8 +414,8 @@ RawSqlFacts RawSqlReader::read(const std::string& sql, const std::string& where,
         TableView v = view_of(facts_, h.written);
         if (!lint::blocks_of(h.lock).writes || hazards.has(v.display)) continue;
         hazards.add(Hazard::kBlocksWrites, h.written,
-                    fmt::format("runs while the transaction holds {} on {} (since statement {}): "
-                                "{} meanwhile",
+                    fmt::format("runs while the transaction holds {} on {}, taken by statement "
+                                "{}: {} meanwhile",
                                 plan::lock_name(h.lock), hazards.table(h.written), h.statement,
                                 plan::lock_blocks(h.lock)));
       }
