@@ -147,8 +147,9 @@ std::string relation_effect_text(const RelationEffect& r);
 std::string rows_text(long long rows);
 // "allowed by allow_hazards", "not allowed: 'colshift start' refuses it", ...
 std::string hazard_verdict(const StatementHazard& h);
-// The strongest lock each statement takes on each relation, over all of
-// `statements`, strongest-first by first appearance; rewrites and scans OR-ed.
+// Each relation of `statements` once, with the strongest lock any statement
+// holds on it and rewrites/scans OR-ed; strongest first, ties in order of
+// first appearance.
 std::vector<RelationEffect> table_locks(const std::vector<RawStatement>& statements);
 
 // Throws Error(kBadInput) at the operation (Step::where) for the first hazard
@@ -157,7 +158,7 @@ std::vector<RelationEffect> table_locks(const std::vector<RawStatement>& stateme
 void refuse_hazards(const Plan& plan);
 
 // The breaks_old_app hazards of the steps in `phases`, one line each:
-// "step 2 renames column public.users.name to full_name: ...".
+// "step 2 renames column name of public.users (~1,000 rows) to full_name: ...".
 std::vector<std::string> old_app_breaks(const Plan& plan, const std::vector<Phase>& phases);
 
 }  // namespace colshift::plan

@@ -122,6 +122,26 @@ TEST_F(CoreRawHazards, ATableCreatedInTheSameRawSqlIsNewAndNotRefused) {
   EXPECT_EQ(column_type("audit", "at"), "bigint");
 }
 
+TEST_F(CoreRawHazards, AnEmptyLiveTableIsNotRefusedAndMigrateRefusesLikeStart) {
+  sql("CREATE TABLE drafts (id bigint PRIMARY KEY, title text)");
+  auto empty = raw("0001_drafts_title", "ALTER TABLE drafts ALTER COLUMN title SET NOT NULL",
+                   "ALTER TABLE drafts ALTER COLUMN title DROP NOT NULL");
+  expect_contains(ok({"plan", empty}).out, "not refused: the table is empty");
+  ok({"start", empty});
+  EXPECT_TRUE(column_not_null("drafts", "title"));
+  ok({"complete", "--quiet-period", "0s"});
+
+  std::string before = schema_dump();
+  write_file("migrations/0001_visits.yaml",
+             "purpose: wider visits\noperations:\n  - raw_sql:\n"
+             "      up: ALTER TABLE accounts ALTER COLUMN visits TYPE bigint\n"
+             "      down: ALTER TABLE accounts ALTER COLUMN visits TYPE int\n");
+  auto r = colshift({"migrate", dir_ + "/migrations"});
+  EXPECT_EQ(r.exit_code, 2) << describe(r);
+  expect_contains(r.err, "hazard rewrites_table is not in allow_hazards");
+  EXPECT_EQ(schema_dump(), before);
+}
+
 TEST_F(CoreRawHazards, RenameSaysTheOldAppBreaksInPlanAndStart) {
   auto f = raw("0001_full_name", "ALTER TABLE accounts RENAME COLUMN name TO full_name",
                "ALTER TABLE accounts RENAME COLUMN full_name TO name");
