@@ -57,6 +57,7 @@ operations:
   # - raw_sql:
   #     up: "COMMENT ON TABLE my_table IS 'x'"
   #     down: "COMMENT ON TABLE my_table IS NULL"
+  #     allow_hazards: []   # hazards start may run here, e.g. [rewrites_table]; see 'colshift plan'
 )",
         fmt::arg("name", o->name), fmt::arg("path", path.string()));
     if (g.json) {

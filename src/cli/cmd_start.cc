@@ -6,6 +6,7 @@
 #include "cli/common.h"
 #include "dialect/dialect.h"
 #include "migration/migration.h"
+#include "plan/plan.h"
 #include "util/text.h"
 
 namespace colshift::cli {
@@ -26,17 +27,30 @@ CommandRun setup_start(CLI::App& sub, const GlobalOptions& g) {
     hooks.log(fmt::format("start {}: {}", m.name, m.purpose));
     auto outcome = runner.start(m);
     auto rec = runner.state().find_applied(m.name);
+    // What the steps that ran did to the app version that was running before.
+    std::vector<std::string> breaks;
+    if (rec) {
+      breaks = plan::old_app_breaks(
+          plan::plan_from_json(rec->plan),
+          {plan::Phase::kExpand, plan::Phase::kBackfill, plan::Phase::kFinish});
+    }
     if (g.json) {
       const char* names[] = {"started", "resumed", "already_active", "already_applied"};
       print_json({{"migration", m.name},
                   {"outcome", names[static_cast<int>(outcome)]},
                   {"phase", rec ? rec->phase : ""},
-                  {"seconds", rec ? rec->duration_seconds : -1}});
+                  {"seconds", rec ? rec->duration_seconds : -1},
+                  {"old_app_breaks", breaks}});
     } else if (outcome == run::StartOutcome::kStarted || outcome == run::StartOutcome::kResumed) {
+      std::string apps = breaks.empty() ? "both app versions work"
+                                        : fmt::format(
+                                              "only the new app version works ({}); deploy it now "
+                                              "if it is not out yet",
+                                              join(breaks, "; "));
       std::cout << fmt::format(
-          "{} is active ({}): both app versions work. Next: 'colshift complete' "
+          "{} is active ({}): {}. Next: 'colshift complete' "
           "once every app instance runs the new version, or 'colshift rollback'.\n",
-          m.name, rec ? human_duration(rec->duration_seconds) : "");
+          m.name, rec ? human_duration(rec->duration_seconds) : "", apps);
     }
     return 0;
   };

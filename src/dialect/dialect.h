@@ -23,6 +23,8 @@ struct PlanContext {
   plan::UndeclaredWriters undeclared = plan::UndeclaredWriters::kGuess;
   int operation = 0;  // index of the operation in the file
   const plan::CatalogFacts* facts = nullptr;
+  // Every operation of the migration (raw_sql reads what runs before it).
+  const std::vector<migration::Operation>* operations = nullptr;
 };
 
 // A key range for one backfill batch: rows with key > after (or from the start

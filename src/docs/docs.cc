@@ -26,6 +26,27 @@ std::string estimate(const plan::Step& s) {
   return "~" + human_duration(s.estimate_seconds);
 }
 
+// What each raw SQL statement does to each table, and its hazards.
+std::string raw_sql_section(const plan::Plan& p) {
+  std::string out;
+  for (size_t i = 0; i < p.steps.size(); ++i) {
+    const auto& s = p.steps[i];
+    if (s.statements.empty()) continue;
+    if (out.empty()) out = "\n## Raw SQL\n";
+    out += fmt::format("\nStep {} ({}):\n\n", i + 1, cell(s.summary));
+    for (size_t k = 0; k < s.statements.size(); ++k) {
+      const auto& st = s.statements[k];
+      out += fmt::format("{}. `{}`\n", k + 1, st.summary);
+      for (const auto& r : st.relations) out += "   - " + plan::relation_effect_text(r) + "\n";
+      for (const auto& h : st.hazards) {
+        out += fmt::format("   - hazard **{}**: {}; {}\n", migration::hazard_name(h.hazard),
+                           h.reason, plan::hazard_verdict(h));
+      }
+    }
+  }
+  return out;
+}
+
 }  // namespace
 
 std::string migration_page(const plan::Plan& p,
@@ -65,6 +86,7 @@ std::string migration_page(const plan::Plan& p,
   out +=
       "\nEvery transactional step runs under `SET LOCAL lock_timeout` and is retried with "
       "backoff, so application queries wait at most the lock timeout behind it.\n";
+  out += raw_sql_section(p);
   out += "\n## SQL\n\n";
   n = 0;
   for (const auto& s : p.steps) {

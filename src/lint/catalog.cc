@@ -10,7 +10,8 @@ std::string qualified(const std::string& schema, const std::string& name) {
   return schema == "public" ? name : schema + "." + name;
 }
 
-// format_type() output -> TypeInfo: "character varying(20)" -> varchar {20}.
+}  // namespace
+
 ast::TypeInfo parse_format_type(const std::string& text) {
   ast::TypeInfo t;
   std::string s = text;
@@ -37,8 +38,6 @@ ast::TypeInfo parse_format_type(const std::string& text) {
   t.name = canonical_type(base);
   return t;
 }
-
-}  // namespace
 
 Catalog load_catalog(Connection& conn) {
   Catalog c;

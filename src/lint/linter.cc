@@ -79,22 +79,8 @@ void settle(FileReport& report, const LintOptions& options) {
 
 }  // namespace
 
-FileReport lint_sql(const std::string& path, const std::string& text, const LintOptions& options) {
-  FileReport report;
-  report.path = path;
-  report.text = text;
-  report.pg_version = options.effective_pg_version();
-  ParsedSql parsed = parse_sql(text);
-  report.statements = std::move(parsed.statements);
-  if (parsed.ignore_file) {
-    report.skipped = true;
-    return report;
-  }
-  SourceText src(text);
-  FactsOptions fopts{report.pg_version, !options.config.timezone.empty()
-                                            ? options.config.timezone
-                                            : options.catalog.timezone};
-  FileState state(options.catalog);
+void lint_statements(FileReport& report, const FactsOptions& fopts, FileState& state) {
+  SourceText src(report.text);
   std::set<std::string> memo;
   const auto& sts = report.statements;
   for (size_t i = 0; i < sts.size(); ++i) {
@@ -108,8 +94,26 @@ FileReport lint_sql(const std::string& path, const std::string& text, const Lint
     state.apply(st, facts, executes);
     report.facts.push_back(std::move(facts));
   }
-  check_end_of_file(src, sts, state, report.findings);
-  report_unknown_ignores(sts, report.findings);
+}
+
+FileReport lint_sql(const std::string& path, const std::string& text, const LintOptions& options) {
+  FileReport report;
+  report.path = path;
+  report.text = text;
+  report.pg_version = options.effective_pg_version();
+  ParsedSql parsed = parse_sql(text);
+  report.statements = std::move(parsed.statements);
+  if (parsed.ignore_file) {
+    report.skipped = true;
+    return report;
+  }
+  FactsOptions fopts{report.pg_version, !options.config.timezone.empty()
+                                            ? options.config.timezone
+                                            : options.catalog.timezone};
+  FileState state(options.catalog);
+  lint_statements(report, fopts, state);
+  check_end_of_file(SourceText(text), report.statements, state, report.findings);
+  report_unknown_ignores(report.statements, report.findings);
   settle(report, options);
   if (!options.keep_trees) {
     for (auto& st : report.statements) st.tree = nlohmann::json();

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "lint/config.h"
+#include "lint/facts.h"
 #include "lint/file_state.h"
 #include "lint/types.h"
 
@@ -32,6 +33,14 @@ struct LintOptions {
 
 // Lints SQL text. `path` is used for messages only.
 FileReport lint_sql(const std::string& path, const std::string& text, const LintOptions& options);
+
+// The facts (report.facts) and rule findings of report.statements, which
+// parse_sql read from report.text, continuing from what `state` has seen; each
+// statement is applied to `state`. Findings are not yet filtered by ignore
+// directives or the config. lint_sql is parse_sql, this, and the end-of-file
+// checks; colshift's raw_sql planner calls it to read a migration's raw SQL
+// one operation after another with one FileState.
+void lint_statements(FileReport& report, const FactsOptions& options, FileState& state);
 
 // Lints one file: .yaml/.yml/.json as a colshift migration, anything else as
 // SQL. Throws Error(kBadInput) when it cannot be read.

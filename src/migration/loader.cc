@@ -311,9 +311,32 @@ CreateIndex read_create_index(const Reader& r, const YAML::Node& node) {
   return op;
 }
 
+// raw_sql's `allow_hazards`: a list of hazard names (hazards.h).
+std::vector<Hazard> read_allow_hazards(const Reader& r, const YAML::Node& node) {
+  std::vector<Hazard> out;
+  if (!node || node.IsNull()) return out;
+  const std::vector<std::string> valid = hazard_names();
+  const std::string valid_list = fmt::format("valid hazards: {}", join(valid, ", "));
+  if (!node.IsSequence()) {
+    r.fail(node.Mark(), "'allow_hazards' in raw_sql must be a list of hazard names",
+           "allow_hazards: [rewrites_table]; " + valid_list);
+  }
+  for (const auto& item : node) {
+    std::string name = r.string_value(item, "a hazard in allow_hazards");
+    auto h = parse_hazard(name);
+    if (!h) {
+      std::string hint = valid_list;
+      if (auto near = closest(name, valid)) hint += fmt::format("; did you mean '{}'?", *near);
+      r.fail(item.Mark(), fmt::format("unknown hazard '{}' in allow_hazards", name), hint);
+    }
+    if (std::find(out.begin(), out.end(), *h) == out.end()) out.push_back(*h);
+  }
+  return out;
+}
+
 RawSql read_raw_sql(const Reader& r, const YAML::Node& node) {
   const std::string what = "raw_sql";
-  r.expect_keys(node, what, {"up", "down", "phase"});
+  r.expect_keys(node, what, {"up", "down", "phase", "allow_hazards"});
   RawSql op;
   op.pos = r.pos(node);
   op.up = r.required_string(node, "up", what);
@@ -334,6 +357,7 @@ RawSql read_raw_sql(const Reader& r, const YAML::Node& node) {
              "valid phases: expand, finish, complete");
     }
   }
+  op.allow_hazards = read_allow_hazards(r, node["allow_hazards"]);
   return op;
 }
 

@@ -29,6 +29,10 @@
 //         up: <SQL statements>
 //         down: <SQL statements that undo `up`>         (required)
 //         phase: expand|finish|complete                 (default expand)
+//         allow_hazards: [<hazard>, ...]               (hazards.h: start refuses a
+//                                                        statement whose hazard on a
+//                                                        non-empty live table is not
+//                                                        listed here)
 //
 // SQL expressions are the author's code and are inserted as written; names
 // are always quoted by colshift. Errors name file:line:col and what is valid;
@@ -41,6 +45,8 @@
 #include <string_view>
 #include <variant>
 #include <vector>
+
+#include "migration/hazards.h"
 
 namespace colshift::migration {
 
@@ -107,6 +113,7 @@ struct RawSql {
   std::string up;
   std::string down;
   RawSqlPhase phase = RawSqlPhase::kExpand;
+  std::vector<Hazard> allow_hazards;  // hazards start may run on live tables
   SourcePos pos;
 };
 

@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+
 #include "util/text.h"
 
 namespace colshift::plan {
@@ -152,6 +154,84 @@ bool Plan::has_dual_write() const {
   return false;
 }
 
+static const std::initializer_list<LockMode> kLocks = {LockMode::kNone,
+                                                       LockMode::kAccessShare,
+                                                       LockMode::kRowShare,
+                                                       LockMode::kRowExclusive,
+                                                       LockMode::kShareUpdateExclusive,
+                                                       LockMode::kShare,
+                                                       LockMode::kShareRowExclusive,
+                                                       LockMode::kExclusive,
+                                                       LockMode::kAccessExclusive};
+
+static nlohmann::json statements_to_json(const std::vector<RawStatement>& statements) {
+  nlohmann::json out = nlohmann::json::array();
+  for (const auto& st : statements) {
+    nlohmann::json relations = nlohmann::json::array();
+    for (const auto& r : st.relations) {
+      relations.push_back({{"relation", r.relation},
+                           {"lock", lock_name(r.lock)},
+                           {"blocks", lock_blocks(r.lock)},
+                           {"rewrites", r.rewrites},
+                           {"scans", r.scans},
+                           {"live", r.live},
+                           {"rows", r.rows},
+                           {"note", r.note}});
+    }
+    nlohmann::json hazards = nlohmann::json::array();
+    for (const auto& h : st.hazards) {
+      hazards.push_back({{"hazard", migration::hazard_name(h.hazard)},
+                         {"relation", h.relation},
+                         {"rows", h.rows},
+                         {"allowed", h.allowed},
+                         {"refused", h.refused},
+                         {"reason", h.reason},
+                         {"instead", h.instead}});
+    }
+    out.push_back({{"summary", st.summary},
+                   {"relations", relations},
+                   {"hazards", hazards},
+                   {"estimate_seconds", st.estimate_seconds}});
+  }
+  return out;
+}
+
+static std::vector<RawStatement> statements_from_json(const nlohmann::json& j) {
+  std::vector<RawStatement> out;
+  if (!j.is_array()) return out;
+  for (const auto& js : j) {
+    RawStatement st;
+    st.summary = js.value("summary", "");
+    st.estimate_seconds = js.value("estimate_seconds", 0.0);
+    for (const auto& jr : js.value("relations", nlohmann::json::array())) {
+      RelationEffect r;
+      r.relation = jr.value("relation", "");
+      r.lock = enum_from<LockMode>(jr.value("lock", ""), kLocks, lock_name);
+      r.rewrites = jr.value("rewrites", false);
+      r.scans = jr.value("scans", false);
+      r.live = jr.value("live", true);
+      r.rows = jr.value("rows", -1LL);
+      r.note = jr.value("note", "");
+      st.relations.push_back(std::move(r));
+    }
+    for (const auto& jh : js.value("hazards", nlohmann::json::array())) {
+      auto hazard = migration::parse_hazard(jh.value("hazard", ""));
+      if (!hazard) continue;
+      StatementHazard h;
+      h.hazard = *hazard;
+      h.relation = jh.value("relation", "");
+      h.rows = jh.value("rows", -1LL);
+      h.allowed = jh.value("allowed", false);
+      h.refused = jh.value("refused", false);
+      h.reason = jh.value("reason", "");
+      h.instead = jh.value("instead", "");
+      st.hazards.push_back(std::move(h));
+    }
+    out.push_back(std::move(st));
+  }
+  return out;
+}
+
 nlohmann::json plan_to_json(const Plan& plan) {
   nlohmann::json steps = nlohmann::json::array();
   for (size_t i = 0; i < plan.steps.size(); ++i) {
@@ -183,6 +263,9 @@ nlohmann::json plan_to_json(const Plan& plan) {
         {"undo_summary", s.undo_summary},
         {"undo_only_if_done", s.undo_only_if_done},
     };
+    j["statements"] = statements_to_json(s.statements);
+    j["undo_statements"] = statements_to_json(s.undo_statements);
+    j["where"] = s.where;
     if (s.backfill) j["backfill"] = backfill_to_json(*s.backfill);
     if (s.writers) {
       const auto& w = *s.writers;
@@ -225,15 +308,7 @@ Plan plan_from_json(const nlohmann::json& j) {
   const auto kinds = {StepKind::kTransactional,  StepKind::kConcurrent, StepKind::kCreateIndex,
                       StepKind::kBackfill,       StepKind::kQuietCheck, StepKind::kFillMissing,
                       StepKind::kCheckConstraint};
-  const auto locks = {LockMode::kNone,
-                      LockMode::kAccessShare,
-                      LockMode::kRowShare,
-                      LockMode::kRowExclusive,
-                      LockMode::kShareUpdateExclusive,
-                      LockMode::kShare,
-                      LockMode::kShareRowExclusive,
-                      LockMode::kExclusive,
-                      LockMode::kAccessExclusive};
+  const auto& locks = kLocks;
   for (const auto& js : j.at("steps")) {
     Step s;
     s.phase = enum_from<Phase>(js.value("phase", ""), phases, phase_name);
@@ -259,6 +334,9 @@ Plan plan_from_json(const nlohmann::json& j) {
     s.undo_lock = enum_from<LockMode>(js.value("undo_lock", ""), locks, lock_name);
     s.undo_summary = js.value("undo_summary", "");
     s.undo_only_if_done = js.value("undo_only_if_done", false);
+    s.statements = statements_from_json(js.value("statements", nlohmann::json()));
+    s.undo_statements = statements_from_json(js.value("undo_statements", nlohmann::json()));
+    s.where = js.value("where", "");
     if (js.contains("backfill")) s.backfill = backfill_from_json(js["backfill"]);
     if (js.contains("writers")) {
       const auto& w = js["writers"];
@@ -284,6 +362,77 @@ static std::string estimate_text(const Step& s) {
   return t;
 }
 
+std::string rows_text(long long rows) {
+  if (rows < 0) return "size unknown";
+  if (rows == 0) return "empty";
+  return fmt::format("~{} row{}", with_commas(rows), rows == 1 ? "" : "s");
+}
+
+std::string relation_effect_text(const RelationEffect& r) {
+  std::string what;
+  if (!r.live) {
+    what = lock_name(r.lock);
+  } else if (r.rewrites) {
+    what = fmt::format("rewrites the table under {}", lock_name(r.lock));
+  } else if (r.scans) {
+    what = fmt::format("scans the table under {}", lock_name(r.lock));
+  } else {
+    what = lock_name(r.lock);
+  }
+  return fmt::format("{}: {}{}", r.relation, what, r.note.empty() ? "" : " (" + r.note + ")");
+}
+
+std::string hazard_verdict(const StatementHazard& h) {
+  if (h.allowed) return "allowed by allow_hazards";
+  if (h.refused) return "not allowed: 'colshift start' refuses it";
+  return "not refused: the table is empty";
+}
+
+std::vector<RelationEffect> table_locks(const std::vector<RawStatement>& statements) {
+  std::vector<RelationEffect> out;
+  for (const auto& st : statements) {
+    for (const auto& r : st.relations) {
+      auto it = std::find_if(out.begin(), out.end(),
+                             [&](const RelationEffect& o) { return o.relation == r.relation; });
+      if (it == out.end()) {
+        out.push_back(r);
+        continue;
+      }
+      it->lock = std::max(it->lock, r.lock);
+      it->rewrites = it->rewrites || r.rewrites;
+      it->scans = it->scans || r.scans;
+    }
+  }
+  std::stable_sort(out.begin(), out.end(), [](const RelationEffect& a, const RelationEffect& b) {
+    return a.lock > b.lock;
+  });
+  return out;
+}
+
+// Each raw statement with what it does to each relation, then its hazards.
+static std::string render_statements(const std::vector<RawStatement>& statements) {
+  std::string out;
+  const std::string indent(15, ' ');
+  for (size_t k = 0; k < statements.size(); ++k) {
+    const auto& st = statements[k];
+    out += fmt::format("     {:<10}{}\n", fmt::format("sql {}:", k + 1), st.summary);
+    for (const auto& r : st.relations) out += indent + relation_effect_text(r) + "\n";
+  }
+  for (size_t k = 0; k < statements.size(); ++k) {
+    for (const auto& h : statements[k].hazards) {
+      out += fmt::format("     hazard:   {} (sql {}): {}\n", migration::hazard_name(h.hazard),
+                         k + 1, h.reason);
+      out += indent + hazard_verdict(h);
+      if (!h.allowed) {
+        out += fmt::format("; instead: {}; or add allow_hazards: [{}]", h.instead,
+                           migration::hazard_name(h.hazard));
+      }
+      out += "\n";
+    }
+  }
+  return out;
+}
+
 std::string render_plan_text(const Plan& plan) {
   std::string out;
   out += fmt::format("migration {}\n", plan.migration);
@@ -303,14 +452,23 @@ std::string render_plan_text(const Plan& plan) {
       const auto& s = plan.steps[i];
       ++n;
       out += fmt::format("  {}. {}\n", n, s.summary);
-      if (s.lock != LockMode::kNone) {
-        out += fmt::format(
-            "     lock:     {} on {} ({}){}\n", lock_name(s.lock), s.lock_table,
-            lock_blocks(s.lock),
-            s.kind == StepKind::kTransactional ? "; waits at most lock_timeout, retried" : "");
+      // raw SQL steps run under lock_timeout in or outside a transaction.
+      const char* retried = s.kind == StepKind::kTransactional || s.kind == StepKind::kConcurrent
+                                ? "; waits at most lock_timeout, retried"
+                                : "";
+      if (!s.statements.empty()) {
+        for (const auto& t : table_locks(s.statements)) {
+          if (!t.live) continue;
+          out += fmt::format("     lock:     {} on {} ({}){}\n", lock_name(t.lock), t.relation,
+                             lock_blocks(t.lock), retried);
+        }
+      } else if (s.lock != LockMode::kNone) {
+        out += fmt::format("     lock:     {} on {} ({}){}\n", lock_name(s.lock), s.lock_table,
+                           lock_blocks(s.lock), s.kind == StepKind::kTransactional ? retried : "");
       }
       out += fmt::format("     scans:    {}   rewrites: {}   time: {}\n", s.scans ? "yes" : "no",
                          s.rewrites ? "yes" : "no", estimate_text(s));
+      out += render_statements(s.statements);
       if (s.estimate_seconds < 0)
         unknown = true;
       else

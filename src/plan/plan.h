@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "dialect/lock_mode.h"
+#include "migration/hazards.h"
 
 namespace colshift::plan {
 
@@ -72,6 +73,41 @@ inline constexpr int kCompleteRankFill = 1;
 inline constexpr int kCompleteRankConstraint = 2;
 inline constexpr int kCompleteRankContract = 3;
 
+// What one raw SQL statement does to one relation: the linter's facts
+// (lint/facts.h), read by the dialect against the schema the facts describe.
+struct RelationEffect {
+  std::string relation;             // "schema.name"
+  LockMode lock = LockMode::kNone;  // strongest lock held on it while the statement runs
+  bool rewrites = false;            // rewritten into new files
+  bool scans = false;               // every row read while `lock` is held
+  // A table that exists before the migration and the app may use. False:
+  // created earlier in the migration's raw SQL (new and empty), not there, or
+  // not a table.
+  bool live = true;
+  long long rows = -1;  // row estimate; -1: unknown
+  std::string note;     // why, in a few words ("int4 -> int8 is not binary coercible")
+};
+
+// A hazard of one statement on one live table (migration/hazards.h).
+struct StatementHazard {
+  migration::Hazard hazard = migration::Hazard::kRewritesTable;
+  std::string relation;  // "schema.name"
+  long long rows = -1;   // row estimate; -1: unknown
+  bool allowed = false;  // named in the operation's allow_hazards
+  // Start refuses the step: not allowed, and the table is not known to be empty.
+  bool refused = false;
+  std::string reason;   // what happens, in words ("rewrites public.users under ...")
+  std::string instead;  // the safe way
+};
+
+// One statement of a raw_sql step (parallel to Step::sql or Step::undo).
+struct RawStatement {
+  std::string summary;  // the statement on one line, shortened
+  std::vector<RelationEffect> relations;
+  std::vector<StatementHazard> hazards;
+  double estimate_seconds = 0;  // < 0: unknown
+};
+
 struct Step {
   Phase phase = Phase::kExpand;
   StepKind kind = StepKind::kTransactional;
@@ -108,6 +144,11 @@ struct Step {
   // Undo only when the forward step was recorded done (raw_sql `down` is not
   // idempotent); colshift's own undo statements are and always run.
   bool undo_only_if_done = false;
+  // raw_sql: what each statement of `sql` and of `undo` does, and where the
+  // operation is in its file ("file:line:col"; refusals point there).
+  std::vector<RawStatement> statements;
+  std::vector<RawStatement> undo_statements;
+  std::string where;
 };
 
 // How the dual-write trigger treats a session that declares no app version
@@ -150,7 +191,29 @@ nlohmann::json plan_to_json(const Plan& plan);
 Plan plan_from_json(const nlohmann::json& j);
 
 // The plan as the `plan` command prints it: steps by phase with lock, scan and
-// rewrite facts and estimates, then the rollback plan.
+// rewrite facts, raw SQL statements with their hazards, estimates, then the
+// rollback plan.
 std::string render_plan_text(const Plan& plan);
+
+// Pieces of that text, shared with the docs:
+// "public.users: rewrites the table under ACCESS EXCLUSIVE (why)"
+std::string relation_effect_text(const RelationEffect& r);
+// "~1,000 rows", "empty", "size unknown"
+std::string rows_text(long long rows);
+// "allowed by allow_hazards", "not allowed: 'colshift start' refuses it", ...
+std::string hazard_verdict(const StatementHazard& h);
+// Each relation of `statements` once, with the strongest lock any statement
+// holds on it and rewrites/scans OR-ed; strongest first, ties in order of
+// first appearance.
+std::vector<RelationEffect> table_locks(const std::vector<RawStatement>& statements);
+
+// Throws Error(kBadInput) at the operation (Step::where) for the first hazard
+// that start refuses (StatementHazard::refused), naming the statement, the
+// table, its size, the hazard and the safe way; returns when there is none.
+void refuse_hazards(const Plan& plan);
+
+// The breaks_old_app hazards of the steps in `phases`, one line each:
+// "step 2 renames column name of public.users (~1,000 rows) to full_name: ...".
+std::vector<std::string> old_app_breaks(const Plan& plan, const std::vector<Phase>& phases);
 
 }  // namespace colshift::plan

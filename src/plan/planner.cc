@@ -6,6 +6,7 @@
 #include <algorithm>
 
 #include "util/error.h"
+#include "util/text.h"
 
 namespace colshift::plan {
 
@@ -41,6 +42,7 @@ Plan build_plan(const migration::Migration& m, const CatalogFacts& facts, const 
     ctx.undeclared = p.undeclared;
     ctx.operation = static_cast<int>(i);
     ctx.facts = &facts;
+    ctx.operations = &m.operations;
     for (auto& s : dialect.plan_operation(op, ctx)) {
       // The author's complete-phase SQL runs after every check (a refusal
       // must leave nothing done) and with the contracts.
@@ -93,11 +95,20 @@ Plan build_plan(const migration::Migration& m, const CatalogFacts& facts, const 
         "under "
         "an ACCESS EXCLUSIVE lock");
   }
+  auto breaks = old_app_breaks(p, {Phase::kExpand, Phase::kBackfill, Phase::kFinish});
+  if (!breaks.empty()) {
+    p.notes.push_back(fmt::format(
+        "the old app version stops working during start: {}. Before start, deploy an app "
+        "version that no longer needs what is dropped or renamed where one can exist (always "
+        "for a drop); for a rename, deploy the new version right after start, or keep the old "
+        "name working through a view",
+        join(breaks, "; ")));
+  }
   if (p.has_dual_write()) {
     p.notes.push_back(fmt::format(
-        "old and new app versions both work until complete. The new version declares itself "
-        "with application_name={} (or SET colshift.version = '{}'); its writes are never "
-        "changed. {}",
+        "{}The new version declares itself with application_name={} (or SET colshift.version "
+        "= '{}'); its writes are never changed. {}",
+        breaks.empty() ? "old and new app versions both work until complete. " : "",
         version_marker(p.version), p.version,
         p.undeclared == UndeclaredWriters::kOld
             ? "A session that declares no version is the old app (undeclared_writers: old): "
@@ -112,6 +123,24 @@ Plan build_plan(const migration::Migration& m, const CatalogFacts& facts, const 
           "colshift.version (or options=-c colshift.version=...), or shorten the migration's name",
           version_marker(p.version)));
     }
+  }
+  auto at_complete = old_app_breaks(p, {Phase::kComplete});
+  if (!at_complete.empty()) {
+    p.notes.push_back(fmt::format(
+        "complete breaks the old app version: {}. Run 'colshift complete' only once every app "
+        "instance runs the new version",
+        join(at_complete, "; ")));
+  }
+  int refused = 0;
+  for (const auto& s : p.steps)
+    for (const auto& st : s.statements)
+      for (const auto& h : st.hazards) refused += h.refused ? 1 : 0;
+  if (refused > 0) {
+    p.warnings.push_back(fmt::format(
+        "'colshift start' will refuse this migration: {} hazard{} on live tables {} not allowed "
+        "(see 'hazard:' above); follow the safe way shown, or allow each by name with "
+        "allow_hazards in its raw_sql",
+        refused, refused == 1 ? "" : "s", refused == 1 ? "is" : "are"));
   }
   return p;
 }

@@ -261,6 +261,7 @@ StartOutcome Runner::start(const migration::Migration& m) {
       return StartOutcome::kAlreadyApplied;
     }
     p = plan(m);
+    plan::refuse_hazards(p);  // before anything of the migration changes
     preflight(m, p);
     id = state_->create(m.name, m.file, m.checksum, m.purpose, plan::plan_to_json(p),
                         static_cast<int>(p.steps.size()));

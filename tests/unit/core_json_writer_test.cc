@@ -70,7 +70,7 @@ TEST(JsonWriter, InvalidUtf8IsReplacedNotThrown) {
   std::string out;
   JsonWriter::escape(std::string("ok \xff end \xc3"), out);
   EXPECT_EQ(out, "\"ok \xEF\xBF\xBD end \xEF\xBF\xBD\"");
-  EXPECT_NO_THROW((void)json::parse(out));
+  EXPECT_TRUE(json::accept(out));
   out.clear();
   JsonWriter::escape("\xed\xa0\x80", out);  // an encoded surrogate
   EXPECT_EQ(out, "\"\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD\"");

@@ -145,6 +145,36 @@ TEST(CoreLoader, RawSqlNeedsDownAndAKnownPhase) {
       "  hint: valid phases: expand, finish, complete");
 }
 
+TEST(CoreLoader, RawSqlAllowHazardsNamesKnownHazards) {
+  auto m = migration::parse_migration(
+      kHead +
+          "  - raw_sql:\n      up: ALTER TABLE t ALTER COLUMN c TYPE bigint\n"
+          "      down: ALTER TABLE t ALTER COLUMN c TYPE int\n"
+          "      allow_hazards: [rewrites_table, breaks_old_app, rewrites_table]\n"
+          "  - raw_sql: { up: SELECT 1, down: SELECT 2 }\n",
+      kFile);
+  const auto& raw = std::get<migration::RawSql>(m.operations[0]);
+  EXPECT_EQ(raw.allow_hazards, (std::vector<migration::Hazard>{migration::Hazard::kRewritesTable,
+                                                               migration::Hazard::kBreaksOldApp}));
+  EXPECT_TRUE(std::get<migration::RawSql>(m.operations[1]).allow_hazards.empty());
+  EXPECT_EQ(
+      load_error(kHead + "  - raw_sql: { up: x, down: y, allow_hazards: [rewrite_table] }\n"),
+      "migrations/0003_users_email_domain.yaml:3:48: error: unknown hazard 'rewrite_table' in "
+      "allow_hazards\n"
+      "      - raw_sql: { up: x, down: y, allow_hazards: [rewrite_table] }\n"
+      "                                                   ^\n"
+      "  hint: valid hazards: rewrites_table, scans_under_lock, blocks_writes, deletes_data, "
+      "breaks_old_app; did you mean 'rewrites_table'?");
+  EXPECT_EQ(
+      load_error(kHead + "  - raw_sql: { up: x, down: y, allow_hazards: rewrites_table }\n"),
+      "migrations/0003_users_email_domain.yaml:3:47: error: 'allow_hazards' in raw_sql must be a "
+      "list of hazard names\n"
+      "      - raw_sql: { up: x, down: y, allow_hazards: rewrites_table }\n"
+      "                                                  ^\n"
+      "  hint: allow_hazards: [rewrites_table]; valid hazards: rewrites_table, scans_under_lock, "
+      "blocks_writes, deletes_data, breaks_old_app");
+}
+
 TEST(CoreLoader, IndexOptionsAreChecked) {
   EXPECT_EQ(
       load_error(kHead + "  - create_index: { name: i, table: t, columns: [a], method: btrie }\n"),

@@ -62,8 +62,12 @@ TEST(CoreOffline, UnknownFunctionIsAssumedVolatileAndThePlanSaysSo) {
                 "the volatility of new_token() is unknown without a database: assumed volatile, "
                 "so the default is computed per row like 'up'; plan with --db to read it from the "
                 "server",
-                "old and new app versions both work until complete: a trigger fills new columns "
-                "for writers that do not set them"}));
+                "old and new app versions both work until complete. The new version declares "
+                "itself with application_name=colshift:0005_token (or SET colshift.version = "
+                "'0005_token'); its writes are never changed. A session that declares no "
+                "version is guessed: a value it set is never overwritten and only a row without "
+                "a value is derived from 'up' (declare the new version, or set "
+                "undeclared_writers: old, for old-version UPDATEs to re-derive it)."}));
 }
 
 TEST(CoreOffline, DefaultThatDoesNotParseIsReportedAtTheOffendingByte) {

@@ -6,6 +6,7 @@
 
 #include "dialect/postgres/expression_check.h"
 #include "dialect/postgres/postgres_dialect.h"
+#include "dialect/postgres/raw_sql_facts.h"
 #include "util/error.h"
 #include "util/text.h"
 
@@ -30,6 +31,30 @@ std::vector<std::pair<TableName, SourcePos>> named_tables(const Migration& m) {
   }
   return out;
 }
+
+// --- raw_sql (raw_sql_facts.h) ---
+// Adds the relations that only raw_sql names to `tables`, and returns them:
+// their sizes decide raw_sql's hazards. Those that turn out to be indexes,
+// views or sequences are skipped, not refused.
+std::set<std::string> raw_sql_only_names(const Migration& m,
+                                         std::vector<std::pair<TableName, SourcePos>>& tables) {
+  std::set<std::string> seen, raw_only;
+  for (const auto& [t, pos] : tables) seen.insert(t.display());
+  for (const auto& op : m.operations) {
+    const auto* raw = std::get_if<migration::RawSql>(&op);
+    if (!raw) continue;
+    for (const auto& name : raw_sql_relations(raw->up)) {
+      if (!seen.insert(name).second) continue;
+      auto dot = name.find('.');
+      TableName t{dot == std::string::npos ? "" : name.substr(0, dot),
+                  dot == std::string::npos ? name : name.substr(dot + 1)};
+      tables.emplace_back(t, raw->pos);
+      raw_only.insert(name);
+    }
+  }
+  return raw_only;
+}
+// --- end raw_sql ---
 
 // A FROM item exposing the table's columns plus the columns this migration
 // adds (as typed NULLs), aliased as the table so qualified references work.
@@ -126,7 +151,9 @@ void check_create_index(const PostgresDialect& d, Connection& conn, const Migrat
 plan::CatalogFacts PostgresDialect::offline_facts(const Migration& m) const {
   plan::CatalogFacts f;
   f.offline = true;
-  for (const auto& [t, pos] : named_tables(m)) {
+  auto tables = named_tables(m);
+  raw_sql_only_names(m, tables);
+  for (const auto& [t, pos] : tables) {
     plan::TableFacts tf;
     tf.schema = t.schema.empty() ? f.default_schema : t.schema;
     tf.name = t.name;
@@ -172,7 +199,9 @@ plan::CatalogFacts PostgresDialect::gather_facts(Connection& conn, const Migrati
   conn.exec("BEGIN READ ONLY");
   try {
     f.default_schema = conn.exec("SELECT current_schema()").text(0, 0, "public");
-    for (const auto& [t, pos] : named_tables(m)) {
+    auto tables = named_tables(m);
+    const auto raw_only = raw_sql_only_names(m, tables);
+    for (const auto& [t, pos] : tables) {
       std::string regname = t.schema.empty() ? quote_ident(t.name) : qualified(t.schema, t.name);
       auto r = conn.exec(
           "SELECT c.oid, n.nspname, c.relname, c.relkind, "
@@ -187,6 +216,7 @@ plan::CatalogFacts PostgresDialect::gather_facts(Connection& conn, const Migrati
         continue;
       }
       std::string kind = r.text(0, 3);
+      if (raw_only.count(t.display()) && kind != "r" && kind != "p") continue;  // raw_sql
       if (kind != "r" && kind != "p") {
         throw Error(
             ErrorKind::kBadInput,

@@ -118,5 +118,6 @@ constexpr int kPgNotNullFromCheck = 120000;  // SET NOT NULL proven by a valid C
 constexpr double kBackfillRowsPerSecond = 100'000;
 constexpr double kIndexRowsPerSecond = 1'000'000;
 constexpr double kValidateRowsPerSecond = 5'000'000;
+constexpr double kRewriteRowsPerSecond = 500'000;  // table rewrite with its indexes
 
 }  // namespace colshift::postgres

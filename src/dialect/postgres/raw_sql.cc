@@ -2,75 +2,109 @@
 // Statements that cannot run in a transaction block (CONCURRENTLY, VACUUM, ...)
 // run one by one; everything else runs in one short transaction under
 // lock_timeout, recorded done in that same transaction, so `down` runs on
-// rollback exactly when `up` committed.
+// rollback exactly when `up` committed. The linter reads every statement
+// (raw_sql_facts.h): its locks, rewrites and scans go into the step, and its
+// hazards decide whether start may run it.
 #include <fmt/format.h>
-#include <pg_query.h>
 
 #include "dialect/postgres/postgres_dialect.h"
-#include "util/error.h"
+#include "dialect/postgres/raw_sql_facts.h"
 #include "util/text.h"
 
 namespace colshift::postgres {
 namespace {
 
-// Splits SQL into statements with PostgreSQL's own parser.
-std::vector<std::string> split_statements(const std::string& sql, const std::string& where) {
-  PgQuerySplitResult r = pg_query_split_with_parser(sql.c_str());
-  if (r.error) {
-    std::string msg = r.error->message ? r.error->message : "syntax error";
-    int cursor = r.error->cursorpos;
-    pg_query_free_split_result(r);
-    throw Error(ErrorKind::kBadInput,
-                fmt::format("raw_sql does not parse: {} (at character {})", msg, cursor), where,
-                "check the SQL with 'colshift lint'");
-  }
-  std::vector<std::string> out;
-  for (int i = 0; i < r.n_stmts; ++i) {
-    auto* s = r.stmts[i];
-    std::string stmt =
-        trim(sql.substr(static_cast<size_t>(s->stmt_location), static_cast<size_t>(s->stmt_len)));
-    if (!stmt.empty()) out.push_back(stmt);
-  }
-  pg_query_free_split_result(r);
-  return out;
+using migration::RawSql;
+using migration::RawSqlPhase;
+
+int run_order(RawSqlPhase p) {
+  return p == RawSqlPhase::kExpand ? 0 : p == RawSqlPhase::kFinish ? 1 : 2;
 }
 
-bool needs_no_transaction(const std::vector<std::string>& stmts) {
-  for (const auto& s : stmts) {
-    std::string l = to_lower(s);
-    if (l.find("concurrently") != std::string::npos || l.rfind("vacuum", 0) == 0 ||
-        (l.find("alter type") != std::string::npos && l.find("add value") != std::string::npos) ||
-        l.rfind("create database", 0) == 0 || l.rfind("drop database", 0) == 0) {
-      return true;
+std::string where_of(const migration::SourcePos& p) {
+  return fmt::format("{}:{}:{}", p.file, p.line, p.column);
+}
+
+std::string count_of(size_t n) { return fmt::format("{} statement{}", n, n == 1 ? "" : "s"); }
+
+// The strongest lock on a live table, what the statements do to live tables,
+// and the estimate, from the statements' facts.
+void summarize(plan::Step& s) {
+  for (const auto& t : plan::table_locks(s.statements)) {
+    if (!t.live) continue;
+    if (t.lock > s.lock) {
+      s.lock = t.lock;
+      s.lock_table = t.relation;
     }
+    s.rewrites = s.rewrites || t.rewrites;
+    s.scans = s.scans || t.scans;
   }
-  return false;
+  s.estimate_seconds = 0;
+  long long biggest = 0;
+  std::string unknown_size;
+  for (const auto& st : s.statements) {
+    for (const auto& r : st.relations) {
+      if (!r.live || !(r.rewrites || r.scans)) continue;
+      if (r.rows < 0 && unknown_size.empty()) unknown_size = r.relation;
+      biggest = std::max(biggest, r.rows);
+    }
+    if (st.estimate_seconds < 0) s.estimate_seconds = -1;
+    if (s.estimate_seconds >= 0) s.estimate_seconds += st.estimate_seconds;
+  }
+  if (s.estimate_seconds < 0) {
+    s.estimate_note = !unknown_size.empty()
+                          ? fmt::format("size of {} unknown", unknown_size)
+                          : "as written: depends on the rows its statements touch";
+  } else if (biggest > 0) {
+    s.estimate_note =
+        fmt::format("{} {} rows", s.rewrites ? "rewrites" : "scans", with_commas(biggest));
+  } else {
+    s.estimate_note = "instant";
+  }
 }
 
 }  // namespace
 
-std::vector<plan::Step> PostgresDialect::plan_raw_sql(const migration::RawSql& op,
+std::vector<plan::Step> PostgresDialect::plan_raw_sql(const RawSql& op,
                                                       const PlanContext& ctx) const {
-  const std::string where = fmt::format("{}:{}:{}", op.pos.file, op.pos.line, op.pos.column);
-  auto up = split_statements(op.up, where);
-  auto down = split_statements(op.down, where);
+  const std::string where = where_of(op.pos);
+  static const plan::CatalogFacts kOffline;
+  RawSqlReader reader(ctx.facts ? *ctx.facts : kOffline);
+  // The raw SQL that runs before this operation: an earlier phase, or earlier
+  // in the file in the same phase.
+  if (ctx.operations) {
+    for (size_t i = 0; i < ctx.operations->size(); ++i) {
+      const auto* other = std::get_if<RawSql>(&(*ctx.operations)[i]);
+      if (!other || static_cast<int>(i) == ctx.operation) continue;
+      int a = run_order(other->phase), b = run_order(op.phase);
+      if (a < b || (a == b && static_cast<int>(i) < ctx.operation))
+        reader.read(other->up, where_of(other->pos), {}, false);
+    }
+  }
+  auto up = reader.read(op.up, where, op.allow_hazards, true);
+  auto down = reader.read(op.down, where, {}, false);
+
   plan::Step s;
-  s.phase = op.phase == migration::RawSqlPhase::kExpand   ? plan::Phase::kExpand
-            : op.phase == migration::RawSqlPhase::kFinish ? plan::Phase::kFinish
-                                                          : plan::Phase::kComplete;
+  s.phase = op.phase == RawSqlPhase::kExpand   ? plan::Phase::kExpand
+            : op.phase == RawSqlPhase::kFinish ? plan::Phase::kFinish
+                                               : plan::Phase::kComplete;
   s.operation = ctx.operation;
-  s.kind = needs_no_transaction(up) ? plan::StepKind::kConcurrent : plan::StepKind::kTransactional;
-  s.summary = fmt::format("raw SQL ({} statement{}){}", up.size(), up.size() == 1 ? "" : "s",
-                          s.kind == plan::StepKind::kConcurrent ? ", outside a transaction" : "");
-  s.sql = up;
-  s.estimate_seconds = -1;
-  s.estimate_note = "as written; 'colshift lint' reports its locks";
+  s.kind = up.outside_transaction ? plan::StepKind::kConcurrent : plan::StepKind::kTransactional;
+  s.summary = fmt::format("raw SQL ({}){}", count_of(up.sql.size()),
+                          up.outside_transaction ? ", outside a transaction" : "");
+  s.sql = std::move(up.sql);
+  s.statements = std::move(up.statements);
+  s.where = where;
+  summarize(s);
   s.undo_kind =
-      needs_no_transaction(down) ? plan::StepKind::kConcurrent : plan::StepKind::kTransactional;
-  s.undo = down;
+      down.outside_transaction ? plan::StepKind::kConcurrent : plan::StepKind::kTransactional;
+  s.undo = std::move(down.sql);
+  s.undo_statements = std::move(down.statements);
+  for (const auto& t : plan::table_locks(s.undo_statements)) {
+    if (t.live) s.undo_lock = std::max(s.undo_lock, t.lock);
+  }
   s.undo_only_if_done = true;
-  s.undo_summary =
-      fmt::format("raw SQL down ({} statement{})", down.size(), down.size() == 1 ? "" : "s");
+  s.undo_summary = fmt::format("raw SQL down ({})", count_of(s.undo.size()));
   return {s};
 }
 
