@@ -56,22 +56,14 @@ start_help=$("$COLSHIFT" start --help 2>&1 || true)
 log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 since() { awk -v a="$1" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.3f", b - a }'; }
 
-WORK=$(mktemp -d /tmp/colshift-bench.XXXXXX)
-chmod 755 "$WORK"
 PGBENCH_PID=""
-cleanup() {
-  local rc=$?
-  trap - EXIT
+bench_before_stop() {
   [[ -n $PGBENCH_PID ]] && kill "$PGBENCH_PID" 2>/dev/null || true
   wait 2>/dev/null || true
-  "$ROOT/scripts/pg-private.sh" stop "$WORK/pg" || true
-  if ((rc == 0)) && [[ -z ${BENCH_KEEP:-} ]]; then rm -rf "$WORK"; else echo "bench files kept in $WORK" >&2; fi
-  exit "$rc"
 }
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-PORT=$("$ROOT/scripts/pg-private.sh" start "$WORK/pg")
+# shellcheck source=lib.sh
+source "$ROOT/bench/lib.sh"
+bench_start backfill
 ADMIN="postgresql://postgres@127.0.0.1:$PORT/postgres"
 log "private PostgreSQL on 127.0.0.1:$PORT; $ROWS rows per table; workload $CLIENTS clients at $RATE tx/s"
 

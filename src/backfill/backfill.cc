@@ -211,8 +211,9 @@ long long Backfill::run(const plan::BackfillSpec& spec, long long id, int step,
       Key upto;
       try {
         report(false);
-        if (options_.before_batch) options_.before_batch();
         int override_size = gate(*conn, *state, spec, id, step, progress, sink);
+        // After the gate's waits, right before the batch: the lock is still ours.
+        if (options_.before_batch) options_.before_batch();
         const int size = override_size > 0 ? override_size : sizer.size();
         auto t0 = clock_.now();
         // The batch's upper key; none means the rest fits in one batch.
@@ -288,6 +289,9 @@ long long Backfill::run(const plan::BackfillSpec& spec, long long id, int step,
             (e.error_class() == DbErrorClass::kUserError ||
              e.error_class() == DbErrorClass::kConstraint ||
              e.error_class() == DbErrorClass::kOther)) {
+          // A lock lost just before the batch (and a rollback that then
+          // dropped the column) looks like a failing expression: check first.
+          if (options_.before_batch) options_.before_batch();
           // An expression failed for some row of this batch: name it.
           throw_row_failure(*conn, spec, after, upto, e);
         }

@@ -7,16 +7,15 @@
 #include <cmath>
 #include <iostream>
 
-#include "dialect/dialect.h"
 #include "pg/pg_connection.h"
 #include "util/text.h"
 
 namespace colshift::cli {
 
 std::unique_ptr<Connection> connect_db(const GlobalOptions& g) {
-  auto conn = pg::PgConnection::connect({g.database_url()});
-  prepare_session(*conn, postgres_dialect(), "colshift");
-  return conn;
+  // Read-only commands set nothing on their session: they may go through a
+  // pooler, where a session setting would reach the next app client.
+  return pg::PgConnection::connect({g.database_url()});
 }
 
 run::Runner::ConnectionFactory connection_factory(const GlobalOptions& g) {

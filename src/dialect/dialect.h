@@ -78,6 +78,9 @@ class Dialect {
   // named one of the application names in $1 (a text array), other than this
   // one, that are running a statement or inside a transaction.
   virtual std::string busy_sessions_sql() const = 0;
+  // The server's process id for this session (to tell a pooler's lent
+  // connection from a direct one).
+  virtual std::string backend_pid_sql() const = 0;
   // Ends session $1 (returns true when it was signalled).
   virtual std::string end_session_sql() const = 0;
   // The sessions (pid, state, seconds, query) that session $1 waits for.
@@ -141,7 +144,9 @@ class Dialect {
   virtual std::string missing_keys_sql(const plan::BackfillSpec& spec) const = 0;
 };
 
-// Runs the dialect's session_setup on `conn` (one round trip).
+// Runs the dialect's session_setup on `conn` (one round trip). Throws
+// Error(kConflict) first, setting nothing, when `conn` goes through a
+// connection pooler: colshift's changing sessions must be direct.
 void prepare_session(Connection& conn, const Dialect& dialect, std::string_view application_name);
 
 // What colshift names its sessions (application_name): the migrator (DDL and

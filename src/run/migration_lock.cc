@@ -30,24 +30,15 @@ void MigrationLock::retake(std::unique_ptr<Connection> conn) {
 
 void MigrationLock::acquire() {
   cancel_ = std::make_unique<interrupt::CancelOnInterrupt>(*conn_);
-  // Through a pooler (PgBouncer) the backend that answers is not the one the
-  // client connected to: session settings and advisory locks would not hold.
-  long long real_pid = conn_->exec("SELECT pg_backend_pid()").integer(0, 0);
-  if (real_pid != conn_->backend_pid()) {
-    throw Error(
-        ErrorKind::kConflict,
-        fmt::format("this connection goes through a connection pooler (client sees backend {}, "
-                    "server answers from {}): colshift's session lock and settings would not hold",
-                    conn_->backend_pid(), real_pid),
-        {}, "connect colshift directly to the primary (bypass PgBouncer) with --db");
-  }
+  // (prepare_session refused a pooled connection before this.)
   if (conn_->exec("SELECT pg_try_advisory_lock(" + key_sql_ + ")").boolean(0, 0)) return;
   auto r = conn_->exec(
       "SELECT a.pid, coalesce(a.application_name, ''), coalesce(host(a.client_addr), 'local'), "
       "to_char(a.backend_start, 'YYYY-MM-DD HH24:MI:SS') FROM pg_locks l "
-      "JOIN pg_stat_activity a ON a.pid = l.pid WHERE l.locktype = 'advisory' AND l.granted AND "
-      "((l.classid::bigint << 32) | l.objid::bigint) = (" +
-      key_sql_ + ") LIMIT 1");
+      "JOIN pg_stat_activity a ON a.pid = l.pid WHERE " +
+      state::advisory_lock_match("l") +
+      " AND l.granted AND ((l.classid::bigint << 32) | l.objid::bigint) = (" + key_sql_ +
+      ") LIMIT 1");
   std::string who = r.empty() ? "another session"
                               : fmt::format("backend pid {} ({}, from {}, since {})", r.text(0, 0),
                                             r.text(0, 1), r.text(0, 2), r.text(0, 3));

@@ -327,11 +327,19 @@ Control StateStore::reset_control(long long migration_id) {
 
 bool StateStore::lock_held() {
   return conn_
-      .exec(
-          "SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND granted "
-          "AND ((classid::bigint << 32) | objid::bigint) = " +
-          migration_lock_key(schema_) + ")")
+      .exec("SELECT EXISTS (SELECT 1 FROM pg_locks WHERE " + advisory_lock_match("pg_locks") +
+            " AND granted AND ((classid::bigint << 32) | objid::bigint) = " +
+            migration_lock_key(schema_) + ")")
       .boolean(0, 0);
+}
+
+// An advisory lock's key is scoped to its database, but pg_locks lists every
+// database's: without the database test, a colshift working in another
+// database of the server (with the same state schema name) looks like one
+// working here.
+std::string advisory_lock_match(const std::string& alias) {
+  return alias + ".locktype = 'advisory' AND " + alias + ".objsubid = 1 AND " + alias +
+         ".database = (SELECT oid FROM pg_database WHERE datname = current_database())";
 }
 
 std::string migration_lock_key(const std::string& schema) {

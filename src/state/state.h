@@ -161,6 +161,9 @@ class StateStore {
 // SQL for the key of the session advisory lock that allows one mutating
 // colshift per database and state schema.
 std::string migration_lock_key(const std::string& schema);
+// The pg_locks test (on the row alias `alias`) for a bigint advisory lock of
+// this database; compare its key with migration_lock_key().
+std::string advisory_lock_match(const std::string& alias);
 
 // "dbuser (osuser@host)" for applied_by.
 std::string current_operator(Connection& conn);

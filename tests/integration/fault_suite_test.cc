@@ -135,32 +135,6 @@ class Writer {
   std::thread thread_;
 };
 
-// One case's own database, dropped afterwards.
-class CaseDb {
- public:
-  explicit CaseDb(const std::string& name) : name_(name) {
-    auto admin = pg::PgConnection::connect({test_url("postgres")});
-    admin->exec("CREATE DATABASE " + name_);
-    url_ = test_url(name_);
-    conn_ = pg::PgConnection::connect({url_});
-  }
-  ~CaseDb() {
-    conn_.reset();
-    try {
-      auto admin = pg::PgConnection::connect({test_url("postgres")});
-      admin->exec("DROP DATABASE IF EXISTS " + name_ + " WITH (FORCE)");
-    } catch (...) {
-    }
-  }
-  const std::string& url() const { return url_; }
-  Connection& sql() { return *conn_; }
-  long long count(const std::string& query) { return conn_->exec(query).integer(0, 0); }
-
- private:
-  std::string name_, url_;
-  std::unique_ptr<pg::PgConnection> conn_;
-};
-
 class FaultSuite : public CoreTest {
  protected:
   std::string file_;  // the migration file

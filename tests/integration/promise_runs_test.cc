@@ -48,6 +48,23 @@ TEST_F(PromiseRuns, CompleteStuckInCompletingFinishesOnRerun) {
                          "      column: { name: flag, type: boolean }\n")});
 }
 
+// A colshift working in another database of the same server (same state
+// schema name, so the same lock key) is not one working here: status said
+// "a colshift process is working on it now" and pointed at 'colshift status'
+// instead of the command that finishes the migration (seen in CI, where
+// tests run side by side on one server).
+TEST_F(PromiseRuns, AColshiftInAnotherDatabaseIsNotOneWorkingHere) {
+  make_users("users", 300);
+  ok({"start", domain_migration("0001_users_domain", "users", "email_domain")});
+  CaseDb other(dbname_ + "_other");
+  other.sql().exec("SELECT pg_advisory_lock(hashtextextended('colshift:migration:colshift', 0))");
+  auto status = ok({"status"});
+  EXPECT_EQ(status.out.find("working on it now"), std::string::npos) << status.out;
+  EXPECT_NE(status.out.find("next: colshift complete"), std::string::npos) << status.out;
+  auto json = nlohmann::json::parse(ok({"status", "--json"}).out);
+  EXPECT_FALSE(json.value("running", true)) << json.dump();
+}
+
 // The phase change that follows a step commits with it: a complete killed
 // right after its contract committed is completed already.
 TEST_F(PromiseRuns, ContractAndCompletedCommitTogether) {

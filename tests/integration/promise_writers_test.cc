@@ -127,15 +127,62 @@ TEST_F(PromiseWriters, OldVersionUpdatesRederiveOnlyWhenUpsInputsChange) {
   EXPECT_EQ(scalar_text("SELECT email_domain FROM users WHERE id = 3"), "moved.example");
   EXPECT_EQ(scalar_text("SELECT email_domain FROM users WHERE id = 1"), "kept.example");
   ok({"rollback"});
+}
 
-  // The default (guess): an undeclared UPDATE never overwrites a value.
-  auto g = domain_migration("0002_users_domain", "users", "email_domain");
-  ok({"start", g});
+// The default (guess), as `./run demo` runs it: the old app declares
+// nothing and changes emails. Before the fix an undeclared UPDATE never
+// re-derived a value, so a domain colshift had derived kept the old email's
+// (557 wrong rows in the demo's final check). Now colshift's own values
+// follow `up`, and a value any writer set — in the same statement or an
+// earlier one, even one equal to what `up` gives — stays.
+TEST_F(PromiseWriters, UndeclaredUpdatesFollowColshiftsValuesAndKeepWritersValues) {
+  make_users("users", 300);
+  ok({"start", domain_migration("0001_users_domain", "users", "email_domain")});
+  auto domain = [&](int id) {
+    return scalar_text("SELECT email_domain FROM users WHERE id = " + std::to_string(id));
+  };
+  // The backfill's value follows the old app's email change.
   sql("UPDATE users SET email = 'y@elsewhere.example' WHERE id = 5");
-  EXPECT_EQ(scalar_text("SELECT email_domain FROM users WHERE id = 5"), "d5.example")
-      << "the guess must not overwrite a value (it cannot tell who set it)";
+  EXPECT_EQ(domain(5), "elsewhere.example") << "a value colshift derived must follow 'up'";
+  // So does the trigger's own (an old-app INSERT, then its email change).
+  sql("INSERT INTO users (id, email) VALUES (1000, 'a@first.example')");
+  sql("UPDATE users SET email = 'a@second.example' WHERE id = 1000");
+  EXPECT_EQ(domain(1000), "second.example");
+  // An update that does not change what `up` reads keeps the value.
+  sql("UPDATE users SET n = n + 1 WHERE id = 5");
+  EXPECT_EQ(domain(5), "elsewhere.example");
+
+  // Undeclared writers that set the column: their value stays through a
+  // later email change ...
+  sql("UPDATE users SET email_domain = 'custom.example' WHERE id = 7");
+  sql("UPDATE users SET email = 'q@moved.example' WHERE id = 7");
+  EXPECT_EQ(domain(7), "custom.example");
+  // ... also when it equals what `up` gives (it was still a writer's) ...
+  sql("INSERT INTO users (id, email, email_domain) VALUES (1001, 'b@same.example', "
+      "'same.example')");
+  sql("UPDATE users SET email = 'b@other.example' WHERE id = 1001");
+  EXPECT_EQ(domain(1001), "same.example");
+  sql("UPDATE users SET email_domain = 'd8.example', email = 'c@changed.example' WHERE id = 8");
+  EXPECT_EQ(domain(8), "d8.example") << "SET named the column, keeping its value";
+  sql("UPDATE users SET email = 'c@again.example' WHERE id = 8");
+  EXPECT_EQ(domain(8), "d8.example") << "and it stays a writer's value afterwards";
+  // A session that declares an older version is old: its change re-derives.
+  sql("UPDATE users SET email_domain = 'set.example' WHERE id = 6");
   app("0000_older")->exec("UPDATE users SET email = 'z@declared.example' WHERE id = 6");
-  EXPECT_EQ(scalar_text("SELECT email_domain FROM users WHERE id = 6"), "declared.example");
+  EXPECT_EQ(domain(6), "declared.example");
+  // A declared new version is never touched, and records nothing.
+  app("0001_users_domain")->exec("UPDATE users SET email = 'n@new.example' WHERE id = 9");
+  EXPECT_EQ(domain(9), "d9.example");
+
+  // What the guess records lives only while the migration is in flight.
+  EXPECT_EQ(scalar_int("SELECT count(*) FROM pg_class c JOIN pg_namespace s ON s.oid = "
+                       "c.relnamespace WHERE s.nspname = 'colshift' AND c.relkind = 'r' AND "
+                       "c.relname LIKE 'colshift_wr_%'"),
+            1);
+  ok({"complete", "--force"});
+  EXPECT_EQ(scalar_int("SELECT count(*) FROM pg_class WHERE relname LIKE 'colshift_wr_%'"), 0);
+  EXPECT_EQ(scalar_int("SELECT count(*) FROM pg_proc WHERE proname LIKE 'colshift_dn_%'"), 0);
+  EXPECT_EQ(scalar_int("SELECT count(*) FROM pg_trigger WHERE tgname LIKE 'colshift_%'"), 0);
 }
 
 // D3: a NULL or an error from `up` inside the trigger never fails the app's

@@ -21,8 +21,13 @@
 // without a value yet, and an UPDATE that changed what `up` reads (a volatile
 // `up` only once per row, never on UPDATE). A session that declares nothing
 // is old with `undeclared_writers: old`, and otherwise guessed: a value a
-// writer set (in this statement or an earlier one) is never overwritten, and
-// only a row without a value is derived.
+// writer set (in this statement or an earlier one) is never overwritten, a
+// row without a value is derived, and a value colshift derived follows `up`
+// when an UPDATE changes what `up` reads. "Colshift derived it" means: it is
+// what `up` gives for the old row, and no undeclared writer set it — the
+// trigger records (key, value) of each value an undeclared writer sets, in
+// a table in colshift's schema, and a BEFORE UPDATE OF trigger records a SET
+// that names the column but keeps its value.
 #include <fmt/format.h>
 
 #include "dialect/postgres/postgres_dialect.h"
@@ -59,22 +64,83 @@ struct DualWriteNames {
   std::string old_write_last;
   std::string failures;
   std::string not_null_check;
+  std::string written;        // guess mode: values undeclared writers set (colshift's schema)
+  std::string named_trigger;  // guess mode: BEFORE UPDATE OF the column
+  std::string named_function;
 };
 
 DualWriteNames dual_write_names(const plan::TableFacts& t, const std::string& column) {
   const std::vector<std::string> parts = {t.schema, t.name, column};
   return {PostgresDialect::object_name("dw", parts), PostgresDialect::object_name("dw", {column}),
           PostgresDialect::object_name("ow", parts), PostgresDialect::object_name("owlast", parts),
-          PostgresDialect::object_name("tf", parts), PostgresDialect::object_name("nn", {column})};
+          PostgresDialect::object_name("tf", parts), PostgresDialect::object_name("nn", {column}),
+          PostgresDialect::object_name("wr", parts), PostgresDialect::object_name("dn", {column}),
+          PostgresDialect::object_name("dn", parts)};
+}
+
+// The declarations and first statements of both trigger functions: which
+// version is writing (colshift_writer: 0 new, 1 old, 2 undeclared).
+std::string writer_prelude(const PostgresDialect& d, const PlanContext& ctx,
+                           const std::string& more_declarations) {
+  return fmt::format(
+      "#variable_conflict use_column\n"
+      "DECLARE\n"
+      "  colshift_version text := nullif(current_setting('colshift.version', true), '');\n"
+      "  colshift_app text;\n"
+      "  colshift_at int;\n"
+      "  colshift_writer int;  -- 0 new version, 1 old version, 2 undeclared\n"
+      "{more}"
+      "BEGIN\n"
+      "  IF colshift_version IS NULL THEN\n"
+      "    colshift_app := ' ' || translate(current_setting('application_name'), ',;/@|()', "
+      "'       ') || ' ';\n"
+      "    colshift_at := position(' colshift:' in colshift_app);\n"
+      "    IF colshift_at > 0 THEN\n"
+      "      colshift_version := split_part(substr(colshift_app, colshift_at + 10), ' ', 1);\n"
+      "    END IF;\n"
+      "  END IF;\n"
+      "  colshift_writer := CASE WHEN colshift_version = {version} THEN 0\n"
+      "                          WHEN colshift_version IS NOT NULL THEN 1 ELSE {undeclared} END;\n",
+      fmt::arg("more", more_declarations), fmt::arg("version", d.quote_literal(ctx.migration)),
+      fmt::arg("undeclared", ctx.undeclared == plan::UndeclaredWriters::kOld ? 1 : 2));
+}
+
+// The primary key of NEW or OLD as one text (a row literal: unambiguous for
+// composite keys).
+std::string key_text(const PostgresDialect& d, const plan::TableFacts& t, const char* row) {
+  std::vector<std::string> parts;
+  for (const auto& k : t.primary_key) parts.push_back(fmt::format("{}.{}", row, d.quote_ident(k)));
+  return fmt::format("ROW({})::text", join(parts, ", "));
+}
+
+// Guess mode: remember that an undeclared writer set the column of this row
+// to this value. A failure here is logged and never fails the app's write.
+std::string record_written(const PostgresDialect& d, const plan::TableFacts& t,
+                           const std::string& c, const std::string& written,
+                           const std::string& indent) {
+  return fmt::format(
+      "{0}BEGIN\n"
+      "{0}  INSERT INTO {1} (key, value) VALUES ({2}, NEW.{3}::text)\n"
+      "{0}    ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value;\n"
+      "{0}EXCEPTION WHEN OTHERS THEN\n"
+      "{0}  RAISE LOG 'colshift: could not record a value set on %: % (SQLSTATE %)', {4}, "
+      "SQLERRM, SQLSTATE;\n"
+      "{0}END;\n",
+      indent, written, key_text(d, t, "NEW"), c, d.quote_literal(t.name));
 }
 
 // The trigger function's body (PL/pgSQL). See the file comment for the rules.
 std::string trigger_body(const PostgresDialect& d, const migration::AddColumn& op,
                          const plan::TableFacts& t, const std::string& expr, bool volatile_up,
-                         const PlanContext& ctx, const std::string& counter,
-                         const std::string& last, const std::string& failures) {
+                         const PlanContext& ctx, const DualWriteNames& names,
+                         const std::string& state_schema) {
   const std::string c = d.quote_ident(op.column.name);
   const std::string type = op.column.type;
+  const std::string counter = d.qualified(state_schema, names.old_writes);
+  const std::string last = d.qualified(state_schema, names.old_write_last);
+  const std::string failures = d.qualified(state_schema, names.failures);
+  const std::string written = d.qualified(state_schema, names.written);
+  const bool guess = ctx.undeclared == plan::UndeclaredWriters::kGuess && !volatile_up;
   const std::string bump_old = fmt::format(
       "PERFORM nextval({0});\n"
       "    PERFORM setval({1}, GREATEST(1, (extract(epoch FROM clock_timestamp()) * "
@@ -88,83 +154,105 @@ std::string trigger_body(const PostgresDialect& d, const migration::AddColumn& o
         "    END IF;\n",
         c, *op.column.default_expr, type);
   }
-  // An old-version UPDATE of a row that has a value re-derives it only when
-  // the write changed what `up` reads (an email's domain follows the email);
-  // otherwise the value stays, whoever set it (a qty change keeps the source
-  // the new version wrote).
-  const std::string rederive = fmt::format(
-      "    IF TG_OP = 'UPDATE' AND NEW.{0} IS NOT NULL AND colshift_value IS NOT DISTINCT FROM\n"
-      "       (SELECT ({1})::{2} FROM (SELECT OLD.*) AS {3}) THEN\n"
-      "      RETURN NEW;\n"
-      "    END IF;\n",
-      c, expr, type, d.quote_ident(t.name));
+  // An UPDATE of a row that has a value re-derives it only when the write
+  // changed what `up` reads (an email's domain follows the email); otherwise
+  // the value stays, whoever set it (a qty change keeps the source the new
+  // version wrote). Undeclared (guess): only a value colshift derived — one
+  // that is what `up` gives for the old row and that no undeclared writer
+  // set (the record) — follows; any other was a writer's choice and stays.
+  std::string rederive;
+  if (!volatile_up) {
+    rederive = fmt::format(
+        "    IF TG_OP = 'UPDATE' AND NEW.{0} IS NOT NULL THEN\n"
+        "      colshift_old := (SELECT ({1})::{2} FROM (SELECT OLD.*) AS {3});\n"
+        "      IF colshift_value IS NOT DISTINCT FROM colshift_old THEN\n"
+        "        RETURN NEW;\n"
+        "      END IF;\n",
+        c, expr, type, d.quote_ident(t.name));
+    if (guess) {
+      rederive += fmt::format(
+          "      IF colshift_writer = 2 AND (OLD.{0} IS DISTINCT FROM colshift_old OR EXISTS (\n"
+          "          SELECT 1 FROM {1} WHERE key = {2} AND value IS NOT DISTINCT FROM "
+          "OLD.{0}::text)) THEN\n"
+          "        RETURN NEW;  -- a writer's value, not colshift's\n"
+          "      END IF;\n",
+          c, written, key_text(d, t, "OLD"));
+    }
+    rederive += "    END IF;\n";
+  }
   std::vector<std::string> key_parts;
   for (const auto& k : t.primary_key) key_parts.push_back("NEW." + d.quote_ident(k) + "::text");
-  const bool undeclared_old = ctx.undeclared == plan::UndeclaredWriters::kOld;
-  return fmt::format(
-      "#variable_conflict use_column\n"
-      "DECLARE\n"
-      "  colshift_version text := nullif(current_setting('colshift.version', true), '');\n"
-      "  colshift_app text;\n"
-      "  colshift_at int;\n"
-      "  colshift_writer int;  -- 0 new version, 1 old version, 2 undeclared\n"
-      "  colshift_value {type};\n"
-      "  colshift_failed boolean := false;\n"
-      "BEGIN\n"
-      "  IF colshift_version IS NULL THEN\n"
-      "    colshift_app := ' ' || translate(current_setting('application_name'), ',;/@|()', "
-      "'       ') || ' ';\n"
-      "    colshift_at := position(' colshift:' in colshift_app);\n"
-      "    IF colshift_at > 0 THEN\n"
-      "      colshift_version := split_part(substr(colshift_app, colshift_at + 10), ' ', 1);\n"
-      "    END IF;\n"
-      "  END IF;\n"
-      "  colshift_writer := CASE WHEN colshift_version = {version} THEN 0\n"
-      "                          WHEN colshift_version IS NOT NULL THEN 1 ELSE {undeclared} END;\n"
-      "  IF colshift_writer = 0 THEN\n"
-      "{new_default}"
-      "    RETURN NEW;\n"
-      "  END IF;\n"
-      "  IF colshift_writer = 1 THEN\n"
-      "    {bump_old}\n"
-      "  END IF;\n"
-      "  IF TG_OP = 'INSERT' THEN\n"
-      "    IF NEW.{c} IS NOT NULL THEN\n"
-      "      RETURN NEW;\n"
-      "    END IF;\n"
-      "    IF colshift_writer = 2 THEN\n"
-      "      {bump_old}\n"
-      "    END IF;\n"
-      "  ELSIF NEW.{c} IS DISTINCT FROM OLD.{c} THEN\n"
-      "    RETURN NEW;  -- the writer set the column\n"
-      "  ELSIF NEW.{c} IS NOT NULL{keep_when} THEN\n"
-      "    RETURN NEW;  -- computed once already, or set by a writer earlier\n"
-      "  END IF;\n"
-      "  BEGIN\n"
-      "    colshift_value := (SELECT ({expr})::{type} FROM (SELECT NEW.*) AS {alias});\n"
-      "{rederive}"
-      "  EXCEPTION WHEN OTHERS THEN\n"
-      "    colshift_failed := true;\n"
-      "    RAISE LOG 'colshift: up of %.% failed for key (%): % (SQLSTATE %)', {table_lit}, "
-      "{column_lit}, concat_ws(', ', {key}), SQLERRM, SQLSTATE;\n"
-      "  END;\n"
-      "  IF colshift_failed{null_fails} THEN\n"
-      "    PERFORM nextval({failures});\n"
-      "    RETURN NEW;  -- left without a value: complete fills it or names the row\n"
-      "  END IF;\n"
-      "  NEW.{c} := colshift_value;\n"
-      "  RETURN NEW;\n"
-      "END",
-      fmt::arg("type", type), fmt::arg("version", d.quote_literal(ctx.migration)),
-      fmt::arg("undeclared", undeclared_old ? 1 : 2), fmt::arg("new_default", new_version_default),
-      fmt::arg("bump_old", bump_old), fmt::arg("c", c),
-      fmt::arg("keep_when", volatile_up ? "" : " AND colshift_writer = 2"),
-      fmt::arg("rederive", volatile_up ? std::string() : rederive), fmt::arg("expr", expr),
-      fmt::arg("alias", d.quote_ident(t.name)), fmt::arg("table_lit", d.quote_literal(t.name)),
-      fmt::arg("column_lit", d.quote_literal(op.column.name)),
-      fmt::arg("key", join(key_parts, ", ")),
-      fmt::arg("null_fails", op.column.nullable ? "" : " OR colshift_value IS NULL"),
-      fmt::arg("failures", d.quote_literal(failures)));
+  const std::string record = guess ? fmt::format("    IF colshift_writer = 2 THEN\n{}    END IF;\n",
+                                                 record_written(d, t, c, written, "      "))
+                                   : std::string();
+  return writer_prelude(d, ctx,
+                        fmt::format("  colshift_value {0};\n  colshift_old {0};\n"
+                                    "  colshift_failed boolean := false;\n",
+                                    type)) +
+         fmt::format(
+             "  IF colshift_writer = 0 THEN\n"
+             "{new_default}"
+             "    RETURN NEW;\n"
+             "  END IF;\n"
+             "  IF colshift_writer = 1 THEN\n"
+             "    {bump_old}\n"
+             "  END IF;\n"
+             "  IF TG_OP = 'INSERT' THEN\n"
+             "    IF NEW.{c} IS NOT NULL THEN\n"
+             "{record}"
+             "      RETURN NEW;\n"
+             "    END IF;\n"
+             "    IF colshift_writer = 2 THEN\n"
+             "      {bump_old}\n"
+             "    END IF;\n"
+             "  ELSIF NEW.{c} IS DISTINCT FROM OLD.{c} THEN\n"
+             "    IF NEW.{c} IS NOT NULL THEN\n"
+             "{record}"
+             "    END IF;\n"
+             "    RETURN NEW;  -- the writer set the column\n"
+             "{keep_computed}"
+             "  END IF;\n"
+             "  BEGIN\n"
+             "    colshift_value := (SELECT ({expr})::{type} FROM (SELECT NEW.*) AS {alias});\n"
+             "{rederive}"
+             "  EXCEPTION WHEN OTHERS THEN\n"
+             "    colshift_failed := true;\n"
+             "    RAISE LOG 'colshift: up of %.% failed for key (%): % (SQLSTATE %)', "
+             "{table_lit}, {column_lit}, concat_ws(', ', {key}), SQLERRM, SQLSTATE;\n"
+             "  END;\n"
+             "  IF colshift_failed{null_fails} THEN\n"
+             "    PERFORM nextval({failures});\n"
+             "    RETURN NEW;  -- left without a value: complete fills it or names the row\n"
+             "  END IF;\n"
+             "  NEW.{c} := colshift_value;\n"
+             "  RETURN NEW;\n"
+             "END",
+             fmt::arg("type", type), fmt::arg("new_default", new_version_default),
+             fmt::arg("bump_old", bump_old), fmt::arg("c", c), fmt::arg("record", record),
+             fmt::arg("keep_computed",
+                      volatile_up ? fmt::format("  ELSIF NEW.{} IS NOT NULL THEN\n"
+                                                "    RETURN NEW;  -- a volatile value is computed "
+                                                "once, never on UPDATE\n",
+                                                c)
+                                  : std::string()),
+             fmt::arg("rederive", rederive), fmt::arg("expr", expr),
+             fmt::arg("alias", d.quote_ident(t.name)),
+             fmt::arg("table_lit", d.quote_literal(t.name)),
+             fmt::arg("column_lit", d.quote_literal(op.column.name)),
+             fmt::arg("key", join(key_parts, ", ")),
+             fmt::arg("null_fails", op.column.nullable ? "" : " OR colshift_value IS NULL"),
+             fmt::arg("failures", d.quote_literal(failures)));
+}
+
+// Guess mode: an UPDATE whose SET names the column but leaves its value as
+// it was (SET email = ..., email_domain = <its current value>) cannot be told
+// from one that does not name it inside the row trigger; this BEFORE UPDATE OF
+// trigger fires only for the first and records the value as a writer's.
+std::string named_body(const PostgresDialect& d, const plan::TableFacts& t, const PlanContext& ctx,
+                       const std::string& c, const std::string& written) {
+  return writer_prelude(d, ctx, "") +
+         fmt::format("  IF colshift_writer = 2 THEN\n{}  END IF;\n  RETURN NEW;\nEND",
+                     record_written(d, t, c, written, "    "));
 }
 
 }  // namespace
@@ -286,7 +374,12 @@ std::vector<Step> PostgresDialect::plan_add_column(const migration::AddColumn& o
   const std::string qfailures = qualified(ctx.state_schema, names.failures);
 
   const std::string body =
-      trigger_body(*this, op, t, expr, volatile_up, ctx, qcounter, qlast, qfailures);
+      trigger_body(*this, op, t, expr, volatile_up, ctx, names, ctx.state_schema);
+  // Guess mode (undeclared writers, a non-volatile `up`): which values an
+  // undeclared writer set, so an UPDATE never re-derives one of them.
+  const bool record_writes = ctx.undeclared == plan::UndeclaredWriters::kGuess && !volatile_up;
+  const std::string qwritten = qualified(ctx.state_schema, names.written);
+  const std::string qnamed_fn = qualified(t.schema, names.named_function);
 
   // One short transaction, one lock acquisition: the column and the
   // dual-write trigger, so old app versions never see the column without it.
@@ -305,29 +398,57 @@ std::vector<Step> PostgresDialect::plan_add_column(const migration::AddColumn& o
       fmt::format("GRANT USAGE ON SCHEMA {} TO PUBLIC", quote_ident(ctx.state_schema)));
   expand.sql.push_back(fmt::format("GRANT USAGE, UPDATE ON SEQUENCE {}, {}, {} TO PUBLIC", qcounter,
                                    qlast, qfailures));
-  const std::string tag = dollar_tag(body);
-  expand.sql.push_back(
-      fmt::format("CREATE OR REPLACE FUNCTION {}() RETURNS trigger LANGUAGE plpgsql AS {}\n{}\n{}",
-                  qfn, tag, body, tag));
-  std::string create_trigger = fmt::format(
-      "CREATE TRIGGER {} BEFORE INSERT OR UPDATE ON {} FOR EACH ROW "
-      "WHEN (current_setting('colshift.backfill', true) IS DISTINCT FROM 'on') EXECUTE FUNCTION "
-      "{}()",
-      quote_ident(names.trigger), table, qfn);
-  if (facts.server_version < 110000) {
-    create_trigger.replace(create_trigger.find("EXECUTE FUNCTION"), 16, "EXECUTE PROCEDURE");
+  auto create_function = [&](const std::string& fn, const std::string& fn_body) {
+    const std::string tag = dollar_tag(fn_body);
+    expand.sql.push_back(fmt::format(
+        "CREATE OR REPLACE FUNCTION {}() RETURNS trigger LANGUAGE plpgsql AS {}\n{}\n{}", fn, tag,
+        fn_body, tag));
+  };
+  auto create_trigger = [&](const std::string& name, const std::string& event,
+                            const std::string& when, const std::string& fn) {
+    std::string sql = fmt::format(
+        "CREATE TRIGGER {} BEFORE {} ON {} FOR EACH ROW "
+        "WHEN (current_setting('colshift.backfill', true) IS DISTINCT FROM 'on'{}) EXECUTE "
+        "FUNCTION {}()",
+        quote_ident(name), event, table, when, fn);
+    if (facts.server_version < 110000) {
+      sql.replace(sql.find("EXECUTE FUNCTION"), 16, "EXECUTE PROCEDURE");
+    }
+    expand.sql.push_back(sql);
+  };
+  if (record_writes) {
+    expand.sql.push_back(
+        fmt::format("CREATE TABLE IF NOT EXISTS {} (key text PRIMARY KEY, value text)", qwritten));
+    expand.sql.push_back(
+        fmt::format("GRANT SELECT, INSERT, UPDATE ON TABLE {} TO PUBLIC", qwritten));
+    create_function(qnamed_fn, named_body(*this, t, ctx, c, qwritten));
+    // Sorts before the dual-write trigger ("dn" < "dw"): it fires first.
+    create_trigger(
+        names.named_trigger, "UPDATE OF " + c,
+        fmt::format(" AND NEW.{0} IS NOT NULL AND NEW.{0} IS NOT DISTINCT FROM OLD.{0}", c),
+        qnamed_fn);
   }
-  expand.sql.push_back(create_trigger);
+  create_function(qfn, body);
+  create_trigger(names.trigger, "INSERT OR UPDATE", "", qfn);
   // All in one transaction: the trigger exists exactly when everything does.
   expand.done_check = fmt::format(
       "SELECT EXISTS (SELECT 1 FROM pg_trigger WHERE tgrelid = {}::regclass AND tgname = {})",
       quote_literal(table), quote_literal(names.trigger));
   expand.lock = LockMode::kAccessExclusive;
   expand.estimate_note = "instant";
-  expand.undo = {fmt::format("DROP TRIGGER IF EXISTS {} ON {}", quote_ident(names.trigger), table),
-                 fmt::format("DROP FUNCTION IF EXISTS {}()", qfn),
-                 fmt::format("DROP SEQUENCE IF EXISTS {}, {}, {}", qcounter, qlast, qfailures),
-                 fmt::format("ALTER TABLE {} DROP COLUMN IF EXISTS {}", table, c)};
+  std::vector<std::string> drop_dual_write = {
+      fmt::format("DROP TRIGGER IF EXISTS {} ON {}", quote_ident(names.trigger), table),
+      fmt::format("DROP FUNCTION IF EXISTS {}()", qfn)};
+  if (record_writes) {
+    drop_dual_write.push_back(
+        fmt::format("DROP TRIGGER IF EXISTS {} ON {}", quote_ident(names.named_trigger), table));
+    drop_dual_write.push_back(fmt::format("DROP FUNCTION IF EXISTS {}()", qnamed_fn));
+    drop_dual_write.push_back(fmt::format("DROP TABLE IF EXISTS {}", qwritten));
+  }
+  drop_dual_write.push_back(
+      fmt::format("DROP SEQUENCE IF EXISTS {}, {}, {}", qcounter, qlast, qfailures));
+  expand.undo = drop_dual_write;
+  expand.undo.push_back(fmt::format("ALTER TABLE {} DROP COLUMN IF EXISTS {}", table, c));
   expand.undo_lock = LockMode::kAccessExclusive;
   expand.undo_summary =
       fmt::format("drop column {} with its trigger {} (catalog only)", what, names.trigger);
@@ -399,11 +520,7 @@ std::vector<Step> PostgresDialect::plan_add_column(const migration::AddColumn& o
     contract.sql.push_back(
         fmt::format("ALTER TABLE {} ALTER COLUMN {} SET DEFAULT {}", table, c, *col.default_expr));
   }
-  contract.sql.push_back(
-      fmt::format("DROP TRIGGER IF EXISTS {} ON {}", quote_ident(names.trigger), table));
-  contract.sql.push_back(fmt::format("DROP FUNCTION IF EXISTS {}()", qfn));
-  contract.sql.push_back(
-      fmt::format("DROP SEQUENCE IF EXISTS {}, {}, {}", qcounter, qlast, qfailures));
+  contract.sql.insert(contract.sql.end(), drop_dual_write.begin(), drop_dual_write.end());
   // Recorded in the same transaction as its DDL: a re-run of complete after a
   // crash sees exactly whether it committed.
   contract.done_check = fmt::format(

@@ -19,6 +19,19 @@ const Dialect& postgres_dialect() {
 }
 
 void prepare_session(Connection& conn, const Dialect& dialect, std::string_view application_name) {
+  // Through a pooler (PgBouncer) the backend that answers is not the one the
+  // client connected to: session settings and advisory locks would not hold,
+  // and in transaction mode the settings below would reach the next app
+  // client on that server connection. Refuse before setting anything.
+  long long real_pid = conn.exec(dialect.backend_pid_sql()).integer(0, 0);
+  if (real_pid != conn.backend_pid()) {
+    throw Error(
+        ErrorKind::kConflict,
+        fmt::format("this connection goes through a connection pooler (client sees backend {}, "
+                    "server answers from {}): colshift's session lock and settings would not hold",
+                    conn.backend_pid(), real_pid),
+        {}, "connect colshift directly to the primary (bypass PgBouncer) with --db");
+  }
   std::string script;
   for (const auto& s : dialect.session_setup(conn.server_version(), application_name))
     script += s + ";\n";
@@ -92,6 +105,8 @@ std::string PostgresDialect::busy_sessions_sql() const {
          "'g'), 80) FROM pg_stat_activity WHERE datname = current_database() AND pid <> "
          "pg_backend_pid() AND application_name = ANY($1::text[]) AND state <> 'idle'";
 }
+
+std::string PostgresDialect::backend_pid_sql() const { return "SELECT pg_backend_pid()"; }
 
 std::string PostgresDialect::end_session_sql() const { return "SELECT pg_terminate_backend($1)"; }
 

@@ -24,6 +24,7 @@ class PostgresDialect final : public Dialect {
   std::vector<std::string> session_setup(int server_version,
                                          std::string_view application_name) const override;
   std::string busy_sessions_sql() const override;
+  std::string backend_pid_sql() const override;
   std::string end_session_sql() const override;
   std::string blocking_sessions_sql() const override;
   std::string index_builders_sql() const override;
