@@ -127,7 +127,16 @@ void Runner::verify_lock(long long id) {
   interrupt::check();
   if (lock_->held()) return;
   say("    the migration lock's session was lost; taking the lock again");
-  lock_->retake(open(kLockSession));
+  try {
+    lock_->retake(open(kLockSession));
+  } catch (const Error& e) {
+    if (e.kind() != ErrorKind::kConflict) throw;
+    throw Error(ErrorKind::kConflict,
+                "lost the migration lock, and " + std::string(e.what()) +
+                    ": stopping before it changes "
+                    "anything more",
+                {}, "'colshift status' shows what the other colshift does");
+  }
   // While the lock was not ours another colshift could have changed the
   // migration: go on only when it is exactly as this runner left it.
   if (!main_->alive()) reconnect_main();

@@ -33,9 +33,10 @@ class CorePhaseMatrix : public CoreTest {
                       "      column: { name: flag, type: boolean, default: \"false\" }\n"
                       "  - create_index:\n      name: users_email_domain_idx\n"
                       "      table: users\n      columns: [email_domain]\n");
-    other_ = migration("0002_users_other", "purpose: another change\noperations:\n"
-                                           "  - add_column:\n      table: users\n"
-                                           "      column: { name: other, type: int }\n");
+    other_ = migration("0002_users_other",
+                       "purpose: another change\noperations:\n"
+                       "  - add_column:\n      table: users\n"
+                       "      column: { name: other, type: int }\n");
   }
 
   RunResult run(CaseDb& db, const std::vector<std::string>& args, const std::string& fault = {}) {
@@ -108,8 +109,7 @@ class CorePhaseMatrix : public CoreTest {
       if (cmd.rfind("colshift start", 0) == 0) expected = e.start_same;
       if (cmd.rfind("colshift complete", 0) == 0) expected = e.complete;
       if (cmd.rfind("colshift rollback", 0) == 0) expected = e.rollback;
-      EXPECT_EQ(expected, 0) << "status suggests '" << cmd << "', which does not work in "
-                             << state;
+      EXPECT_EQ(expected, 0) << "status suggests '" << cmd << "', which does not work in " << state;
     }
   }
 };

@@ -109,11 +109,12 @@ class PgBouncerIdentity : public CoreTest {
   const std::string version_ = "0001_users_domain";
   void start_migration() {
     make_users("users", 200);
-    ok({"start", migration(version_, "purpose: domains behind a pooler\noperations:\n"
-                                     "  - add_column:\n      table: users\n"
-                                     "      column: { name: domain, type: text, nullable: false, "
-                                     "default: \"'unknown'\" }\n"
-                                     "      up: split_part(email, '@', 2)\n")});
+    ok({"start", migration(version_,
+                           "purpose: domains behind a pooler\noperations:\n"
+                           "  - add_column:\n      table: users\n"
+                           "      column: { name: domain, type: text, nullable: false, "
+                           "default: \"'unknown'\" }\n"
+                           "      up: split_part(email, '@', 2)\n")});
   }
   void insert(pg::PgConnection& c, int id) {
     c.exec("INSERT INTO users (id, email) VALUES ($1::bigint, 'u' || $1::text || '@old.example')",

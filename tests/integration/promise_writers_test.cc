@@ -179,6 +179,12 @@ TEST_F(PromiseWriters, UndeclaredUpdatesFollowColshiftsValuesAndKeepWritersValue
                        "c.relnamespace WHERE s.nspname = 'colshift' AND c.relkind = 'r' AND "
                        "c.relname LIKE 'colshift_wr_%'"),
             1);
+  // complete counts exactly the writes that left the column to colshift:
+  // the email changes of ids 5 and 1000, the INSERT of 1000, and the older
+  // version's UPDATE of 6 (not the kept values, not the new version).
+  auto refused = colshift({"complete"});
+  EXPECT_EQ(refused.exit_code, 1) << describe(refused);
+  EXPECT_NE(refused.err.find("(4 such writes in all)"), std::string::npos) << refused.err;
   ok({"complete", "--force"});
   EXPECT_EQ(scalar_int("SELECT count(*) FROM pg_class WHERE relname LIKE 'colshift_wr_%'"), 0);
   EXPECT_EQ(scalar_int("SELECT count(*) FROM pg_proc WHERE proname LIKE 'colshift_dn_%'"), 0);

@@ -224,6 +224,9 @@ std::string trigger_body(const PostgresDialect& d, const migration::AddColumn& o
              "    PERFORM nextval({failures});\n"
              "    RETURN NEW;  -- left without a value: complete fills it or names the row\n"
              "  END IF;\n"
+             "  IF colshift_writer = 2 AND TG_OP = 'UPDATE' THEN\n"
+             "    {bump_old}  -- it left the new column to colshift: an old-version write\n"
+             "  END IF;\n"
              "  NEW.{c} := colshift_value;\n"
              "  RETURN NEW;\n"
              "END",
