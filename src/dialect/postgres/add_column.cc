@@ -392,7 +392,9 @@ std::vector<Step> PostgresDialect::plan_add_column(const migration::AddColumn& o
            fmt::format("add column {} {} as nullable, no default, with dual-write trigger {} "
                        "deriving it from {} for old-version writes (catalog only)",
                        what, type, names.trigger, op.up ? "'up'" : "the default"));
-  expand.sql = {fmt::format("ALTER TABLE {} ADD COLUMN IF NOT EXISTS {} {}", table, c, type)};
+  // Everything that needs no lock on the table comes first, so the ACCESS
+  // EXCLUSIVE that ADD COLUMN takes is held (until commit) for the ALTER and
+  // the CREATE TRIGGERs alone: app queries queue behind less.
   for (const auto& seq : {qcounter, qfailures}) {
     expand.sql.push_back(fmt::format("CREATE SEQUENCE IF NOT EXISTS {}", seq));
   }
@@ -425,13 +427,19 @@ std::vector<Step> PostgresDialect::plan_add_column(const migration::AddColumn& o
     expand.sql.push_back(
         fmt::format("GRANT SELECT, INSERT, UPDATE ON TABLE {} TO PUBLIC", qwritten));
     create_function(qnamed_fn, named_body(*this, t, ctx, c, qwritten));
+  }
+  // PL/pgSQL resolves NEW's fields when the function runs: it can be created
+  // before the column exists.
+  create_function(qfn, body);
+  expand.sql.push_back(
+      fmt::format("ALTER TABLE {} ADD COLUMN IF NOT EXISTS {} {}", table, c, type));
+  if (record_writes) {
     // Sorts before the dual-write trigger ("dn" < "dw"): it fires first.
     create_trigger(
         names.named_trigger, "UPDATE OF " + c,
         fmt::format(" AND NEW.{0} IS NOT NULL AND NEW.{0} IS NOT DISTINCT FROM OLD.{0}", c),
         qnamed_fn);
   }
-  create_function(qfn, body);
   create_trigger(names.trigger, "INSERT OR UPDATE", "", qfn);
   // All in one transaction: the trigger exists exactly when everything does.
   expand.done_check = fmt::format(
