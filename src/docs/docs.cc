@@ -96,6 +96,11 @@ std::string migration_page(const plan::Plan& p,
     for (const auto& q : s.sql) out += q + ";\n";
     out += "```\n\n";
   }
+  if (!p.impact.empty()) {
+    out += "## Impact\n\nWho feels the change, read from the catalog when it was planned:\n\n```\n";
+    out += plan::render_impact_text(p.impact, "");
+    out += "```\n\n";
+  }
   out += "## Rollback plan\n\n";
   out +=
       "`colshift rollback` undoes the migration from any phase before `complete`, newest step "

@@ -32,6 +32,50 @@ struct TableFacts {
   }
 };
 
+// Who feels a change to one table: read-only from the catalog before
+// anything runs, shown in plan, docs and --json.
+struct IndexImpact {
+  std::string name;
+  std::string definition;  // pg_get_indexdef
+  long long bytes = 0;
+  bool covers_changed = false;  // names a column the migration adds or changes
+};
+
+struct SlotImpact {
+  std::string name;
+  std::string type;    // "logical" or "physical"
+  std::string plugin;  // logical: output plugin
+  bool active = false;
+  long long lag_bytes = -1;  // WAL the slot holds back; -1: unknown
+};
+
+struct StatementImpact {
+  long long calls = 0;
+  double mean_ms = 0;
+  std::string query;
+};
+
+struct TableImpact {
+  std::string table;                         // schema.name
+  std::vector<std::string> changed_columns;  // what the migration adds or changes
+  long long rows = -1;
+  long long heap_bytes = -1;
+  long long index_bytes = -1;
+  int fillfactor = 100;
+  std::vector<IndexImpact> indexes;
+  std::vector<std::string> views;      // "schema.name (view|materialized view)"
+  std::vector<std::string> functions;  // "schema.name(args) (recorded|named in its body)"
+  std::vector<std::string> triggers;   // "name (BEFORE INSERT OR UPDATE ...)", not colshift's
+  std::vector<std::string> foreign_keys_out;  // "name: (cols) -> other(cols)"
+  std::vector<std::string> foreign_keys_in;   // "other.name: other(cols) -> (cols)"
+  bool row_security = false;
+  std::vector<std::string> policies;      // "name (FOR cmd)"
+  std::vector<std::string> publications;  // "name" or "name (FOR ALL TABLES)"
+  std::vector<SlotImpact> slots;          // of this database (logical) and physical ones
+  bool statements_available = false;      // pg_stat_statements installed and readable
+  std::vector<StatementImpact> statements;
+};
+
 struct CatalogFacts {
   bool offline = true;  // no database: estimates unknown, PG version assumed
   int server_version = 150000;
@@ -46,6 +90,8 @@ struct CatalogFacts {
   // the most volatile overload wins. Offline: from the dialect's table of
   // built-in functions, any other function 'v'.
   std::map<std::string, char> function_volatility;
+  // Per table the migration changes, in the order first named (online only).
+  std::vector<TableImpact> impact;
   // What the dialect assumed rather than read, in the user's words; the plan
   // shows them as notes.
   std::vector<std::string> notes;

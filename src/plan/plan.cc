@@ -232,6 +232,17 @@ static std::vector<RawStatement> statements_from_json(const nlohmann::json& j) {
   return out;
 }
 
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(IndexImpact, name, definition, bytes,
+                                                covers_changed)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(SlotImpact, name, type, plugin, active, lag_bytes)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(StatementImpact, calls, mean_ms, query)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(TableImpact, table, changed_columns, rows,
+                                                heap_bytes, index_bytes, fillfactor, indexes, views,
+                                                functions, triggers, foreign_keys_out,
+                                                foreign_keys_in, row_security, policies,
+                                                publications, slots, statements_available,
+                                                statements)
+
 nlohmann::json plan_to_json(const Plan& plan) {
   nlohmann::json steps = nlohmann::json::array();
   for (size_t i = 0; i < plan.steps.size(); ++i) {
@@ -287,7 +298,8 @@ nlohmann::json plan_to_json(const Plan& plan) {
           {"offline", plan.offline},
           {"steps", steps},
           {"notes", plan.notes},
-          {"warnings", plan.warnings}};
+          {"warnings", plan.warnings},
+          {"impact", plan.impact}};
 }
 
 Plan plan_from_json(const nlohmann::json& j) {
@@ -303,6 +315,7 @@ Plan plan_from_json(const nlohmann::json& j) {
   p.offline = j.value("offline", false);
   p.notes = j.value("notes", std::vector<std::string>{});
   p.warnings = j.value("warnings", std::vector<std::string>{});
+  p.impact = j.value("impact", std::vector<TableImpact>{});
   const auto phases = {Phase::kExpand, Phase::kBackfill, Phase::kFinish, Phase::kComplete,
                        Phase::kRollback};
   const auto kinds = {StepKind::kTransactional,  StepKind::kConcurrent, StepKind::kCreateIndex,
@@ -353,6 +366,82 @@ Plan plan_from_json(const nlohmann::json& j) {
     p.steps.push_back(std::move(s));
   }
   return p;
+}
+
+std::string render_impact_text(const std::vector<TableImpact>& impact, const std::string& indent) {
+  std::string out;
+  auto line = [&](const std::string& label, const std::vector<std::string>& items) {
+    out += fmt::format("{}  {:<18} {}\n", indent, label + ":",
+                       items.empty() ? std::string("none") : join(items, "; "));
+  };
+  for (const auto& t : impact) {
+    out += fmt::format("{}{}: {}, {} table, {} in {} index{} (fillfactor {})\n", indent, t.table,
+                       rows_text(t.rows), human_bytes(t.heap_bytes), human_bytes(t.index_bytes),
+                       t.indexes.size(), t.indexes.size() == 1 ? "" : "es", t.fillfactor);
+    std::vector<std::string> idx;
+    int covering = 0;
+    for (const auto& i : t.indexes) {
+      idx.push_back(fmt::format("{} ({}{})", i.name, human_bytes(i.bytes),
+                                i.covers_changed ? ", covers a changed column" : ""));
+      covering += i.covers_changed ? 1 : 0;
+    }
+    line("indexes", idx);
+    if (!t.changed_columns.empty()) {
+      const size_t n = t.indexes.size();
+      std::string per_row;
+      if (n == 0) {
+        per_row = "no index to update";
+      } else if (covering > 0) {
+        per_row =
+            fmt::format("not HOT ({} index{} cover{} {}): each row adds an entry to all {} index{}",
+                        covering, covering == 1 ? "" : "es", covering == 1 ? "s" : "",
+                        join(t.changed_columns, ", "), n, n == 1 ? "" : "es");
+      } else if (t.fillfactor < 100) {
+        per_row = fmt::format(
+            "HOT likely (no index covers {}; fillfactor {} leaves room on each page): most rows "
+            "add no index entry",
+            join(t.changed_columns, ", "), t.fillfactor);
+      } else {
+        per_row = fmt::format(
+            "HOT possible (no index covers {}) but pages at fillfactor 100 rarely have room: "
+            "expect most rows to add an entry to each of {} index{}",
+            join(t.changed_columns, ", "), n, n == 1 ? "" : "es");
+      }
+      line("per written row", {per_row});
+    }
+    line("views", t.views);
+    line("functions", t.functions);
+    line("triggers", t.triggers);
+    std::vector<std::string> fks;
+    for (const auto& f : t.foreign_keys_out) fks.push_back("out " + f);
+    for (const auto& f : t.foreign_keys_in) fks.push_back("in " + f);
+    line("foreign keys", fks);
+    std::vector<std::string> rls = t.policies;
+    if (t.row_security) rls.insert(rls.begin(), "row security enabled");
+    line("row security", rls);
+    line("publications", t.publications);
+    std::vector<std::string> slots;
+    for (const auto& s : t.slots) {
+      slots.push_back(fmt::format(
+          "{} ({}{}, {}, {})", s.name, s.type, s.plugin.empty() ? "" : " " + s.plugin,
+          s.active ? "active" : "inactive",
+          s.lag_bytes < 0 ? std::string("lag unknown") : human_bytes(s.lag_bytes) + " behind"));
+    }
+    line("replication slots", slots);
+    if (!t.statements_available) {
+      line("statements", {"pg_stat_statements is not installed here"});
+    } else {
+      std::vector<std::string> st;
+      for (const auto& s : t.statements) {
+        std::string q = s.query.size() > 100 ? s.query.substr(0, 97) + "..." : s.query;
+        for (char& c : q)
+          if (c == '\n' || c == '\t') c = ' ';
+        st.push_back(fmt::format("{} calls, {:.2f} ms: {}", with_commas(s.calls), s.mean_ms, q));
+      }
+      line("statements", st);
+    }
+  }
+  return out;
 }
 
 static std::string estimate_text(const Step& s) {
@@ -488,6 +577,10 @@ std::string render_plan_text(const Plan& plan) {
     out += "\n";
   }
   if (r == 0) out += "  nothing to undo\n";
+  if (!plan.impact.empty()) {
+    out += "\nimpact (who feels the change; read from the catalog)\n";
+    out += render_impact_text(plan.impact, "  ");
+  }
   for (const auto& note : plan.notes) out += "\nnote: " + note + "\n";
   for (const auto& w : plan.warnings) out += "\nwarning: " + w + "\n";
   return out;

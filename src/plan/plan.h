@@ -12,6 +12,7 @@
 
 #include "dialect/lock_mode.h"
 #include "migration/hazards.h"
+#include "plan/facts.h"
 
 namespace colshift::plan {
 
@@ -173,6 +174,7 @@ struct Plan {
   std::vector<Step> steps;         // expand, backfill, finish, complete, in order
   std::vector<std::string> notes;  // decisions the planner made, in words
   std::vector<std::string> warnings;
+  std::vector<TableImpact> impact;  // who feels the change (online plans only)
 
   // Indices of steps in `phase`, in order.
   std::vector<size_t> steps_in(Phase phase) const;
@@ -189,6 +191,10 @@ std::string version_marker(const std::string& version);
 
 nlohmann::json plan_to_json(const Plan& plan);
 Plan plan_from_json(const nlohmann::json& j);
+
+// The impact section of plan and docs: one block per table, `indent` before
+// each line; empty when there is no impact (offline).
+std::string render_impact_text(const std::vector<TableImpact>& impact, const std::string& indent);
 
 // The plan as the `plan` command prints it: steps by phase with lock, scan and
 // rewrite facts, raw SQL statements with their hazards, estimates, then the

@@ -87,6 +87,7 @@ Plan build_plan(const migration::Migration& m, const CatalogFacts& facts, const 
         "checked; pass --db for a plan of the real schema");
   }
   p.notes.insert(p.notes.end(), facts.notes.begin(), facts.notes.end());
+  p.impact = facts.impact;
   bool complete_scans = false;
   for (const auto& s : p.steps) complete_scans |= s.phase == Phase::kComplete && s.scans;
   if (facts.server_version < 120000 && complete_scans) {
@@ -113,10 +114,10 @@ Plan build_plan(const migration::Migration& m, const CatalogFacts& facts, const 
         p.undeclared == UndeclaredWriters::kOld
             ? "A session that declares no version is the old app (undeclared_writers: old): "
               "its writes derive the new columns from 'up'."
-            : "A session that declares no version is guessed: a value it set is never "
-              "overwritten and only a row without a value is derived from 'up' (declare the new "
-              "version, or set undeclared_writers: old, for old-version UPDATEs to re-derive "
-              "it)."));
+            : "A session that declares no version is guessed: a value such a session set is "
+              "never overwritten, a row without a value is derived from 'up', and a value "
+              "colshift derived follows 'up' when the session changes what 'up' reads "
+              "(undeclared_writers: old makes every undeclared session the old version)."));
     if (version_marker(p.version).size() > 63) {
       p.warnings.push_back(fmt::format(
           "application_name holds 63 bytes and {} is longer: declare the version with SET "

@@ -147,4 +147,16 @@ size_t find_invalid_utf8(std::string_view s) {
   return std::string_view::npos;
 }
 
+std::string human_bytes(long long bytes) {
+  if (bytes < 0) return "size unknown";
+  const char* units[] = {"bytes", "kB", "MB", "GB", "TB"};
+  double v = static_cast<double>(bytes);
+  int u = 0;
+  while (v >= 10 * 1024 && u < 4) {
+    v /= 1024;
+    ++u;
+  }
+  return fmt::format("{:.0f} {}", v, units[u]);
+}
+
 }  // namespace colshift

@@ -39,4 +39,8 @@ size_t utf8_byte_offset(std::string_view s, size_t chars);
 // "1,234,567"
 std::string with_commas(long long n);
 
+// 8192 -> "8 kB", 73400320 -> "70 MB" (1024-based, as pg_size_pretty);
+// negative: "size unknown".
+std::string human_bytes(long long bytes);
+
 }  // namespace colshift

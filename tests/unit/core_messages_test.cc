@@ -65,9 +65,10 @@ TEST(CoreOffline, UnknownFunctionIsAssumedVolatileAndThePlanSaysSo) {
                 "old and new app versions both work until complete. The new version declares "
                 "itself with application_name=colshift:0005_token (or SET colshift.version = "
                 "'0005_token'); its writes are never changed. A session that declares no "
-                "version is guessed: a value it set is never overwritten and only a row without "
-                "a value is derived from 'up' (declare the new version, or set "
-                "undeclared_writers: old, for old-version UPDATEs to re-derive it)."}));
+                "version is guessed: a value such a session set is never overwritten, a row "
+                "without a value is derived from 'up', and a value colshift derived follows "
+                "'up' when the session changes what 'up' reads (undeclared_writers: old makes "
+                "every undeclared session the old version)."}));
 }
 
 TEST(CoreOffline, DefaultThatDoesNotParseIsReportedAtTheOffendingByte) {

@@ -254,6 +254,13 @@ plan::CatalogFacts PostgresDialect::gather_facts(Connection& conn, const Migrati
         tf.primary_key.push_back(pk.text(i, 0));
         tf.primary_key_types.push_back(pk.text(i, 1));
       }
+      std::vector<std::string> changed;
+      for (const auto& op : m.operations) {
+        if (auto* a = std::get_if<AddColumn>(&op)) {
+          if (a->table.display() == t.display()) changed.push_back(a->column.name);
+        }
+      }
+      f.impact.push_back(read_impact(conn, oid, tf, changed));
       f.tables[t.display()] = std::move(tf);
     }
 

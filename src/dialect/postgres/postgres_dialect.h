@@ -50,6 +50,11 @@ class PostgresDialect final : public Dialect {
                                const std::string& state_schema) const override;
   std::string missing_keys_sql(const plan::BackfillSpec& spec) const override;
 
+  // Who feels a change to table `t` (pg_class oid `oid`) whose columns
+  // `changed` the migration adds or changes (impact.cc).
+  plan::TableImpact read_impact(Connection& conn, const std::string& oid, const plan::TableFacts& t,
+                                const std::vector<std::string>& changed) const;
+
   // Operation planners (one file each).
   std::vector<plan::Step> plan_add_column(const migration::AddColumn& op,
                                           const PlanContext& ctx) const;
