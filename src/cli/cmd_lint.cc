@@ -27,6 +27,8 @@ struct LintArgs {
   std::string pg_version;
   std::string explain;
   std::string config;
+  std::string transactions;
+  std::string down;
   bool trace = false;
   unsigned jobs = 0;
 };
@@ -63,17 +65,42 @@ lint::LintOptions options_for(const LintArgs& args, const GlobalOptions& global,
   if (!config_path.empty()) options.config = lint::load_config(config_path);
   if (!args.pg_version.empty())
     options.pg_version = lint::parse_pg_version(args.pg_version, "--pg-version");
-  bool use_db = !global.db.empty() || args.trace;
-  if (use_db) {
-    std::string url = global.database_url();
-    if (url.empty()) {
-      throw Error(
-          ErrorKind::kUsage, "--trace needs a database", {},
-          "pass --db URL (a scratch copy of production's schema; every statement is rolled back)");
+  if (!args.transactions.empty()) {
+    options.transactions = lint::parse_transaction_mode(args.transactions);
+    if (!options.transactions) {
+      throw Error(ErrorKind::kUsage,
+                  fmt::format("--transactions: '{}' is not a transaction mode", args.transactions),
+                  {}, std::string("use ") + lint::transaction_mode_words());
     }
-    conn = pg::PgConnection::connect({url, "colshift lint", 10});
-    options.catalog = lint::load_catalog(*conn);
   }
+  if (!args.down.empty()) {
+    options.down = lint::parse_down_mode(args.down);
+    if (!options.down) {
+      throw Error(ErrorKind::kUsage, fmt::format("--down: '{}' is not a down mode", args.down), {},
+                  "use info, lint or skip");
+    }
+  }
+  std::string url = global.database_url();
+  if (args.trace && url.empty()) {
+    throw Error(
+        ErrorKind::kUsage, "--trace needs a database", {},
+        "pass --db URL (a scratch copy of production's schema; every statement is rolled back)");
+  }
+  if (url.empty()) return options;
+  if (global.db.empty() && !args.trace) {
+    // DATABASE_URL alone: read the server's version and catalog when it
+    // answers, lint offline (and say so) when it does not.
+    try {
+      conn = pg::PgConnection::connect({url, "colshift lint", 10});
+    } catch (const std::exception& e) {
+      std::cerr << "colshift lint: DATABASE_URL is set but the server did not answer ("
+                << pg::redact_message(e.what(), url) << "); linting offline\n";
+      return options;
+    }
+  } else {
+    conn = pg::PgConnection::connect({url, "colshift lint", 10});
+  }
+  options.catalog = lint::load_catalog(*conn);
   return options;
 }
 
@@ -130,7 +157,14 @@ CommandRun setup_lint(CLI::App& sub, const GlobalOptions& global) {
       ->capture_default_str();
   sub.add_option("--pg-version", args->pg_version,
                  "target PostgreSQL version, 11 to 17 (e.g. 15 or 14.2); default: .colshift.yaml, "
-                 "then the --db server, then 17");
+                 "then the --db (or DATABASE_URL) server, then the parser's 15");
+  sub.add_option("--transactions", args->transactions,
+                 "how the migration runner runs each file: auto (from the file layout), none, "
+                 "per-file, or a runner (diesel, sqlx, golang-migrate, flyway, pop, prisma, "
+                 "dbmate, goose, psql); default: .colshift.yaml, then auto");
+  sub.add_option("--down", args->down,
+                 "findings in down migrations: info, lint or skip (default: .colshift.yaml, "
+                 "then info)");
   sub.add_option("--explain", args->explain,
                  "print a rule's documentation ('all' lists the rules)");
   sub.add_option("--config", args->config, "use this .colshift.yaml instead of searching for one");

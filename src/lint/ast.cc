@@ -77,6 +77,12 @@ std::string relation_name(const json& range_var) {
   return schema.empty() ? name : schema + "." + name;
 }
 
+std::string into_table(const json& stmt, const char* key) {
+  const json& into = obj(stmt, key);
+  const json* wrapped = find(into, "IntoClause");
+  return relation_name(obj(wrapped ? *wrapped : into, "rel"));
+}
+
 int location(const json& node) {
   const json* v = find(node, "location");
   return v && v->is_number_integer() ? v->get<int>() : -1;
@@ -188,31 +194,39 @@ std::string func_name(const json& fc) {
 
 }  // namespace
 
-Volatility volatility(const json& expr) {
+namespace {
+
+Volatility classify(const std::string& name, const UserFunctions* user) {
+  if (user) {
+    if (auto it = user->find(name); it != user->end()) return it->second;
+  }
+  if (volatile_functions().count(name)) return Volatility::kVolatile;
+  if (known_functions().count(name)) return Volatility::kImmutableOrStable;
+  return Volatility::kUnknown;
+}
+
+}  // namespace
+
+Volatility volatility(const json& expr, const UserFunctions* user) {
   Volatility v = Volatility::kImmutableOrStable;
   walk(expr, [&](const std::string& key, const json& value) {
     if (key != "FuncCall") return;
-    std::string name = func_name(value);
-    if (volatile_functions().count(name)) {
+    Volatility f = classify(func_name(value), user);
+    if (f == Volatility::kVolatile) {
       v = Volatility::kVolatile;
-    } else if (!known_functions().count(name) && v != Volatility::kVolatile) {
+    } else if (f == Volatility::kUnknown && v != Volatility::kVolatile) {
       v = Volatility::kUnknown;
     }
   });
   return v;
 }
 
-std::string first_function(const json& expr, Volatility which) {
+std::string first_function(const json& expr, Volatility which, const UserFunctions* user) {
   std::string found;
   walk(expr, [&](const std::string& key, const json& value) {
     if (key != "FuncCall" || !found.empty()) return;
     std::string name = func_name(value);
-    bool vol = volatile_functions().count(name) > 0;
-    bool known = known_functions().count(name) > 0;
-    if ((which == Volatility::kVolatile && vol) ||
-        (which == Volatility::kUnknown && !vol && !known)) {
-      found = name;
-    }
+    if (which != Volatility::kImmutableOrStable && classify(name, user) == which) found = name;
   });
   return found;
 }

@@ -1,6 +1,7 @@
 // Small readers over libpg_query's JSON parse tree (PostgreSQL 15 node names).
 #pragma once
 
+#include <map>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
@@ -33,6 +34,10 @@ std::string dotted(const std::vector<std::string>& parts);
 bool has_option(const json& node, const char* key, const char* name);
 // "schema.name" or "name" from a RangeVar body (or {"RangeVar": body}).
 std::string relation_name(const json& range_var);
+// The table an IntoClause (CREATE TABLE ... AS's "into", SELECT ... INTO's
+// "intoClause": `key`) of statement body `stmt` creates; "" when none. The
+// clause may come wrapped in {"IntoClause": ...} or bare (a typed field).
+std::string into_table(const json& stmt, const char* key);
 // The RangeVar body's `location`, or -1.
 int location(const json& node);
 
@@ -64,8 +69,12 @@ enum class Volatility { kImmutableOrStable, kVolatile, kUnknown };
 // Whether an expression (a raw parse tree) calls a volatile function:
 // kVolatile for known volatile builtins (random, gen_random_uuid, nextval,
 // clock_timestamp, ...), kUnknown for functions we cannot classify.
-Volatility volatility(const json& expr);
+// `user` (may be null) gives the volatility of functions the file defined
+// (CREATE FUNCTION ... IMMUTABLE/STABLE/VOLATILE, by unqualified name); it
+// wins over the builtin tables.
+using UserFunctions = std::map<std::string, Volatility>;
+Volatility volatility(const json& expr, const UserFunctions* user = nullptr);
 // The name of the first volatile (or unknown) function called, for messages.
-std::string first_function(const json& expr, Volatility which);
+std::string first_function(const json& expr, Volatility which, const UserFunctions* user = nullptr);
 
 }  // namespace colshift::lint::ast

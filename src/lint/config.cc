@@ -117,6 +117,19 @@ LintConfig load_config(const std::string& path) {
       config.timezone = v.Scalar();
     } else if (key == "assume_lock_timeout") {
       config.assume_lock_timeout = v.as<bool>(false);
+    } else if (key == "transactions") {
+      auto mode = parse_transaction_mode(v.Scalar());
+      if (!mode) {
+        bad(path, v, fmt::format("'{}' is not a lint.transactions setting", v.Scalar()),
+            std::string("use ") + transaction_mode_words());
+      }
+      config.transactions = mode;
+    } else if (key == "down") {
+      auto mode = parse_down_mode(v.Scalar());
+      if (!mode)
+        bad(path, v, fmt::format("'{}' is not a lint.down setting", v.Scalar()),
+            "use info, lint or skip");
+      config.down = mode;
     } else if (key == "rules") {
       load_rules(config, v);
     } else if (key == "exclude") {
@@ -126,7 +139,7 @@ LintConfig load_config(const std::string& path) {
         config.exclude.push_back((base / e.Scalar()).lexically_normal().string());
     } else {
       bad(path, kv.first, fmt::format("unknown setting 'lint.{}'", key),
-          "known: pg_version, timezone, assume_lock_timeout, rules, exclude");
+          "known: pg_version, timezone, assume_lock_timeout, transactions, down, rules, exclude");
     }
   }
   return config;

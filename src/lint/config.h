@@ -5,6 +5,10 @@
 //     pg_version: 15            # 11..17, or "14.2" for a minor release
 //     timezone: UTC             # the servers' TimeZone (timestamp -> timestamptz)
 //     assume_lock_timeout: true # the runner sets lock_timeout for every statement
+//     transactions: per-file    # how files run: auto | none | per-file | a runner
+//                               # (diesel, sqlx, golang-migrate, flyway, pop, prisma,
+//                               # dbmate, goose, psql); see lint/runner.h
+//     down: info                # down migrations: info | lint | skip
 //     rules:                    # per rule: off | on | info | warning | error
 //       prefer-text: off
 //       drop-column: error
@@ -17,6 +21,7 @@
 #include <string>
 #include <vector>
 
+#include "lint/runner.h"
 #include "lint/types.h"
 
 namespace colshift::lint {
@@ -26,9 +31,11 @@ struct LintConfig {
   int pg_version = 0;  // 0: not set
   std::string timezone;
   bool assume_lock_timeout = false;
-  std::map<std::string, bool> enabled;       // rule id -> on/off
-  std::map<std::string, Severity> severity;  // rule id -> override
-  std::vector<std::string> exclude;          // globs, made absolute
+  std::optional<TransactionMode> transactions;  // unset: auto
+  std::optional<DownMode> down;                 // unset: info
+  std::map<std::string, bool> enabled;          // rule id -> on/off
+  std::map<std::string, Severity> severity;     // rule id -> override
+  std::vector<std::string> exclude;             // globs, made absolute
 
   // True when `file` matches an exclude glob.
   bool excluded(const std::string& file) const;

@@ -31,6 +31,36 @@ struct Builder {
   }
 };
 
+// WHERE true, WHERE 1 = 1 and the like filter nothing.
+bool trivially_true(const json& where) {
+  const json* c = ast::find(where, "A_Const");
+  if (c && ast::find(*c, "boolval")) return (*c)["boolval"].value("boolval", false);
+  const json* e = ast::find(where, "A_Expr");
+  if (!e || ast::str(*e, "kind") != "AEXPR_OP") return false;
+  return ast::member(*e, "lexpr") == ast::member(*e, "rexpr") &&
+         ast::find(ast::obj(*e, "lexpr"), "A_Const") != nullptr &&
+         ast::strings(ast::arr(*e, "name")) == std::vector<std::string>{"="};
+}
+
+// Every conjunct is column = column.
+bool only_joins(const json& where) {
+  if (const json* b = ast::find(where, "BoolExpr")) {
+    if (ast::str(*b, "boolop") != "AND_EXPR") return false;
+    for (const auto& arg : ast::arr(*b, "args")) {
+      if (!only_joins(arg)) return false;
+    }
+    return true;
+  }
+  const json* e = ast::find(where, "A_Expr");
+  if (!e || ast::str(*e, "kind") != "AEXPR_OP" ||
+      ast::strings(ast::arr(*e, "name")) != std::vector<std::string>{"="}) {
+    return false;
+  }
+  const json& l = ast::obj(ast::obj(*e, "lexpr"), "ColumnRef");
+  const json& r = ast::obj(ast::obj(*e, "rexpr"), "ColumnRef");
+  return !l.empty() && !r.empty();
+}
+
 std::string rel(const json& tree, const char* key = "relation") {
   return ast::relation_name(ast::obj(tree, key));
 }
@@ -56,6 +86,30 @@ void alter_table(Builder& b, const json& tree, const FactsOptions& options) {
                                  "referenced table: FK triggers added");
         // Validation joins every row against the referenced table.
         pk.scan = pk.scan || !ast::flag(con, "skip_validation");
+      }
+    } else if (sub == "AT_AddColumn") {
+      // ADD COLUMN ... REFERENCES: the referenced table gets the FK's
+      // triggers under SHARE ROW EXCLUSIVE (writes to it wait, reads do not).
+      // Without a default every existing row is NULL, so PostgreSQL skips
+      // the validation; with one it checks every row.
+      const json& cd = ast::obj(def, "ColumnDef");
+      bool has_default = false;
+      const json* fk = nullptr;
+      for (const auto& c : ast::arr(cd, "constraints")) {
+        const json& con = ast::obj(c, "Constraint");
+        std::string t = ast::str(con, "contype");
+        if (t == "CONSTR_FOREIGN") fk = &con;
+        if (t == "CONSTR_DEFAULT") has_default = true;
+      }
+      if (fk && table_key(rel(*fk, "pktable")) != table_key(table)) {
+        RelationFact& pk = b.add(rel(*fk, "pktable"), L::kShareRowExclusive,
+                                 "referenced table: FK triggers added");
+        pk.scan = pk.scan || has_default;
+        if (has_default) {
+          RelationFact& own = b.add(table, cf.lock);
+          own.scan = true;
+          own.note = "the default fills every row, and every row is checked against the key";
+        }
       }
     } else if (sub == "AT_AttachPartition" || sub == "AT_DetachPartition") {
       const json& pc = ast::obj(def, "PartitionCmd");
@@ -120,11 +174,24 @@ void reindex(Builder& b, const json& tree) {
     return;
   }
   // REINDEX TABLE (and SCHEMA/DATABASE/SYSTEM, named by `name`): every index
-  // is rebuilt from a scan of the table; the table's own file is kept.
+  // is rebuilt from a scan of the table; the table's own file is kept. Each
+  // index is locked ACCESS EXCLUSIVE until commit, and the planner opens
+  // every index of a table it plans a query for: reads wait too.
   RelationFact& r = b.add(name, concurrent ? L::kShareUpdateExclusive : L::kShare);
   r.scan = kind == "REINDEX_OBJECT_TABLE";
   r.index_rebuild = true;
-  r.note = "indexes are rebuilt";
+  r.note = concurrent ? "indexes are rebuilt beside the old ones, then swapped"
+                      : "each index is locked ACCESS EXCLUSIVE while rebuilt: queries that plan "
+                        "on the table wait";
+  if (kind != "REINDEX_OBJECT_TABLE") return;
+  bool live = !r.created_here;
+  for (const auto& idx : b.state.indexes_of(name)) {
+    RelationFact& f = b.add(idx, concurrent ? L::kShareUpdateExclusive : L::kAccessExclusive,
+                            concurrent ? "built anew beside the old one, then swapped"
+                                       : "index of " + name + ", rebuilt into a new file");
+    f.rewrite = true;
+    f.created_here = f.created_here || !live;
+  }
 }
 
 void vacuum(Builder& b, const json& tree) {
@@ -143,13 +210,22 @@ void vacuum(Builder& b, const json& tree) {
 void dml(Builder& b, const Statement& st) {
   std::string table = rel(st.tree);
   RelationFact& r = b.add(table, L::kRowExclusive);
-  if (st.kind != "InsertStmt" && !ast::find(st.tree, "whereClause")) {
+  if (st.kind != "InsertStmt" && touches_every_row(st.tree)) {
     r.scan = true;
     r.note = "touches every row";
   }
 }
 
 }  // namespace
+
+bool touches_every_row(const json& tree) {
+  const json* where = ast::find(tree, "whereClause");
+  if (!where || trivially_true(*where)) return true;
+  // UPDATE a SET ... FROM b WHERE a.id = b.id (USING for DELETE): a join
+  // and nothing else keeps every row of a that has a partner in b.
+  bool joined = !ast::arr(tree, "fromClause").empty() || !ast::arr(tree, "usingClause").empty();
+  return joined && only_joins(*where);
+}
 
 StatementFacts compute_facts(const Statement& st, const FileState& state,
                              const FactsOptions& options) {
@@ -170,10 +246,13 @@ StatementFacts compute_facts(const Statement& st, const FileState& state,
   } else if (k == "DropStmt") {
     drop(b, t);
   } else if (k == "TruncateStmt") {
-    // A new, empty file (and empty indexes) replace the old: no rewrite and
-    // no scan, instant once the lock is granted.
-    for (const auto& r : ast::arr(t, "relations"))
-      b.add(ast::relation_name(r), L::kAccessExclusive, "swaps in an empty file; no data is read");
+    // A new, empty file (and empty indexes) replace the old: no row is read
+    // or copied, so it is no rewrite; instant once the lock is granted.
+    for (const auto& r : ast::arr(t, "relations")) {
+      RelationFact& f = b.add(ast::relation_name(r), L::kAccessExclusive,
+                              "gets a new, empty file; no row is read or copied");
+      f.new_file = true;
+    }
   } else if (k == "ReindexStmt") {
     reindex(b, t);
   } else if (k == "VacuumStmt") {
@@ -212,6 +291,13 @@ StatementFacts compute_facts(const Statement& st, const FileState& state,
           b.add(target, L::kShareRowExclusive, "referenced table");
       }
     });
+  } else if (k == "CreateTableAsStmt" || (k == "SelectStmt" && ast::find(t, "intoClause"))) {
+    // CREATE TABLE ... AS / SELECT ... INTO: a new table, filled by the query.
+    std::string name = ast::into_table(t, k == "SelectStmt" ? "intoClause" : "into");
+    if (!name.empty() && ast::str(t, "objtype") != "OBJECT_MATVIEW") {
+      RelationFact& r = b.add(name, L::kAccessExclusive, "new table, filled by the query");
+      r.created_here = true;
+    }
   } else if (k == "UpdateStmt" || k == "DeleteStmt" || k == "InsertStmt") {
     dml(b, st);
   } else if (k == "CommentStmt") {

@@ -13,7 +13,7 @@
 namespace colshift::lint {
 
 struct FactsOptions {
-  int pg_version = 170000;
+  int pg_version = 150000;
   std::string timezone;  // server TimeZone when known
 };
 
@@ -31,7 +31,14 @@ CommandFacts alter_command_facts(const ast::json& cmd, const std::string& table,
                                  const FileState& state, const FactsOptions& options);
 
 // Why ADD COLUMN rewrites the table, or "" when it does not.
-std::string add_column_rewrite_reason(const ast::json& column_def, int pg_version);
+// `functions`: the volatility of functions the file defined (may be null).
+std::string add_column_rewrite_reason(const ast::json& column_def, int pg_version,
+                                      const ast::UserFunctions* functions = nullptr);
+
+// An UPDATE or DELETE (parse tree body) that touches every row of its table:
+// no WHERE, WHERE true, or a join to another table and nothing else
+// (UPDATE a SET ... FROM b WHERE a.id = b.id).
+bool touches_every_row(const ast::json& tree);
 
 StatementFacts compute_facts(const Statement& st, const FileState& state,
                              const FactsOptions& options);

@@ -11,7 +11,8 @@ namespace colshift::lint {
 using ast::json;
 using L = LockMode;
 
-std::string add_column_rewrite_reason(const json& cd, int pg_version) {
+std::string add_column_rewrite_reason(const json& cd, int pg_version,
+                                      const ast::UserFunctions* functions) {
   ast::TypeInfo type = ast::type_info(ast::obj(cd, "typeName"));
   if (type.name == "serial" || type.name == "bigserial" || type.name == "smallserial") {
     return fmt::format("{} fills every existing row from a sequence", type.name);
@@ -27,9 +28,9 @@ std::string add_column_rewrite_reason(const json& cd, int pg_version) {
     if (t != "CONSTR_DEFAULT") continue;
     const json& expr = ast::obj(con, "raw_expr");
     if (pg_version < 110000) return "before PostgreSQL 11 any DEFAULT is written into every row";
-    if (ast::volatility(expr) == ast::Volatility::kVolatile) {
+    if (ast::volatility(expr, functions) == ast::Volatility::kVolatile) {
       return fmt::format("the volatile default {}() is evaluated for every row",
-                         ast::first_function(expr, ast::Volatility::kVolatile));
+                         ast::first_function(expr, ast::Volatility::kVolatile, functions));
     }
   }
   return {};
@@ -105,7 +106,7 @@ CommandFacts alter_command_facts(const json& cmd, const std::string& table, cons
   if (auto it = kWeaker.find(sub); it != kWeaker.end()) f.lock = it->second;
   if (sub == "AT_AddColumn") {
     const json& cd = ast::obj(def, "ColumnDef");
-    f.note = add_column_rewrite_reason(cd, options.pg_version);
+    f.note = add_column_rewrite_reason(cd, options.pg_version, &state.functions());
     f.rewrite = !f.note.empty();
     f.index_rebuild = f.rewrite;
     if (!f.rewrite && has_not_null_without_default(cd)) {

@@ -1,6 +1,8 @@
 #include "lint/file_state.h"
 
 #include <algorithm>
+#include <cctype>
+#include <regex>
 
 namespace colshift::lint {
 
@@ -82,6 +84,18 @@ bool FileState::has_index_on(const std::string& table, const std::vector<std::st
   return false;
 }
 
+std::vector<std::string> FileState::indexes_of(const std::string& table) const {
+  std::string k = table_key(table);
+  std::vector<std::string> out;
+  for (const auto* m : {&index_tables_, &catalog_.index_tables}) {
+    for (const auto& [index, owner] : *m) {
+      if (table_key(owner) == k && std::find(out.begin(), out.end(), index) == out.end())
+        out.push_back(index);
+    }
+  }
+  return out;
+}
+
 std::string FileState::table_of_index(const std::string& index) const {
   if (auto own = index_tables_.find(table_key(index)); own != index_tables_.end()) {
     return own->second;
@@ -118,6 +132,11 @@ std::optional<Position> FileState::opposite_order(const std::string& first,
   auto it = orders_.find({second, first});
   if (it == orders_.end()) return std::nullopt;
   return it->second;
+}
+
+void FileState::run_in_transaction() {
+  in_transaction_ = true;
+  depth_ = 0;
 }
 
 void FileState::end_transaction() {
@@ -200,6 +219,28 @@ void FileState::apply_alter_table(const json& tree) {
   }
 }
 
+// A table created in this file keeps being new under its new name.
+void FileState::apply_rename(const json& tree) {
+  if (ast::str(tree, "renameType") != "OBJECT_TABLE" || !ast::find(tree, "relation")) return;
+  std::string from = table_key(ast::relation_name(ast::obj(tree, "relation")));
+  if (!created_.count(from)) return;
+  std::string to = ast::str(tree, "newname");
+  auto dot = from.rfind('.');
+  if (dot != std::string::npos) to = from.substr(0, dot + 1) + to;
+  to = table_key(to);
+  created_.erase(from);
+  created_.insert(to);
+  if (partitioned_.erase(from)) partitioned_.insert(to);
+  if (auto c = columns_.find(from); c != columns_.end()) {
+    columns_[to] = std::move(c->second);
+    columns_.erase(from);
+  }
+  if (auto i = indexes_.find(from); i != indexes_.end()) {
+    indexes_[to] = std::move(i->second);
+    indexes_.erase(from);
+  }
+}
+
 void FileState::apply_set(const json& tree) {
   std::string name = ast::str(tree, "name");
   bool local = ast::flag(tree, "is_local");
@@ -233,8 +274,47 @@ void FileState::record_locks(const Statement& st, const StatementFacts& facts) {
   }
 }
 
+// CREATE FUNCTION is VOLATILE unless it says otherwise.
+void FileState::apply_create_function(const json& tree) {
+  auto names = ast::strings(ast::arr(tree, "funcname"));
+  if (names.empty()) return;
+  ast::Volatility v = ast::Volatility::kVolatile;
+  for (const auto& o : ast::arr(tree, "options")) {
+    const json& d = ast::obj(o, "DefElem");
+    if (ast::str(d, "defname") != "volatility") continue;
+    std::string word = ast::string_value(ast::obj(d, "arg"));
+    v = word == "volatile" ? ast::Volatility::kVolatile : ast::Volatility::kImmutableOrStable;
+  }
+  functions_[names.back()] = v;
+}
+
+// A statement that did not parse (newer syntax, say) may still create a
+// table whose name its head gives: later statements on it are on a new table.
+void FileState::apply_unparsed(const std::string& text) {
+  static const std::regex head(
+      R"(^\s*CREATE\s+(?:(?:GLOBAL|LOCAL)\s+)?(?:(?:TEMP|TEMPORARY|UNLOGGED)\s+)?TABLE\s+)"
+      R"((?:IF\s+NOT\s+EXISTS\s+)?((?:"[^"]+"|[A-Za-z_][\w$]*)(?:\s*\.\s*(?:"[^"]+"|[A-Za-z_][\w$]*))?))",
+      std::regex::icase | std::regex::ECMAScript);
+  std::smatch m;
+  if (!std::regex_search(text, m, head)) return;
+  std::string name;
+  bool quoted = false;
+  for (char c : m[1].str()) {
+    if (c == '"') {
+      quoted = !quoted;
+    } else if (!std::isspace(static_cast<unsigned char>(c)) || quoted) {
+      name += quoted ? c : static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    }
+  }
+  created_.insert(table_key(name));
+}
+
 void FileState::apply(const Statement& st, const StatementFacts& facts, bool executes) {
-  if (!executes || !st.error.empty()) return;
+  if (!executes) return;
+  if (!st.error.empty()) {
+    apply_unparsed(st.text);
+    return;
+  }
   const json& tree = st.tree;
   if (st.kind == "TransactionStmt") {
     std::string kind = ast::str(tree, "kind");
@@ -249,10 +329,13 @@ void FileState::apply(const Statement& st, const StatementFacts& facts, bool exe
   }
   if (st.kind == "VariableSetStmt") apply_set(tree);
   if (st.kind == "CreateStmt") apply_create_table(tree);
-  if (st.kind == "CreateTableAsStmt") {
-    const json& into = ast::obj(ast::obj(tree, "into"), "IntoClause");
-    created_.insert(table_key(ast::relation_name(ast::obj(into, "rel"))));
+  if (st.kind == "CreateTableAsStmt" || st.kind == "SelectStmt") {
+    // CREATE TABLE ... AS and SELECT ... INTO make a new table.
+    std::string name = ast::into_table(tree, st.kind == "SelectStmt" ? "intoClause" : "into");
+    if (!name.empty()) created_.insert(table_key(name));
   }
+  if (st.kind == "RenameStmt") apply_rename(tree);
+  if (st.kind == "CreateFunctionStmt") apply_create_function(tree);
   if (st.kind == "AlterTableStmt") apply_alter_table(tree);
   if (st.kind == "IndexStmt") {
     std::string written = ast::relation_name(ast::obj(tree, "relation"));

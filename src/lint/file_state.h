@@ -50,6 +50,8 @@ class FileState {
   bool not_null_proven(const std::string& table, const std::string& col) const;
   // Some index (in the catalog or created in this file) starts with `cols`.
   bool has_index_on(const std::string& table, const std::vector<std::string>& cols) const;
+  // The indexes of `table` that the catalog knows or the file created.
+  std::vector<std::string> indexes_of(const std::string& table) const;
   // The table of index `index` when the catalog knows it; "" otherwise.
   std::string table_of_index(const std::string& index) const;
   // The key columns of index `index` when it was created in this file.
@@ -58,11 +60,18 @@ class FileState {
   // open transaction (VALIDATE in the same transaction gains nothing).
   bool not_valid_added_in_transaction(const std::string& table, const std::string& name) const;
 
+  // Volatility of the functions the file created so far.
+  const ast::UserFunctions& functions() const { return functions_; }
   const std::string& lock_timeout() const;  // effective now; "" when unset
   const std::string& statement_timeout() const;
   // TimeZone set by the file (SET [LOCAL] TimeZone); "" when not set.
   const std::string& timezone() const;
+  // The runner wraps the whole file in one transaction: statements run in a
+  // transaction block from the start (REQUIRES: before the first apply).
+  void run_in_transaction();
   bool in_transaction() const { return in_transaction_; }
+  // The open transaction is the runner's, not one the file began.
+  bool in_runner_transaction() const { return in_transaction_ && depth_ == 0; }
   int transaction_depth() const { return depth_; }
   Position transaction_start() const { return tx_start_; }
   // Live relations locked (strongly) by the open transaction, in order.
@@ -85,6 +94,9 @@ class FileState {
   void apply_create_table(const ast::json& tree);
   void apply_alter_table(const ast::json& tree);
   void apply_set(const ast::json& tree);
+  void apply_rename(const ast::json& tree);
+  void apply_unparsed(const std::string& text);
+  void apply_create_function(const ast::json& tree);
   void end_transaction();
   void record_locks(const Statement& st, const StatementFacts& facts);
 
@@ -108,6 +120,7 @@ class FileState {
   std::map<std::pair<std::string, std::string>, Position> orders_;  // (a, b): a locked before b
   std::map<std::string, std::string> index_tables_;  // index created in this file -> its table
   std::string exclusive_held_;
+  ast::UserFunctions functions_;
 };
 
 }  // namespace colshift::lint

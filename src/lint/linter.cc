@@ -15,6 +15,7 @@
 #include "lint/migration_file.h"
 #include "lint/parse.h"
 #include "lint/rules.h"
+#include "lint/runner.h"
 #include "lint/source.h"
 #include "util/error.h"
 
@@ -27,6 +28,16 @@ int LintOptions::effective_pg_version() const {
   if (config.pg_version) return config.pg_version;
   if (catalog.loaded && catalog.server_version) return catalog.server_version;
   return kDefaultPgVersion;
+}
+
+TransactionMode LintOptions::effective_transactions() const {
+  if (transactions) return *transactions;
+  return config.transactions.value_or(TransactionMode::kAuto);
+}
+
+DownMode LintOptions::effective_down() const {
+  if (down) return *down;
+  return config.down.value_or(DownMode::kInfo);
 }
 
 namespace {
@@ -52,7 +63,9 @@ void report_unknown_ignores(const std::vector<Statement>& statements, std::vecto
   }
 }
 
-// Drops ignored and disabled findings, applies severity overrides, sorts.
+// Drops ignored and disabled findings, applies severity overrides, sorts. A
+// down migration's findings become info (or go) as --down / lint.down says:
+// it restores an old shape on purpose. Syntax errors stay what they are.
 void settle(FileReport& report, const LintOptions& options) {
   auto& fs = report.findings;
   const auto& cfg = options.config;
@@ -72,6 +85,15 @@ void settle(FileReport& report, const LintOptions& options) {
       fs.end());
   for (auto& f : fs) {
     if (auto it = cfg.severity.find(f.rule); it != cfg.severity.end()) f.severity = it->second;
+  }
+  if (report.down && options.effective_down() != DownMode::kLint) {
+    bool skip = options.effective_down() == DownMode::kSkip;
+    fs.erase(std::remove_if(fs.begin(), fs.end(),
+                            [&](const Finding& f) { return skip && f.rule != "syntax-error"; }),
+             fs.end());
+    for (auto& f : fs) {
+      if (f.rule != "syntax-error") f.severity = Severity::kInfo;
+    }
   }
   std::stable_sort(fs.begin(), fs.end(),
                    [](const Finding& a, const Finding& b) { return a.at.offset < b.at.offset; });
@@ -110,9 +132,36 @@ FileReport lint_sql(const std::string& path, const std::string& text, const Lint
   FactsOptions fopts{report.pg_version, !options.config.timezone.empty()
                                             ? options.config.timezone
                                             : options.catalog.timezone};
+  RunContext run = run_context(path, text, options.effective_transactions());
+  if (run.one_statement_autocommits) {
+    size_t top = std::count_if(report.statements.begin(), report.statements.end(),
+                               [](const Statement& st) { return st.parent < 0; });
+    if (top <= 1) run.in_transaction = false;
+  }
+  report.in_transaction = run.in_transaction;
+  report.down = run.down;
   FileState state(options.catalog);
+  if (run.in_transaction) state.run_in_transaction();
   lint_statements(report, fopts, state);
   check_end_of_file(SourceText(text), report.statements, state, report.findings);
+  if (const RuleInfo* meta = find_rule("psql-meta-command")) {
+    for (const auto& m : parsed.meta_commands) {
+      std::string word = m.text.substr(0, m.text.find_first_of(" \t"));
+      // A runner (not psql) sends the line to PostgreSQL, which rejects it.
+      bool runner = run.in_transaction && run.why != "setting: per-file";
+      report.findings.push_back(
+          {meta->id, runner ? Severity::kError : meta->severity,
+           runner ? fmt::format("psql meta-command {} in a file a migration runner runs ({}), "
+                                "not psql: the runner sends the line to PostgreSQL, which "
+                                "rejects it.",
+                                word, run.why)
+                  : fmt::format("psql meta-command {} skipped: only psql runs it{}.", word,
+                                word == "\\i" || word == "\\ir" || word == "\\include"
+                                    ? "; the file it includes is not linted here"
+                                    : ""),
+           runner ? std::string("Remove it, or run the file with psql.") : meta->recipe, -1, m.at});
+    }
+  }
   report_unknown_ignores(report.statements, report.findings);
   settle(report, options);
   if (!options.keep_trees) {
@@ -166,6 +215,24 @@ std::vector<FileReport> lint_files(const std::vector<std::string>& files,
   return reports;
 }
 
+namespace {
+
+// A .yaml/.yml/.json file found in a directory is linted only when it is a
+// colshift migration (a top-level `operations` key): package.json,
+// docker-compose.yml and CI files are not migrations.
+bool looks_like_migration(const fs::path& path) {
+  if (path.extension() == ".sql") return true;
+  std::ifstream in(path, std::ios::binary);
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind("operations:", 0) == 0) return true;
+    if (line.find("\"operations\"") != std::string::npos) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
 std::vector<std::string> collect_files(const std::vector<std::string>& paths,
                                        const LintConfig& config) {
   static const std::set<std::string> kExtensions = {".sql", ".yaml", ".yml", ".json"};
@@ -189,6 +256,7 @@ std::vector<std::string> collect_files(const std::vector<std::string>& paths,
       }
       if (!e.is_regular_file() || !kExtensions.count(e.path().extension().string())) continue;
       if (name == ".colshift.yaml" || config.excluded(e.path().string())) continue;
+      if (!looks_like_migration(e.path())) continue;
       found.push_back(e.path().string());
     }
     std::sort(found.begin(), found.end());

@@ -4,6 +4,7 @@
 // that cannot be read, and bad configuration, throw Error(kBadInput).
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -15,20 +16,25 @@
 namespace colshift::lint {
 
 // The PostgreSQL version assumed when neither --pg-version, the config nor
-// --db says otherwise.
-constexpr int kDefaultPgVersion = 170000;
+// --db says otherwise: that of the parser (libpg_query), whose grammar is the
+// one the files are read with (parse.cc checks that the two agree).
+constexpr int kDefaultPgVersion = 150000;
 
 struct LintOptions {
   int pg_version = 0;  // --pg-version; 0: config, then catalog, then the default
   LintConfig config;
-  Catalog catalog;                   // from --db; empty offline
-  bool assume_lock_timeout = false;  // the runner sets lock_timeout (colshift steps do)
+  Catalog catalog;                              // from --db; empty offline
+  bool assume_lock_timeout = false;             // the runner sets lock_timeout (colshift steps do)
+  std::optional<TransactionMode> transactions;  // --transactions; unset: config, then auto
+  std::optional<DownMode> down;                 // --down; unset: config, then info
   // Keep each Statement's parse tree in the report (trace mode reads them).
   // Without it the trees are freed as soon as the file is linted.
   bool keep_trees = true;
 
   // The version to lint for, after the fallbacks above.
   int effective_pg_version() const;
+  TransactionMode effective_transactions() const;
+  DownMode effective_down() const;
 };
 
 // Lints SQL text. `path` is used for messages only.
@@ -53,8 +59,9 @@ std::vector<FileReport> lint_files(const std::vector<std::string>& files,
                                    const LintOptions& options, unsigned jobs = 0);
 
 // The files to lint for command-line `paths`: files as given, directories
-// searched recursively for .sql, .yaml, .yml and .json; excluded paths and
-// hidden directories skipped; sorted within each directory.
+// searched recursively for .sql files and for .yaml, .yml and .json files
+// that are colshift migrations (a top-level `operations` key); excluded paths
+// and hidden directories skipped; sorted within each directory.
 std::vector<std::string> collect_files(const std::vector<std::string>& paths,
                                        const LintConfig& config);
 

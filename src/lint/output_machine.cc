@@ -103,6 +103,7 @@ void write_statement(util::JsonWriter& w, const Statement& st, const StatementFa
     w.member("created_here", r.created_here)
         .member("index_rebuild", r.index_rebuild)
         .member("lock", lock_name(r.lock))
+        .member("new_file", r.new_file)
         .member("note", r.note)
         .member("relation", r.relation)
         .member("rewrite", r.rewrite)

@@ -2,10 +2,17 @@
 
 #include <pg_query.h>
 
+#include <algorithm>
+#include <cctype>
 #include <memory>
+#include <regex>
 
+#include "lint/linter.h"
 #include "lint/plpgsql.h"
 #include "lint/source.h"
+
+static_assert(PG_VERSION_NUM / 10000 * 10000 == colshift::lint::kDefaultPgVersion,
+              "kDefaultPgVersion must be the parser's major version");
 
 namespace colshift::lint {
 namespace {
@@ -137,7 +144,116 @@ std::vector<Piece> split_pieces(const std::string& text) {
   return pieces;
 }
 
+// Blanks out psql meta-command lines (a backslash first on a line, outside
+// quotes, dollar quotes and comments) in `text`, keeping every offset.
+std::vector<MetaCommand> blank_meta_commands(std::string& text, const SourceText& src) {
+  std::vector<MetaCommand> out;
+  size_t i = 0, n = text.size();
+  bool line_start = true;
+  while (i < n) {
+    char c = text[i];
+    if (c == '\n') {
+      line_start = true;
+      ++i;
+      continue;
+    }
+    if (c == ' ' || c == '\t' || c == '\r') {
+      ++i;
+      continue;
+    }
+    if (c == '\\' && line_start) {
+      size_t end = text.find('\n', i);
+      if (end == std::string::npos) end = n;
+      size_t stop = end > i && text[end - 1] == '\r' ? end - 1 : end;
+      out.push_back({src.position(i), text.substr(i, stop - i)});
+      std::fill(text.begin() + static_cast<long>(i), text.begin() + static_cast<long>(stop), ' ');
+      i = end;
+      continue;
+    }
+    line_start = false;
+    if (c == '-' && i + 1 < n && text[i + 1] == '-') {
+      i = text.find('\n', i);
+      if (i == std::string::npos) i = n;
+    } else if (c == '/' && i + 1 < n && text[i + 1] == '*') {
+      int depth = 1;
+      i += 2;
+      while (i < n && depth > 0) {
+        if (text[i] == '/' && i + 1 < n && text[i + 1] == '*') {
+          ++depth;
+          i += 2;
+        } else if (text[i] == '*' && i + 1 < n && text[i + 1] == '/') {
+          --depth;
+          i += 2;
+        } else {
+          ++i;
+        }
+      }
+    } else if (c == '\'' || c == '"') {
+      bool escapes = c == '\'' && i > 0 && (text[i - 1] == 'E' || text[i - 1] == 'e');
+      ++i;
+      while (i < n) {
+        if (escapes && text[i] == '\\') {
+          i += 2;
+        } else if (text[i] == c) {
+          if (i + 1 < n && text[i + 1] == c) {
+            i += 2;
+          } else {
+            ++i;
+            break;
+          }
+        } else {
+          ++i;
+        }
+      }
+    } else if (c == '$') {
+      size_t j = i + 1;
+      while (j < n && (std::isalnum(static_cast<unsigned char>(text[j])) || text[j] == '_')) ++j;
+      if (j < n && text[j] == '$' &&
+          !(i > 0 &&
+            (std::isalnum(static_cast<unsigned char>(text[i - 1])) || text[i - 1] == '_'))) {
+        std::string tag = text.substr(i, j + 1 - i);
+        size_t close = text.find(tag, j + 1);
+        i = close == std::string::npos ? n : close + tag.size();
+      } else {
+        i = j;
+      }
+    } else {
+      ++i;
+    }
+  }
+  return out;
+}
+
 }  // namespace
+
+int parser_pg_version() { return PG_VERSION_NUM; }
+
+std::string newer_syntax(const std::string& statement) {
+  struct Form {
+    std::regex re;
+    const char* what;
+  };
+  static const auto icase = std::regex::icase | std::regex::ECMAScript;
+  static const Form kForms[] = {
+      {std::regex(R"(\bCONSTRAINT\s+\S+\s+NOT\s+NULL\s+[^\s,)])", icase),
+       "PostgreSQL 18 syntax (CONSTRAINT name NOT NULL column)"},
+      {std::regex(R"(\bNOT\s+ENFORCED\b)", icase), "PostgreSQL 18 syntax (NOT ENFORCED)"},
+      {std::regex(R"(\bWITHOUT\s+OVERLAPS\b)", icase), "PostgreSQL 18 syntax (WITHOUT OVERLAPS)"},
+      {std::regex(R"(\bGENERATED\s+ALWAYS\s+AS\s*\(.*\)\s*VIRTUAL\b)", icase),
+       "PostgreSQL 18 syntax (VIRTUAL generated column)"},
+      {std::regex(R"(\bSET\s+EXPRESSION\b)", icase), "PostgreSQL 17 syntax (SET EXPRESSION)"},
+      {std::regex(R"(\bJSON_TABLE\s*\()", icase), "PostgreSQL 17 syntax (JSON_TABLE)"},
+      {std::regex(R"(^\s*MERGE\b[\s\S]*\bRETURNING\b)", icase),
+       "PostgreSQL 17 syntax (MERGE ... RETURNING)"},
+      {std::regex(R"(\bWITH\s+(INHERIT|SET)\s+(TRUE|FALSE)\b)", icase),
+       "PostgreSQL 16 syntax (GRANT ... WITH INHERIT/SET)"},
+      {std::regex(R"(\bSTORAGE\s+DEFAULT\b)", icase), "PostgreSQL 16 syntax (STORAGE DEFAULT)"},
+  };
+  for (const auto& f : kForms) {
+    if (std::regex_search(statement, f.re)) return f.what;
+  }
+  return {};
+}
 
 std::optional<std::vector<std::string>> parse_ignore_directive(const std::string& comment) {
   static const std::string kPrefix = "colshift:ignore";
@@ -158,20 +274,43 @@ std::optional<std::vector<std::string>> parse_ignore_directive(const std::string
   return ids;
 }
 
-ParsedSql parse_sql(const std::string& text) {
+ParsedSql parse_sql(const std::string& original) {
   ParsedSql out;
-  SourceText src(text);
+  SourceText src(original);
+  std::string blanked;
+  if (original.find('\\') != std::string::npos) {
+    blanked = original;
+    out.meta_commands = blank_meta_commands(blanked, src);
+  }
+  const std::string& text = out.meta_commands.empty() ? original : blanked;
   std::vector<Piece> pieces = split_pieces(text);
+  // The scanner's split leaves out statements it does not see starting (bare
+  // words: `foo;`, `SELEC 1;`): text between two pieces, or after the last,
+  // that is more than comments and semicolons is parsed on its own, so it
+  // becomes a syntax error instead of vanishing.
+  auto lost = [&](size_t from, size_t to) {
+    size_t at = skip_trivia(text, from, to);
+    while (at < to && text[at] == ';') at = skip_trivia(text, at + 1, to);
+    return at < to;
+  };
   size_t covered = 0;
   for (auto& piece : pieces) {
     size_t end = piece.end;
+    if (piece.begin > covered && lost(covered, piece.begin)) {
+      Piece gap = parse_piece(text, covered, piece.begin);
+      gap.begin = covered;
+      fill_statement(text, src, gap, out);
+      covered = piece.begin;
+    }
     piece.begin = std::max(covered, piece.begin);
     fill_statement(text, src, piece, out);
     covered = std::max(covered, end);
   }
-  // Trailing comments after the last statement (an ignore-file at the end).
+  // Trailing comments after the last statement (an ignore-file at the end),
+  // or a statement the split left out.
   if (covered < text.size()) {
-    Piece rest{covered, 0, text.size(), nullptr, {}, 0};
+    Piece rest = lost(covered, text.size()) ? parse_piece(text, covered, text.size())
+                                            : Piece{covered, 0, text.size(), nullptr, {}, 0};
     fill_statement(text, src, rest, out);
   }
   expand_plpgsql(text, src, out.statements);

@@ -14,14 +14,30 @@
 
 namespace colshift::lint {
 
+// A psql meta-command line (\i, \set, \connect, ...). PostgreSQL cannot run
+// it; psql does. parse_sql blanks it out so it neither breaks nor joins the
+// statement after it.
+struct MetaCommand {
+  Position at;
+  std::string text;  // the line from the backslash, without the newline
+};
+
 struct ParsedSql {
   std::vector<Statement> statements;
   bool ignore_file = false;  // a "-- colshift:ignore-file" comment was seen
   // "-- colshift:ignore" directives followed by no statement.
   std::vector<Position> dangling_ignores;
+  std::vector<MetaCommand> meta_commands;
 };
 
 ParsedSql parse_sql(const std::string& text);
+
+// The PostgreSQL version whose grammar parse_sql knows (libpg_query's), e.g. 150000.
+int parser_pg_version();
+
+// When `statement` (which did not parse) uses a form newer than the parser
+// knows: "PostgreSQL 17 syntax (SET EXPRESSION)"; "" otherwise.
+std::string newer_syntax(const std::string& statement);
 
 // The rule ids of a "colshift:ignore a, b" comment body; nullopt when the
 // comment is not an ignore directive. "colshift:ignore-file" yields {"*file*"}.

@@ -59,11 +59,12 @@ void check_add_column(RuleContext& ctx, const AlterCmd& c) {
                       "row of \"{}\" under an ACCESS EXCLUSIVE lock.",
                       ctx.pg_version() / 10000, col, c.table),
           ast::location(*def));
-    } else if (auto v = ast::volatility(expr); v == ast::Volatility::kVolatile) {
+    } else if (auto v = ast::volatility(expr, &ctx.state().functions());
+               v == ast::Volatility::kVolatile) {
       ctx.report("add-column-volatile-default",
                  fmt::format("The volatile default {}() on new column \"{}\" rewrites every row of "
                              "\"{}\" under an ACCESS EXCLUSIVE lock.",
-                             ast::first_function(expr, v), col, c.table),
+                             ast::first_function(expr, v, &ctx.state().functions()), col, c.table),
                  ast::location(*def));
     } else if (v == ast::Volatility::kUnknown) {
       ctx.report(

@@ -30,10 +30,25 @@ bool index_created_later(const RuleContext& ctx, const std::string& table,
   return false;
 }
 
+// This ALTER TABLE itself adds a PRIMARY KEY or UNIQUE constraint whose
+// leading columns are `cols`.
+bool index_added_by_statement(const RuleContext& ctx, const std::vector<std::string>& cols) {
+  bool found = false;
+  for_each_alter(ctx, [&](const AlterCmd& c) {
+    const json& con = ast::obj(c.def, "Constraint");
+    std::string t = ast::str(con, "contype");
+    if (c.subtype != "AT_AddConstraint" || (t != "CONSTR_PRIMARY" && t != "CONSTR_UNIQUE")) return;
+    auto key = ast::strings(ast::arr(con, "keys"));
+    if (key.size() >= cols.size() && std::equal(cols.begin(), cols.end(), key.begin()))
+      found = true;
+  });
+  return found;
+}
+
 void check_foreign_key_index(RuleContext& ctx, const std::string& table, const json& con,
                              const std::vector<std::string>& cols) {
   if (cols.empty() || ctx.state().has_index_on(table, cols) ||
-      index_created_later(ctx, table, cols)) {
+      index_created_later(ctx, table, cols) || index_added_by_statement(ctx, cols)) {
     return;
   }
   std::string list;
@@ -137,10 +152,33 @@ void check_add_constraint(RuleContext& ctx, const AlterCmd& c) {
   }
 }
 
+// ADD COLUMN ... REFERENCES: the new column needs its index like any
+// foreign key; with a default every row is also checked against the key.
+void check_add_column_reference(RuleContext& ctx, const AlterCmd& c) {
+  const json& cd = ast::obj(c.def, "ColumnDef");
+  const json* fk = column_constraint(cd, "CONSTR_FOREIGN");
+  if (!fk) return;
+  std::string col = ast::str(cd, "colname");
+  if (!column_has(cd, "CONSTR_PRIMARY") && !column_has(cd, "CONSTR_UNIQUE"))
+    check_foreign_key_index(ctx, c.table, *fk, {col});
+  if (column_has(cd, "CONSTR_DEFAULT") && ctx.live(c.table)) {
+    ctx.report("foreign-key-missing-not-valid",
+               fmt::format("ADD COLUMN \"{}\" ... REFERENCES with a default checks every row of "
+                           "\"{}\" against \"{}\" while holding ACCESS EXCLUSIVE on \"{}\" and "
+                           "blocking writes to \"{}\".",
+                           col, c.table, ast::relation_name(ast::obj(*fk, "pktable")), c.table,
+                           ast::relation_name(ast::obj(*fk, "pktable"))),
+               ast::location(*fk),
+               "Add the column without the default and without REFERENCES, add the foreign key "
+               "NOT VALID, fill the column in batches, then VALIDATE CONSTRAINT.");
+  }
+}
+
 void check(RuleContext& ctx) {
   const auto& st = ctx.st();
   for_each_alter(ctx, [&](const AlterCmd& c) {
     if (c.subtype == "AT_AddConstraint") check_add_constraint(ctx, c);
+    if (c.subtype == "AT_AddColumn") check_add_column_reference(ctx, c);
     if (c.subtype == "AT_ValidateConstraint" &&
         ctx.state().not_valid_added_in_transaction(c.table, ast::str(c.cmd, "name"))) {
       ctx.report(
@@ -350,7 +388,8 @@ const RuleFamily& constraint_rules() {
            "takes only SHARE UPDATE EXCLUSIVE.",
            "ALTER TABLE parent DETACH PARTITION p CONCURRENTLY, outside a transaction.",
            "ALTER TABLE m DETACH PARTITION m_2020;",
-           "ALTER TABLE m DETACH PARTITION m_2020 CONCURRENTLY;", ""},
+           "ALTER TABLE m DETACH PARTITION m_2020 CONCURRENTLY;",
+           "squawk: require-concurrent-partition-detach"},
       },
       check};
   return family;

@@ -9,24 +9,12 @@ using ast::json;
 
 namespace {
 
-// WHERE true, WHERE 1 = 1 and the like filter nothing.
-bool trivially_true(const json& where) {
-  const json* c = ast::find(where, "A_Const");
-  if (c && ast::find(*c, "boolval")) return (*c)["boolval"].value("boolval", false);
-  const json* e = ast::find(where, "A_Expr");
-  if (!e || ast::str(*e, "kind") != "AEXPR_OP") return false;
-  return ast::member(*e, "lexpr") == ast::member(*e, "rexpr") &&
-         ast::find(ast::obj(*e, "lexpr"), "A_Const") != nullptr &&
-         ast::strings(ast::arr(*e, "name")) == std::vector<std::string>{"="};
-}
-
 void check(RuleContext& ctx) {
   const auto& st = ctx.st();
   if (st.kind != "UpdateStmt" && st.kind != "DeleteStmt") return;
   std::string table = ast::relation_name(ast::obj(st.tree, "relation"));
   if (!ctx.live(table)) return;
-  const json* where = ast::find(st.tree, "whereClause");
-  if (where && !trivially_true(*where)) return;
+  if (!touches_every_row(st.tree)) return;
   bool update = st.kind == "UpdateStmt";
   ctx.report(update ? "unbatched-update" : "unbatched-delete",
              fmt::format("{} of every row of \"{}\" in one statement locks all those rows until "

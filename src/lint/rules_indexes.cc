@@ -43,8 +43,23 @@ void check_create_index(RuleContext& ctx) {
                     name),
         loc);
   }
-  size_t columns = ast::arr(t, "indexParams").size();
-  if (columns > 3 && !ast::flag(t, "unique")) {
+  // Keyset pagination and sort indexes need every column they order by, up
+  // to the key that breaks ties: an explicit ASC/DESC/NULLS or a trailing id
+  // says that is what the index is for.
+  const json& params = ast::arr(t, "indexParams");
+  size_t columns = params.size();
+  bool sort_index = false;
+  for (const auto& p : params) {
+    const json& e = ast::obj(p, "IndexElem");
+    if (ast::str(e, "ordering") != "SORTBY_DEFAULT" && !ast::str(e, "ordering").empty())
+      sort_index = true;
+    if (ast::str(e, "nulls_ordering") != "SORTBY_NULLS_DEFAULT" &&
+        !ast::str(e, "nulls_ordering").empty())
+      sort_index = true;
+  }
+  if (columns > 0 && ast::str(ast::obj(params.back(), "IndexElem"), "name") == "id")
+    sort_index = true;
+  if (columns > 3 && !ast::flag(t, "unique") && !sort_index) {
     ctx.report("index-too-many-columns",
                fmt::format("Index{} on \"{}\" has {} columns; more than three rarely pays for its "
                            "size and write cost.",
@@ -85,8 +100,12 @@ void check(RuleContext& ctx) {
   bool in_tx = ctx.state().in_transaction() || (st.parent >= 0);
   if (concurrent && in_tx && ctx.executes()) {
     ctx.report("concurrently-in-transaction",
-               "CONCURRENTLY cannot run inside a transaction block (or a DO block or function): "
-               "PostgreSQL rejects it.");
+               ctx.state().in_runner_transaction() && st.parent < 0
+                   ? "CONCURRENTLY cannot run inside a transaction block, and the migration "
+                     "runner runs this file in one: PostgreSQL rejects it. Mark the file "
+                     "no-transaction (see lint.transactions)."
+                   : "CONCURRENTLY cannot run inside a transaction block (or a DO block or "
+                     "function): PostgreSQL rejects it.");
   }
 }
 
@@ -161,7 +180,8 @@ const RuleFamily& index_rules() {
            "(queries that "
            "would use it wait). PostgreSQL 12 added REINDEX CONCURRENTLY.",
            "REINDEX INDEX CONCURRENTLY name, outside a transaction.",
-           "REINDEX INDEX users_email_idx;", "REINDEX INDEX CONCURRENTLY users_email_idx;", ""},
+           "REINDEX INDEX users_email_idx;", "REINDEX INDEX CONCURRENTLY users_email_idx;",
+           "squawk: require-concurrent-reindex"},
           {"index-too-many-columns", Severity::kInfo,
            "An index with more than three columns rarely pays for itself.",
            "Wide indexes are large and slow every write; queries seldom use more than the leading "

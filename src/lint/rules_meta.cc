@@ -2,6 +2,7 @@
 // colshift's own YAML migration files.
 #include <fmt/format.h>
 
+#include "lint/parse.h"
 #include "lint/rule_helpers.h"
 
 namespace colshift::lint {
@@ -10,9 +11,24 @@ namespace {
 
 void check(RuleContext& ctx) {
   const auto& st = ctx.st();
-  if (!st.error.empty()) {
-    ctx.report("syntax-error", st.error);
+  if (st.error.empty()) return;
+  int parser = parser_pg_version() / 10000;
+  std::string newer = newer_syntax(st.text);
+  if (!newer.empty()) {
+    ctx.report("syntax-error",
+               fmt::format("{}: this statement uses {}, which colshift's parser (PostgreSQL {}) "
+                           "does not know, so it is not checked.",
+                           st.error, newer, parser),
+               -1,
+               fmt::format("Lint it by hand, or mark it `-- colshift:ignore syntax-error`; a "
+                           "table it creates still counts as new."));
+    return;
   }
+  ctx.report("syntax-error", st.error, -1,
+             fmt::format("Fix the statement at the caret. colshift parses with PostgreSQL {}'s "
+                         "grammar: syntax from a newer release does not parse here. A psql "
+                         "meta-command (\\i, \\set) must be on a line of its own.",
+                         parser));
 }
 
 }  // namespace
@@ -27,6 +43,13 @@ const RuleFamily& meta_rules() {
            "that does not parse will fail on the server too; the rest of the file is still linted.",
            "Fix the statement at the caret.", "ALTER TABLE users ADD COLUMN;",
            "ALTER TABLE users ADD COLUMN note text;", ""},
+          {"psql-meta-command", Severity::kInfo,
+           "A psql meta-command (\\i, \\set, \\connect) is skipped.",
+           "Only psql runs backslash commands; PostgreSQL and most migration runners reject them. "
+           "colshift skips the line and lints the statements around it, but not a file that "
+           "\\i includes.",
+           "Run the file with psql, or lint the included file too.", "\\set ON_ERROR_STOP on",
+           "SELECT 1;", ""},
           {"unknown-rule-in-ignore", Severity::kWarning,
            "A colshift:ignore comment names a rule that does not exist.",
            "A misspelt rule id silences nothing, so the finding it was meant to silence still "

@@ -70,7 +70,9 @@ bool needs_quotes(const std::string& name) {
   return false;
 }
 
-void check_name(RuleContext& ctx, const std::string& name, const char* what, int loc = -1) {
+// `better`: a suggested name for the recipe ("" for the rule's own).
+void check_name(RuleContext& ctx, const std::string& name, const char* what, int loc = -1,
+                const std::string& better = {}) {
   if (name.empty()) return;
   if (reserved_words().count(name)) {
     ctx.report("reserved-identifier",
@@ -85,8 +87,15 @@ void check_name(RuleContext& ctx, const std::string& name, const char* what, int
                loc);
   }
   if (unclear_words().count(name) || (name.size() == 1 && std::string(what) != "column")) {
-    ctx.report("unclear-name",
-               fmt::format("The {} name \"{}\" does not say what it holds.", what, name), loc);
+    if (!better.empty()) {
+      ctx.report("unclear-name",
+                 fmt::format("The {} name \"{}\" does not say which table and columns it covers.",
+                             what, name),
+                 loc, fmt::format("Name it after them, e.g. {}.", better));
+    } else {
+      ctx.report("unclear-name",
+                 fmt::format("The {} name \"{}\" does not say what it holds.", what, name), loc);
+    }
   }
 }
 
@@ -160,7 +169,15 @@ void check(RuleContext& ctx) {
       check_name(ctx, ast::str(con, "conname"), "constraint", ast::location(con));
     }
   });
-  if (st.kind == "IndexStmt") check_name(ctx, ast::str(t, "idxname"), "index");
+  if (st.kind == "IndexStmt") {
+    std::string better = ast::str(ast::obj(t, "relation"), "relname");
+    for (const auto& p : ast::arr(t, "indexParams")) {
+      std::string col = ast::str(ast::obj(p, "IndexElem"), "name");
+      if (!col.empty()) better += "_" + col;
+    }
+    better += ast::flag(t, "unique") ? "_key" : "_idx";
+    check_name(ctx, ast::str(t, "idxname"), "index", -1, better);
+  }
   if (st.kind == "RenameStmt") check_name(ctx, ast::str(t, "newname"), "new");
 }
 
@@ -170,7 +187,7 @@ const RuleFamily& naming_rules() {
   static const RuleFamily family{
       "naming",
       {
-          {"identifier-too-long", Severity::kError,
+          {"identifier-too-long", Severity::kWarning,
            "An identifier longer than 63 bytes is silently truncated.",
            "NAMEDATALEN is 64: PostgreSQL keeps the first 63 bytes with only a NOTICE. Later "
            "statements "
@@ -180,15 +197,15 @@ const RuleFamily& naming_rules() {
            "index_on_the_users_table_by_email_address_and_creation_time_for_lookup ON users "
            "(email, created_at);",
            "CREATE INDEX CONCURRENTLY users_email_created_at_idx ON users (email, created_at);",
-           ""},
-          {"reserved-identifier", Severity::kWarning,
+           "squawk: identifier-too-long"},
+          {"reserved-identifier", Severity::kInfo,
            "A name that is a reserved word must always be quoted.",
            "Reserved words such as user, order or group can only be used as names in double "
            "quotes, in "
            "every query, by every client, forever.",
            "Choose another name (app_user, sort_order).", "CREATE TABLE t (\"order\" int);",
            "CREATE TABLE t (sort_order int);", ""},
-          {"quoted-identifier", Severity::kWarning,
+          {"quoted-identifier", Severity::kInfo,
            "A name with upper case or special characters must always be quoted.",
            "Unquoted names fold to lower case, so \"UserId\" must be quoted exactly in every "
            "query.",

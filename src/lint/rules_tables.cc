@@ -166,7 +166,7 @@ const RuleFamily& table_rules() {
            "Both write a complete new copy of the table and its indexes, blocking reads and "
            "writes.",
            "Use pg_repack or pg_squeeze, which rebuild online; plain VACUUM does not block.",
-           "VACUUM FULL events;", "VACUUM events;", ""},
+           "VACUUM FULL events;", "VACUUM events;", "squawk: prefer-repack"},
           {"refresh-matview-not-concurrently", Severity::kWarning,
            "REFRESH MATERIALIZED VIEW without CONCURRENTLY blocks all reads of the view.",
            "A plain refresh takes ACCESS EXCLUSIVE on the view for the whole query. CONCURRENTLY "

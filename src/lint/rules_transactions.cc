@@ -32,27 +32,52 @@ std::string transaction_key(const RuleContext& ctx) {
                                       : "auto";
 }
 
+// "an ACCESS EXCLUSIVE lock", "a SHARE ROW EXCLUSIVE lock".
+std::string a_lock(LockMode m) {
+  std::string label = lock_label(m);
+  bool vowel = !label.empty() && std::string("AEIOU").find(label[0]) != std::string::npos;
+  return fmt::format("{} {} lock", vowel ? "an" : "a", label);
+}
+
+// What queues behind a waiting request for `m` on `table`.
+std::string queued_behind(LockMode m, const std::string& table) {
+  Blocks b = blocks_of(m);
+  if (b.reads) return fmt::format("every query on \"{}\" queues behind it", table);
+  if (b.writes)
+    return fmt::format("every write to \"{}\" queues behind it (reads continue)", table);
+  return fmt::format("other DDL on \"{}\" queues behind it", table);
+}
+
 void check_timeouts(RuleContext& ctx) {
   LockMode lock = ctx.facts().strongest();
   bool blocking = lock >= LockMode::kShare;
   if (!blocking || !ctx.executes()) return;
   if (ctx.state().lock_timeout().empty() && ctx.once("lock_timeout:" + transaction_key(ctx))) {
-    ctx.report(
-        "missing-lock-timeout",
-        fmt::format("This statement waits for an {} lock with no lock_timeout: while it waits, "
-                    "every query on the table queues behind it.",
-                    lock_label(lock)));
+    // Name the live relation with the strongest lock.
+    const RelationFact* worst = nullptr;
+    for (const auto& r : ctx.facts().relations) {
+      if (!r.created_here && (!worst || r.lock > worst->lock)) worst = &r;
+    }
+    std::string table = worst ? worst->relation : std::string("the table");
+    ctx.report("missing-lock-timeout",
+               fmt::format("This statement waits for {} on \"{}\" with no lock_timeout: while "
+                           "it waits, {}.",
+                           a_lock(lock), table, queued_behind(lock, table)),
+               -1,
+               ctx.state().in_transaction()
+                   ? "SET LOCAL lock_timeout = '1s' at the start of the transaction and retry "
+                     "the migration on timeout."
+                   : "SET lock_timeout = '1s' before this statement and retry on timeout.");
   }
   bool long_running = false;
   for (const auto& r : ctx.facts().relations)
     long_running = long_running || (!r.created_here && (r.rewrite || r.scan));
   if (long_running && ctx.state().statement_timeout().empty() &&
       ctx.once("statement_timeout:" + transaction_key(ctx))) {
-    ctx.report(
-        "missing-statement-timeout",
-        fmt::format("This statement reads or rewrites a whole table while holding a {} lock, "
-                    "with no statement_timeout to bound how long it blocks.",
-                    lock_label(lock)));
+    ctx.report("missing-statement-timeout",
+               fmt::format("This statement reads or rewrites a whole table while holding {}, "
+                           "with no statement_timeout to bound how long it blocks.",
+                           a_lock(lock)));
   }
 }
 
@@ -74,10 +99,18 @@ void check_lock_order(RuleContext& ctx) {
       }
     }
   }
+  // Holding the lock costs only while this statement takes long: it reads
+  // or rewrites a live table, changes rows (UPDATE, DELETE), or waits for a
+  // lock on another live table.
   const std::string& held = ctx.state().exclusive_held();
   const auto& kind = ctx.st().kind;
-  if (!held.empty() && kind != "TransactionStmt" && kind != "VariableSetStmt" &&
-      ctx.once("held:" + transaction_key(ctx))) {
+  bool slow = kind == "UpdateStmt" || kind == "DeleteStmt";
+  for (const auto& r : ctx.facts().relations) {
+    if (r.created_here) continue;
+    if (r.rewrite || r.scan) slow = true;
+    if (table_key(r.relation) != held && r.lock >= LockMode::kShareUpdateExclusive) slow = true;
+  }
+  if (!held.empty() && slow && ctx.once("held:" + transaction_key(ctx))) {
     ctx.report(
         "access-exclusive-held-across-statements",
         fmt::format("\"{}\" is still locked ACCESS EXCLUSIVE by an earlier statement of this "
@@ -91,35 +124,48 @@ void check_robust(RuleContext& ctx) {
   const auto& st = ctx.st();
   const json& t = st.tree;
   const char* missing = nullptr;
+  const char* fix = nullptr;
   if (st.kind == "CreateStmt" && !ast::flag(t, "if_not_exists") && ctx.statements().size() > 1) {
     missing = "CREATE TABLE without IF NOT EXISTS";
+    fix = "Write CREATE TABLE IF NOT EXISTS, or run the file in one transaction.";
   } else if (st.kind == "IndexStmt" && !ast::flag(t, "if_not_exists") &&
              !ast::flag(t, "concurrent") && ctx.statements().size() > 1) {
     // CONCURRENTLY IF NOT EXISTS is its own hazard (concurrently-if-not-exists).
     missing = "CREATE INDEX without IF NOT EXISTS";
+    fix = "Write CREATE INDEX IF NOT EXISTS, or run the file in one transaction.";
   } else if (st.kind == "DropStmt" && !ast::flag(t, "missing_ok") &&
              (ast::flag(t, "concurrent") || ctx.statements().size() > 1)) {
     missing = "DROP without IF EXISTS";
+    fix = "Write DROP ... IF EXISTS.";
   } else if (st.kind == "RenameStmt" && ast::find(t, "relation") &&
              ctx.live(ast::relation_name(ast::obj(t, "relation"))) && ctx.statements().size() > 1) {
     missing = "RENAME, which has no IF EXISTS for the old name,";
+    fix =
+        "Run the file in one transaction (see lint.transactions), or guard the RENAME in a DO "
+        "block that checks information_schema first.";
   }
   for_each_alter(ctx, [&](const AlterCmd& c) {
     if (c.subtype == "AT_AddColumn" && !ast::flag(c.cmd, "missing_ok") && ctx.live(c.table)) {
       missing = "ADD COLUMN without IF NOT EXISTS";
+      fix = "Write ADD COLUMN IF NOT EXISTS.";
     }
     if (c.subtype == "AT_DropColumn" && !ast::flag(c.cmd, "missing_ok") && ctx.live(c.table)) {
       missing = "DROP COLUMN without IF EXISTS";
+      fix = "Write DROP COLUMN IF EXISTS.";
     }
     if (c.subtype == "AT_AddConstraint" && ctx.live(c.table) && ctx.statements().size() > 1) {
       missing = "ADD CONSTRAINT, which has no IF NOT EXISTS,";
+      fix =
+          "Run the file in one transaction (see lint.transactions), or guard it in a DO block "
+          "that checks pg_constraint first.";
     }
   });
   if (missing) {
     ctx.report("prefer-robust-stmts",
                fmt::format("{} outside a transaction fails when the migration is re-run after a "
                            "partial failure.",
-                           missing));
+                           missing),
+               -1, fix);
   }
 }
 
@@ -131,14 +177,17 @@ void check(RuleContext& ctx) {
   check_robust(ctx);
   if (st.kind == "TransactionStmt" && ctx.executes()) {
     std::string kind = ast::str(st.tree, "kind");
+    // BEGIN in the runner's transaction starts the block the file means to
+    // run (golang-migrate, dbmate and psql do not wrap files of their own).
     if ((kind == "TRANS_STMT_BEGIN" || kind == "TRANS_STMT_START") &&
-        ctx.state().in_transaction()) {
+        ctx.state().in_transaction() && !ctx.state().in_runner_transaction()) {
       ctx.report(
           "transaction-nesting",
           "BEGIN inside an open transaction is ignored with a warning: the COMMIT that follows "
           "ends the outer transaction too.");
     } else if ((kind == "TRANS_STMT_COMMIT" || kind == "TRANS_STMT_ROLLBACK") &&
-               !ctx.state().in_transaction() && st.parent < 0) {
+               (!ctx.state().in_transaction() || ctx.state().in_runner_transaction()) &&
+               st.parent < 0) {
       ctx.report("transaction-nesting",
                  "COMMIT or ROLLBACK without a BEGIN in this file: the tool that runs it may have "
                  "opened a transaction that this ends early.");
@@ -175,7 +224,7 @@ void check(RuleContext& ctx) {
 
 void check_end_of_file(const SourceText& /*src*/, const std::vector<Statement>& statements,
                        const FileState& state, std::vector<Finding>& out) {
-  if (!state.in_transaction()) return;
+  if (!state.in_transaction() || state.in_runner_transaction()) return;
   const RuleInfo* info = find_rule("uncommitted-transaction");
   Finding f;
   f.rule = info->id;
@@ -195,7 +244,7 @@ const RuleFamily& transaction_rules() {
   static const RuleFamily family{
       "transactions",
       {
-          {"missing-lock-timeout", Severity::kError,
+          {"missing-lock-timeout", Severity::kWarning,
            "A statement that blocks reads or writes runs without lock_timeout.",
            "A DDL statement first waits for its lock behind every open transaction on the table. "
            "While it "
@@ -209,7 +258,7 @@ const RuleFamily& transaction_rules() {
            "your runner sets it, set `lint.assume_lock_timeout: true` in .colshift.yaml.",
            "ALTER TABLE users ADD COLUMN note text;",
            "SET lock_timeout = '500ms';\nALTER TABLE users ADD COLUMN note text;",
-           "squawk: require-timeout-settings; eugene: E9"},
+           "squawk: require-lock-timeout, require-timeout-settings; eugene: E9"},
           {"missing-statement-timeout", Severity::kInfo,
            "A statement that scans or rewrites a table under a blocking lock runs without "
            "statement_timeout.",
@@ -219,7 +268,7 @@ const RuleFamily& transaction_rules() {
            "ALTER TABLE users ALTER COLUMN email SET NOT NULL;",
            "SET statement_timeout = '5s';\nSET lock_timeout = '500ms';\nALTER TABLE users ALTER "
            "COLUMN email SET NOT NULL;",
-           "squawk: require-timeout-settings"},
+           "squawk: require-statement-timeout, require-timeout-settings"},
           {"lock-timeout-too-long", Severity::kWarning,
            "A lock_timeout above 10 seconds does not protect production.",
            "Queries queue behind a waiting lock request for up to lock_timeout.",
@@ -241,7 +290,7 @@ const RuleFamily& transaction_rules() {
            "Use one transaction per file, or SAVEPOINT for nesting.",
            "BEGIN;\nBEGIN;\nCOMMIT;\nCOMMIT;",
            "BEGIN;\nSAVEPOINT a;\nRELEASE SAVEPOINT a;\nCOMMIT;", "squawk: transaction-nesting"},
-          {"uncommitted-transaction", Severity::kError,
+          {"uncommitted-transaction", Severity::kWarning,
            "A transaction is opened and never committed.",
            "Without COMMIT the changes are rolled back when the session ends, and every lock is "
            "held "
@@ -260,7 +309,7 @@ const RuleFamily& transaction_rules() {
            "1000;\nCOMMIT;",
            "ALTER TABLE users ADD COLUMN a int;\nUPDATE users SET a = 1 WHERE id < 1000;",
            "eugene: E4"},
-          {"lock-order-conflict", Severity::kError,
+          {"lock-order-conflict", Severity::kWarning,
            "Transactions in this file lock the same tables in opposite orders and can deadlock.",
            "If one transaction locks A then B and another B then A, two concurrent runs (or the "
            "app doing "

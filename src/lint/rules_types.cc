@@ -2,6 +2,8 @@
 // jsonb; enums.
 #include <fmt/format.h>
 
+#include <algorithm>
+
 #include "lint/rule_helpers.h"
 #include "lint/type_change.h"
 
@@ -14,6 +16,22 @@ namespace {
 bool id_like(const json& cd, const std::string& name) {
   return name == "id" || (name.size() > 3 && name.ends_with("_id")) ||
          column_has(cd, "CONSTR_PRIMARY");
+}
+
+// The table that column `col` of this statement references ("" if none):
+// an inline REFERENCES, or a FOREIGN KEY of the same CREATE TABLE.
+std::string referenced_table(const RuleContext& ctx, const json& cd, const std::string& col) {
+  if (const json* fk = column_constraint(cd, "CONSTR_FOREIGN"))
+    return ast::relation_name(ast::obj(*fk, "pktable"));
+  if (ctx.st().kind != "CreateStmt") return {};
+  for (const auto& elt : ast::arr(ctx.st().tree, "tableElts")) {
+    const json& con = ast::obj(elt, "Constraint");
+    if (ast::str(con, "contype") != "CONSTR_FOREIGN") continue;
+    auto attrs = ast::strings(ast::arr(con, "fk_attrs"));
+    if (std::find(attrs.begin(), attrs.end(), col) != attrs.end())
+      return ast::relation_name(ast::obj(con, "pktable"));
+  }
+  return {};
 }
 
 void check_type(RuleContext& ctx, const json& cd, const ast::TypeInfo& type,
@@ -30,7 +48,20 @@ void check_type(RuleContext& ctx, const json& cd, const ast::TypeInfo& type,
   }
   bool small_int = name == "int4" || name == "int2";
   bool serial = type.name == "serial" || type.name == "smallserial";
-  if ((small_int || serial) && id_like(cd, col)) {
+  std::string references = small_int ? referenced_table(ctx, cd, col) : std::string();
+  if (small_int && !references.empty() && ctx.live(references)) {
+    // It matches the existing key it references: the limit is the key's,
+    // and widening means widening the key and every column referencing it.
+    ctx.report("prefer-bigint-id",
+               fmt::format("\"{}\".\"{}\" references existing table \"{}\" and is {} like "
+                           "its key: when that key is widened to bigint, this column must be "
+                           "widened with it.",
+                           table, col, references, type.name),
+               loc,
+               "Keep it matching the key for now; widen the key and every column referencing "
+               "it together (new bigint columns filled in batches, then one swap), not this "
+               "column alone.");
+  } else if ((small_int || serial) && id_like(cd, col)) {
     ctx.report(
         "prefer-bigint-id",
         fmt::format("Key column \"{}\".\"{}\" is {}: it runs out at {} rows, and widening it "
@@ -109,21 +140,20 @@ const RuleFamily& type_rules() {
   static const RuleFamily family{
       "types",
       {
-          {"prefer-timestamptz", Severity::kWarning,
-           "timestamp without time zone stores no instant.",
+          {"prefer-timestamptz", Severity::kInfo, "timestamp without time zone stores no instant.",
            "timestamp stores wall-clock values; what they mean depends on each client's zone. "
            "timestamptz "
            "stores an instant (UTC) and converts for display; both take 8 bytes.",
            "Use timestamptz.", "CREATE TABLE e (at timestamp);", "CREATE TABLE e (at timestamptz);",
-           "squawk: prefer-timestamptz"},
-          {"prefer-bigint-id", Severity::kWarning, "An integer key column will run out of values.",
+           "squawk: prefer-timestamp-tz"},
+          {"prefer-bigint-id", Severity::kInfo, "An integer key column will run out of values.",
            "int4 keys stop at 2,147,483,647; busy tables reach that, and changing the type later "
            "is a full "
            "rewrite of the table and every referencing table.",
            "Use bigint (GENERATED ALWAYS AS IDENTITY) for keys and for columns referencing them.",
            "CREATE TABLE t (id serial PRIMARY KEY);",
            "CREATE TABLE t (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY);",
-           "squawk: prefer-big-int, prefer-bigint-over-int, prefer-bigint-over-smallint"},
+           "squawk: prefer-bigint-over-int, prefer-bigint-over-smallint"},
           {"prefer-bigint", Severity::kInfo, "An int or smallint column is costly to widen later.",
            "Widening an integer column is a table rewrite under ACCESS EXCLUSIVE; bigint costs 4 "
            "more bytes.",
@@ -145,11 +175,11 @@ const RuleFamily& type_rules() {
            "Use text, with CHECK (length(col) <= n) NOT VALID if a limit matters.",
            "CREATE TABLE t (name varchar(100));",
            "CREATE TABLE t (name text CHECK (length(name) <= 100));", "squawk: prefer-text-field"},
-          {"ban-char", Severity::kWarning, "char(n) pads values with spaces.",
+          {"ban-char", Severity::kInfo, "char(n) pads values with spaces.",
            "char(n) blank-pads, ignores trailing spaces in comparisons and is no faster than text.",
            "Use text (or varchar).", "CREATE TABLE t (code char(3));",
            "CREATE TABLE t (code text);", "squawk: ban-char-field"},
-          {"prefer-jsonb", Severity::kWarning, "json has no equality and no GIN indexing.",
+          {"prefer-jsonb", Severity::kInfo, "json has no equality and no GIN indexing.",
            "json keeps the input text; it cannot be compared, grouped or GIN-indexed, and is "
            "parsed on "
            "every access. jsonb stores a parsed form.",

@@ -64,13 +64,44 @@ std::map<std::string, std::string> table_names(Connection& conn,
   return out;
 }
 
+struct IndexInfo {
+  std::string name;   // as the catalog spells it, schema-qualified outside public
+  std::string table;  // its table, the same way
+};
+
+// The indexes, by oid, that exist now on the tables among `oids`: the
+// relations a statement on those tables may also lock.
+std::map<std::string, IndexInfo> indexes_of(Connection& conn,
+                                            const std::vector<std::string>& oids) {
+  std::string list;
+  for (const auto& oid : oids) list += (list.empty() ? "" : ",") + oid;
+  std::map<std::string, IndexInfo> out;
+  if (list.empty()) return out;
+  auto r = conn.exec(
+      "SELECT i.indexrelid::text, "
+      "CASE WHEN n.nspname = 'public' THEN c.relname ELSE n.nspname || '.' || c.relname END, "
+      "CASE WHEN tn.nspname = 'public' THEN t.relname ELSE tn.nspname || '.' || t.relname END "
+      "FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid "
+      "JOIN pg_namespace n ON n.oid = c.relnamespace JOIN pg_class t ON t.oid = i.indrelid "
+      "JOIN pg_namespace tn ON tn.oid = t.relnamespace "
+      "WHERE i.indrelid = ANY(string_to_array($1, ',')::oid[])",
+      {list});
+  for (size_t i = 0; i < r.size(); ++i) out[r.text(i, 0)] = {r.text(i, 1), r.text(i, 2)};
+  return out;
+}
+
 TraceStatement trace_in_transaction(Connection& conn, const FileReport& report, int index) {
   const Statement& st = report.statements[static_cast<size_t>(index)];
   const StatementFacts& facts = report.facts[static_cast<size_t>(index)];
   TraceStatement t;
   t.index = index;
   std::map<std::string, RelationState> before;
-  for (const auto& r : facts.relations) before[r.relation] = relation_state(conn, r.relation);
+  std::vector<std::string> named_oids;
+  for (const auto& r : facts.relations) {
+    before[r.relation] = relation_state(conn, r.relation);
+    if (!before[r.relation].oid.empty()) named_oids.push_back(before[r.relation].oid);
+  }
+  auto indexes = indexes_of(conn, named_oids);
   auto locks_before = held_locks(conn);
   conn.exec("SAVEPOINT colshift_trace");
   try {
@@ -109,6 +140,20 @@ TraceStatement trace_in_transaction(Connection& conn, const FileReport& report, 
     o.lock = locks_after[oid];
     seen[oid] = o;
   }
+  // Indexes of the named tables that the statement locked: the static facts
+  // must name those locked more strongly than their table (REINDEX TABLE).
+  for (const auto& [oid, info] : indexes) {
+    if (seen.count(oid) || !locks_after.count(oid)) continue;
+    LockMode prev = locks_before.count(oid) ? locks_before[oid] : LockMode::kNone;
+    if (locks_after[oid] <= prev) continue;
+    ObservedRelation o;
+    o.relation = info.name;
+    o.held_before = prev;
+    o.lock = locks_after[oid];
+    o.scan_known = false;
+    o.table = info.table;
+    seen[oid] = o;
+  }
   conn.exec("RELEASE SAVEPOINT colshift_trace");
   for (auto& [oid, o] : seen) t.relations.push_back(o);
   t.status = "traced";
@@ -128,6 +173,21 @@ std::vector<std::string> compare_facts(const Statement& st, const StatementFacts
     for (const auto& r : facts.relations) {
       if (table_key(r.relation) == table_key(o.relation)) f = &r;
     }
+    if (!f && !o.table.empty()) {
+      // An index is reached through its table: a lock on the table at
+      // least as strong already keeps every query off it.
+      const RelationFact* owner = nullptr;
+      for (const auto& r : facts.relations) {
+        if (table_key(r.relation) == table_key(o.table)) owner = &r;
+      }
+      if (!owner || owner->lock < o.lock) {
+        out.push_back(
+            fmt::format("took {} on index \"{}\" of \"{}\", which the static facts "
+                        "do not name",
+                        lock_name(o.lock), o.relation, o.table));
+      }
+      continue;
+    }
     if (!f) {
       if (o.lock >= LockMode::kShareUpdateExclusive) {
         out.push_back(fmt::format("took {} on \"{}\", which the static facts do not name",
@@ -143,15 +203,17 @@ std::vector<std::string> compare_facts(const Statement& st, const StatementFacts
                                 lock_name(f->lock),
                                 o.lock == LockMode::kNone ? "no new lock" : lock_name(o.lock)));
     }
-    // TRUNCATE gives the table a new, empty file and rebuilds its (empty)
-    // indexes, which the server counts as a scan: neither costs anything.
-    if (st.kind == "TruncateStmt") continue;
-    if (o.rewrite != f->rewrite && !(f->rewrite && f->created_here)) {
-      out.push_back(fmt::format("\"{}\": static facts say {}rewrite, server {}", o.relation,
-                                f->rewrite ? "" : "no ",
-                                o.rewrite ? "rewrote it" : "kept the file"));
+    bool new_file = f->rewrite || f->new_file;
+    if (o.rewrite != new_file && !(new_file && f->created_here)) {
+      out.push_back(fmt::format("\"{}\": static facts say {}, server {}", o.relation,
+                                f->rewrite    ? "rewrite"
+                                : f->new_file ? "new file"
+                                              : "no rewrite",
+                                o.rewrite ? "gave it a new file" : "kept the file"));
     }
-    if (!o.scan_known) continue;
+    // TRUNCATE rebuilds its (empty) indexes, which the server counts as a
+    // scan: it costs nothing.
+    if (!o.scan_known || st.kind == "TruncateStmt") continue;
     if (!dml && o.scan && !f->scan && !f->rewrite) {
       out.push_back(fmt::format("\"{}\": static facts say no scan, server scanned it", o.relation));
     }

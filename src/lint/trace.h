@@ -37,6 +37,7 @@ struct ObservedRelation {
   bool rewrite = false;                    // relfilenode changed
   bool scan = false;                       // seq_scan counter moved
   bool scan_known = true;  // false: the server does not count this read (VACUUM, an index)
+  std::string table;       // for an index the static facts do not name: its table
 };
 
 struct TraceStatement {

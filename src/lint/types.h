@@ -53,6 +53,7 @@ struct RelationFact {
   std::string relation;  // as written, schema-qualified when it was
   LockMode lock = LockMode::kNone;
   bool rewrite = false;        // the table (or index) is rewritten into a new file
+  bool new_file = false;       // it gets a new, empty file (TRUNCATE): nothing is copied
   bool scan = false;           // the whole table is read while the lock is held
   bool index_rebuild = false;  // indexes on it are rebuilt
   bool created_here = false;   // created earlier in this file: not live yet
@@ -100,6 +101,8 @@ struct FileReport {
   std::vector<Finding> findings;      // sorted by position
   int pg_version = 0;                 // e.g. 150000
   bool skipped = false;               // colshift:ignore-file or excluded by config
+  bool in_transaction = false;        // the runner runs the file in one transaction
+  bool down = false;                  // a down migration (lint/runner.h)
 };
 
 }  // namespace colshift::lint

@@ -1,6 +1,7 @@
 // The static lock/rewrite/scan facts of the common DDL forms, checked against
 // what the test PostgreSQL really does (colshift lint --trace); plus the
 // lint command line against a server.
+#include <algorithm>
 #include <nlohmann/json.hpp>
 
 #include "lint/catalog.h"
@@ -129,6 +130,23 @@ TEST_F(LintTrace, StaticFactsMatchTheServer) {
       "UPDATE users SET n = n + 1",
       "DELETE FROM users WHERE id = 1",
       "DROP TABLE users CASCADE",
+      // Issue 11: foreign keys lock the referenced table SHARE ROW EXCLUSIVE;
+      // REINDEX TABLE locks each index ACCESS EXCLUSIVE; TRUNCATE gives a
+      // new file; tables made by AS / INTO / renamed are new.
+      "ALTER TABLE users ADD CONSTRAINT org_fk FOREIGN KEY (org_id) REFERENCES orgs (id)",
+      "ALTER TABLE users ADD COLUMN org2 bigint REFERENCES orgs (id)",
+      "ALTER TABLE users ADD COLUMN org2 bigint DEFAULT 1 REFERENCES orgs (id)",
+      "TRUNCATE users, orgs",
+      "CREATE TABLE users2 AS SELECT * FROM users;\nCREATE INDEX users2_n ON users2 (n)",
+      "SELECT * INTO users3 FROM users;\nCREATE INDEX users3_n ON users3 (n)",
+      "CREATE TABLE t9 (id bigint);\nALTER TABLE t9 RENAME TO t10;\nCREATE INDEX t10_i ON t10 (id)",
+      "UPDATE users u SET n = 1 FROM orgs o WHERE u.org_id = o.id",
+      "CREATE FUNCTION f_imm() RETURNS int LANGUAGE sql IMMUTABLE AS $$SELECT 1$$;\n"
+      "ALTER TABLE users ADD COLUMN c int DEFAULT f_imm()",
+      // plpgsql: a SQL function as simple as SELECT 1 is inlined, so the
+      // server sees a constant whatever the function is declared.
+      "CREATE FUNCTION f_vol() RETURNS int LANGUAGE plpgsql AS $$BEGIN RETURN 1; END$$;\n"
+      "ALTER TABLE users ADD COLUMN c int DEFAULT f_vol()",
   };
   for (const char* form : forms) {
     auto d = trace(form);
@@ -147,6 +165,57 @@ TEST_F(LintTrace, ObservesRewritesAndScans) {
   ASSERT_FALSE(out[0].relations.empty());
   EXPECT_TRUE(out[0].relations[0].scan);
   EXPECT_FALSE(out[0].relations[0].rewrite);
+}
+
+// Every index REINDEX TABLE rebuilds is named, locked ACCESS EXCLUSIVE and
+// given a new file, as the server does.
+TEST_F(LintTrace, ReindexTableNamesEachIndex) {
+  std::vector<lint::TraceStatement> out;
+  auto d = trace("REINDEX TABLE users", &out);
+  EXPECT_TRUE(d.empty()) << joined(d);
+  ASSERT_EQ(out.size(), 1u);
+  int indexes = 0;
+  for (const auto& r : out[0].relations) {
+    if (r.relation == "users_n_idx" || r.relation == "users_email_uq" ||
+        r.relation == "users_pkey") {
+      ++indexes;
+      EXPECT_EQ(r.lock, lint::LockMode::kAccessExclusive) << r.relation;
+      EXPECT_TRUE(r.rewrite) << r.relation;
+    }
+  }
+  EXPECT_EQ(indexes, 3);
+}
+
+// An index lock stronger than its table's that the facts leave out is a
+// disagreement (the trace looked at tables only).
+TEST_F(LintTrace, UnnamedIndexLockIsReported) {
+  auto conn = connect();
+  lint::LintOptions o;
+  o.catalog = lint::load_catalog(*conn);
+  auto report = lint::lint_sql("t.sql", "REINDEX TABLE users", o);
+  auto& rels = report.facts[0].relations;
+  rels.erase(std::remove_if(rels.begin(), rels.end(),
+                            [](const lint::RelationFact& r) { return r.relation != "users"; }),
+             rels.end());
+  auto t = lint::trace_file(*conn, url_, report);
+  auto d = t.disagreements(&report);
+  ASSERT_EQ(d.size(), 3u) << joined(d);
+  EXPECT_NE(d[0].find("took AccessExclusiveLock on index"), std::string::npos) << d[0];
+}
+
+TEST_F(LintTrace, TruncateGivesANewFile) {
+  std::vector<lint::TraceStatement> out;
+  auto conn = connect();
+  lint::LintOptions o;
+  o.catalog = lint::load_catalog(*conn);
+  auto report = lint::lint_sql("t.sql", "TRUNCATE users CASCADE", o);
+  ASSERT_FALSE(report.facts[0].relations.empty());
+  EXPECT_TRUE(report.facts[0].relations[0].new_file);
+  EXPECT_FALSE(report.facts[0].relations[0].rewrite);
+  auto t = lint::trace_file(*conn, url_, report);
+  ASSERT_FALSE(t.statements[0].relations.empty());
+  EXPECT_TRUE(t.statements[0].relations[0].rewrite) << "the server gave it a new file";
+  EXPECT_TRUE(t.disagreements(&report).empty()) << joined(t.disagreements(&report));
 }
 
 TEST_F(LintTrace, ConcurrentBuildAfterALockInTheFileIsSkippedNotHung) {
