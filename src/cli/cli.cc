@@ -9,6 +9,7 @@
 #include <regex>
 
 #include "cli/common.h"
+#include "cli/version.h"
 #include "pg/pg_connection.h"
 #include "util/error.h"
 
@@ -30,6 +31,8 @@ CommandRun setup_pause(CLI::App&, const GlobalOptions&);
 CommandRun setup_resume(CLI::App&, const GlobalOptions&);
 CommandRun setup_throttle(CLI::App&, const GlobalOptions&);
 CommandRun setup_abort(CLI::App&, const GlobalOptions&);
+CommandRun setup_completion(CLI::App&, const GlobalOptions&);
+CommandRun setup_manpages(CLI::App&, const GlobalOptions&);
 
 const std::vector<CommandSpec>& command_table() {
   static const std::vector<CommandSpec> table = {
@@ -57,6 +60,9 @@ const std::vector<CommandSpec>& command_table() {
       {"migrate", "start and complete every pending migration in order", setup_migrate},
       {"history", "what was applied, when, by whom, how long it took", setup_history},
       {"docs", "write the schema repository's docs for every migration", setup_docs},
+      {"completion", "print the shell completion script for bash, zsh or fish", setup_completion},
+      // Hidden from --help: the build runs it to write the man pages.
+      {"manpages", "write one man page per command (colshift.1, colshift-NAME.1)", setup_manpages},
   };
   return table;
 }
@@ -157,14 +163,18 @@ bool wants_json(int argc, char** argv) {
 
 }  // namespace
 
-int run_cli(int argc, char** argv) {
-  CLI::App app{
+std::unique_ptr<CliApp> make_cli_app() {
+  auto cli = std::make_unique<CliApp>();
+  cli->app = std::make_unique<CLI::App>(
       "colshift: ship schema changes to live databases with zero downtime, "
       "reversibly, with a record of why and how.",
-      "colshift"};
+      "colshift");
+  CLI::App& app = *cli->app;
+  GlobalOptions& global = cli->global;
   app.require_subcommand(1);
-  app.set_version_flag("--version", "colshift 0.1.0");
-  GlobalOptions global;
+  app.set_version_flag("--version", version_text(),
+                       "print the version, the git commit it was built from and the PostgreSQL "
+                       "parser version lint uses");
   app.add_option("--db", global.db,
                  "database URL or keyword string (default: $DATABASE_URL, then PG* variables)");
   app.add_option("--schema", global.schema, "colshift's own schema in the target database")
@@ -178,14 +188,20 @@ int run_cli(int argc, char** argv) {
   app.add_flag("-v,--verbose", global.verbose, "log every SQL statement to stderr");
   app.fallthrough();  // global options may also follow the command name
 
-  std::vector<CommandRun> runs(command_table().size());
-  std::vector<CLI::App*> subs;
-  for (size_t i = 0; i < command_table().size(); ++i) {
-    const auto& spec = command_table()[i];
+  for (const auto& spec : command_table()) {
     CLI::App* sub = app.add_subcommand(spec.name, spec.summary);
-    runs[i] = spec.setup(*sub, global);
-    subs.push_back(sub);
+    cli->runs.push_back(spec.setup(*sub, global));
+    cli->subs.push_back(sub);
   }
+  return cli;
+}
+
+int run_cli(int argc, char** argv) {
+  auto cli = make_cli_app();
+  CLI::App& app = *cli->app;
+  GlobalOptions& global = cli->global;
+  const auto& subs = cli->subs;
+  const auto& runs = cli->runs;
 
   const bool json = wants_json(argc, argv);
   try {

@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -43,6 +44,18 @@ struct CommandSpec {
 };
 
 const std::vector<CommandSpec>& command_table();
+
+// The whole command line, built from command_table(): the root app (global
+// options, --help, --version) with one subcommand per row. --help, the man
+// pages (`colshift manpages`) and the completion scripts all read this tree.
+struct CliApp {
+  GlobalOptions global;           // filled in by app->parse()
+  std::unique_ptr<CLI::App> app;  // owns the subcommands
+  std::vector<CLI::App*> subs;    // parallel to command_table()
+  std::vector<CommandRun> runs;   // parallel to command_table()
+};
+// Never null; the result must not move (the commands refer to its `global`).
+std::unique_ptr<CliApp> make_cli_app();
 
 // Parses argv, runs the chosen command, prints errors; returns the exit code.
 int run_cli(int argc, char** argv);

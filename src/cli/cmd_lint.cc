@@ -129,6 +129,10 @@ int run_lint(const LintArgs& args, const GlobalOptions& global) {
     std::cout << lint::render_sarif(reports).dump(2, ' ', false,
                                                   nlohmann::json::error_handler_t::replace)
               << "\n";
+  } else if (format == "gitlab") {
+    std::cout << lint::render_gitlab(reports).dump(2, ' ', false,
+                                                   nlohmann::json::error_handler_t::replace)
+              << "\n";
   } else if (format == "github") {
     lint::render_github(reports, std::cout);
     std::cout << "::notice::colshift lint: " << lint::summary_line(reports) << "\n";
@@ -152,8 +156,9 @@ CommandRun setup_lint(CLI::App& sub, const GlobalOptions& global) {
                  "SQL files, colshift migration files (.yaml/.yml/.json) or directories "
                  "(default: migrations/ if present, else .)");
   sub.add_option("--format", args->format,
-                 "text, json, sarif or github (--json means json); markdown with --explain")
-      ->check(CLI::IsMember({"text", "json", "sarif", "github", "markdown"}))
+                 "text, json, sarif, gitlab (code quality report) or github (--json means json); "
+                 "markdown with --explain")
+      ->check(CLI::IsMember({"text", "json", "sarif", "gitlab", "github", "markdown"}))
       ->capture_default_str();
   sub.add_option("--pg-version", args->pg_version,
                  "target PostgreSQL version, 11 to 17 (e.g. 15 or 14.2); default: .colshift.yaml, "

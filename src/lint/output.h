@@ -1,5 +1,5 @@
-// Rendering lint results: human text, JSON, SARIF 2.1.0, GitHub annotations,
-// and rule documentation (--explain, docs/lint/RULE-ID.md).
+// Rendering lint results: human text, JSON, SARIF 2.1.0, GitLab code quality,
+// GitHub annotations, and rule documentation (--explain, docs/lint/RULE-ID.md).
 #pragma once
 
 #include <nlohmann/json.hpp>
@@ -27,6 +27,12 @@ nlohmann::json render_json(const std::vector<FileReport>& reports);
 
 // SARIF 2.1.0 log with one run; every rule in tool.driver.rules.
 nlohmann::json render_sarif(const std::vector<FileReport>& reports);
+
+// GitLab code quality report: a JSON array of issues, each with description
+// (message and recipe), check_name (the rule), fingerprint (stable across
+// edits that only move the statement), severity (error: critical, warning:
+// major, info: info) and location.path / location.lines.begin.
+nlohmann::json render_gitlab(const std::vector<FileReport>& reports);
 
 // GitHub Actions workflow commands (::error file=...,line=...::message).
 void render_github(const std::vector<FileReport>& reports, std::ostream& out);
