@@ -115,10 +115,11 @@ RunContext run_context(const std::string& path, const std::string& text, Transac
     fs::path dir = p.parent_path();
     diesel = fs::exists(dir / "up.sql", ec) && fs::exists(dir / "down.sql", ec);
   }
-  bool up_down = digits_then(lname, 0, '_') &&
-                 (ends_with(lname, ".up.sql") || ends_with(lname, ".down.sql"));
+  bool up_down =
+      digits_then(lname, 0, '_') && (ends_with(lname, ".up.sql") || ends_with(lname, ".down.sql"));
   bool flyway = flyway_name(name, 'V') || flyway_name(name, 'U');
-  bool prisma = lname == "migration.sql" && p.parent_path().parent_path().filename() == "migrations";
+  bool prisma =
+      lname == "migration.sql" && p.parent_path().parent_path().filename() == "migrations";
   ctx.down = lname == "down.sql" || ends_with(lname, ".down.sql") || flyway_name(name, 'U');
   Markers m = read_markers(text);
   if (m.no_transaction || lname.find(".autocommit.") != std::string::npos) {
@@ -134,10 +135,10 @@ RunContext run_context(const std::string& path, const std::string& text, Transac
     ctx.why = "setting: per-file";
     return ctx;
   }
-  const char* layout = diesel    ? "diesel layout"
-                       : up_down ? "golang-migrate/sqlx layout"
-                       : flyway  ? "Flyway layout"
-                       : prisma  ? "Prisma layout"
+  const char* layout = diesel     ? "diesel layout"
+                       : up_down  ? "golang-migrate/sqlx layout"
+                       : flyway   ? "Flyway layout"
+                       : prisma   ? "Prisma layout"
                        : m.dbmate ? "dbmate markers"
                        : m.goose  ? "goose markers"
                                   : nullptr;

@@ -43,7 +43,7 @@ struct RunContext {
   // outside any transaction block, while sqlx (same file names) wraps it. With
   // one statement the layout is ambiguous, so no transaction is assumed.
   bool one_statement_autocommits = false;
-  std::string why;              // "diesel layout", "-- no-transaction marker", "setting", ...
+  std::string why;  // "diesel layout", "-- no-transaction marker", "setting", ...
 };
 
 // How `path` (with contents `text`) is run under `mode`. A per-file marker in

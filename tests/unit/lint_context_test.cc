@@ -66,8 +66,7 @@ TEST(LintContext, PerFileTransactionSilencesRobustStatements) {
   EXPECT_FALSE(has_rule(r, "prefer-robust-stmts")) << joined(rule_ids(r));
   EXPECT_TRUE(r.in_transaction);
   // ... and CREATE INDEX CONCURRENTLY fails in the runner's transaction.
-  auto c = lint_as("x.sql", "CREATE INDEX CONCURRENTLY i ON users (a);",
-                   TransactionMode::kPerFile);
+  auto c = lint_as("x.sql", "CREATE INDEX CONCURRENTLY i ON users (a);", TransactionMode::kPerFile);
   ASSERT_TRUE(has_rule(c, "concurrently-in-transaction")) << joined(rule_ids(c));
   EXPECT_NE(finding(c, "concurrently-in-transaction")->message.find("runner"), std::string::npos);
   // The runner's transaction needs no COMMIT of the file's own.
@@ -83,8 +82,8 @@ TEST(LintContext, RunnerPresetsAndMarkers) {
   auto auto_mode = TransactionMode::kAuto;
   EXPECT_TRUE(run_context("db/1_add.up.sql", "", auto_mode).in_transaction);
   EXPECT_TRUE(run_context("sql/V3__add.sql", "", auto_mode).in_transaction);
-  EXPECT_TRUE(run_context("prisma/migrations/20240101_x/migration.sql", "", auto_mode)
-                  .in_transaction);
+  EXPECT_TRUE(
+      run_context("prisma/migrations/20240101_x/migration.sql", "", auto_mode).in_transaction);
   EXPECT_TRUE(run_context("m.sql", "-- migrate:up\nSELECT 1;", auto_mode).in_transaction);
   EXPECT_FALSE(run_context("setup.sql", "SELECT 1;", auto_mode).in_transaction);
   // A marker always wins.
@@ -92,7 +91,8 @@ TEST(LintContext, RunnerPresetsAndMarkers) {
   EXPECT_FALSE(
       run_context("x.sql", "-- +goose NO TRANSACTION\n", TransactionMode::kPerFile).in_transaction);
   EXPECT_FALSE(run_context("m.sql", "-- migrate:up transaction:false\n", auto_mode).in_transaction);
-  EXPECT_FALSE(run_context("5_idx.autocommit.up.sql", "", TransactionMode::kPerFile).in_transaction);
+  EXPECT_FALSE(
+      run_context("5_idx.autocommit.up.sql", "", TransactionMode::kPerFile).in_transaction);
   // With a marker, CONCURRENTLY is fine again.
   auto c = lint_as("1_idx.up.sql", "-- no-transaction\nCREATE INDEX CONCURRENTLY i ON users (a);");
   EXPECT_FALSE(has_rule(c, "concurrently-in-transaction")) << joined(rule_ids(c));
@@ -231,8 +231,8 @@ TEST(LintContext, AddColumnReferencesIsChecked) {
   auto r = lint_text("ALTER TABLE orders ADD COLUMN user_id bigint REFERENCES users (id);");
   EXPECT_TRUE(has_rule(r, "foreign-key-without-index")) << joined(rule_ids(r));
   EXPECT_FALSE(has_rule(r, "foreign-key-missing-not-valid")) << "no default: nothing validated";
-  auto d = lint_text(
-      "ALTER TABLE orders ADD COLUMN user_id bigint DEFAULT 1 REFERENCES users (id);");
+  auto d =
+      lint_text("ALTER TABLE orders ADD COLUMN user_id bigint DEFAULT 1 REFERENCES users (id);");
   EXPECT_TRUE(has_rule(d, "foreign-key-missing-not-valid")) << joined(rule_ids(d));
   // The referenced table is named in the facts, SHARE ROW EXCLUSIVE.
   bool named = false;
@@ -251,8 +251,8 @@ TEST(LintContext, AddColumnReferencesIsChecked) {
 
 // §4: a whole-table UPDATE ... FROM ... WHERE a.id = b.id went unflagged.
 TEST(LintContext, UpdateFromJoinTouchesEveryRow) {
-  auto r = lint_text(
-      "UPDATE orders o SET total = s.total FROM order_sums s WHERE o.id = s.order_id;");
+  auto r =
+      lint_text("UPDATE orders o SET total = s.total FROM order_sums s WHERE o.id = s.order_id;");
   EXPECT_TRUE(has_rule(r, "unbatched-update")) << joined(rule_ids(r));
   EXPECT_TRUE(r.facts[0].relations[0].scan);
   auto batched = lint_text(
@@ -335,8 +335,8 @@ TEST(LintContext, LockTimeoutMessageNamesTableAndWhatWaits) {
 // §4: error only for hazards on a live table; style rules are info.
 TEST(LintContext, SeverityTiers) {
   for (const char* style : {"prefer-timestamptz", "prefer-jsonb", "ban-char", "quoted-identifier",
-                            "reserved-identifier", "prefer-text", "prefer-identity",
-                            "unclear-name", "index-too-many-columns", "prefer-bigint-id"}) {
+                            "reserved-identifier", "prefer-text", "prefer-identity", "unclear-name",
+                            "index-too-many-columns", "prefer-bigint-id"}) {
     EXPECT_EQ(find_rule(style)->severity, Severity::kInfo) << style;
   }
   for (const char* not_a_hazard : {"missing-lock-timeout", "uncommitted-transaction",

@@ -100,9 +100,9 @@ plan::TableImpact PostgresDialect::read_impact(Connection& conn, const std::stri
       "NULL OR p.prosrc ~* $2) GROUP BY 1 ORDER BY 1 LIMIT 50",
       {oid, word_pattern(words)});
   for (size_t i = 0; i < fns.size(); ++i) {
-    im.functions.push_back(fmt::format("{} ({})", fns.text(i, 0),
-                                       fns.boolean(i, 1) ? "recorded dependency"
-                                                         : "named in its body"));
+    im.functions.push_back(
+        fmt::format("{} ({})", fns.text(i, 0),
+                    fns.boolean(i, 1) ? "recorded dependency" : "named in its body"));
   }
 
   auto trg = conn.exec(
@@ -152,8 +152,7 @@ plan::TableImpact PostgresDialect::read_impact(Connection& conn, const std::stri
         "pt.schemaname = $1 AND pt.tablename = $2) ORDER BY 1",
         {t.schema, t.name});
     for (size_t i = 0; i < pubs.size(); ++i) {
-      im.publications.push_back(pubs.text(i, 0) +
-                                (pubs.boolean(i, 1) ? " (FOR ALL TABLES)" : ""));
+      im.publications.push_back(pubs.text(i, 0) + (pubs.boolean(i, 1) ? " (FOR ALL TABLES)" : ""));
     }
     optional_part(conn, [&] {
       auto slots = conn.exec(
@@ -174,8 +173,7 @@ plan::TableImpact PostgresDialect::read_impact(Connection& conn, const std::stri
       "SELECT n.nspname FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace "
       "WHERE e.extname = 'pg_stat_statements'");
   if (!pss.empty()) {
-    const std::string mean =
-        conn.server_version() >= 130000 ? "mean_exec_time" : "mean_time";
+    const std::string mean = conn.server_version() >= 130000 ? "mean_exec_time" : "mean_time";
     optional_part(conn, [&] {
       auto st = conn.exec(
           fmt::format("SELECT calls, {}, query FROM {}.pg_stat_statements WHERE dbid = (SELECT "
@@ -185,8 +183,7 @@ plan::TableImpact PostgresDialect::read_impact(Connection& conn, const std::stri
           {word_pattern({t.name})});
       im.statements_available = true;
       for (size_t i = 0; i < st.size(); ++i) {
-        im.statements.push_back(
-            {st.integer(i, 0), std::stod(st.text(i, 1, "0")), st.text(i, 2)});
+        im.statements.push_back({st.integer(i, 0), std::stod(st.text(i, 1, "0")), st.text(i, 2)});
       }
     });
   }
