@@ -1,6 +1,14 @@
 // The backfill: fills a new column for rows that existed before the
 // dual-write trigger, one primary-key range per short transaction.
 //
+// The key space (up to the largest key when the backfill first started) is
+// split once into ranges (colshift.backfill_range), each with its own
+// checkpoint; `workers` sessions take ranges from a shared queue and fill
+// them in parallel. Every worker passes the same gate before each batch
+// (control row, throttle signals, the load governor), and the progress is
+// their sum. One range per worker, fixed at the first run: a resumed run (after
+// kill -9, with any --workers) visits exactly the same keys.
+//
 // Each batch finds its upper key (keyset: ORDER BY key OFFSET size-1), runs
 // one UPDATE computing every new column of the table in the statement (the
 // trigger is switched off for that statement only), and writes the checkpoint in the same
@@ -22,6 +30,7 @@
 #include <string>
 
 #include "backfill/batch_sizer.h"
+#include "backfill/governor.h"
 #include "backfill/throttle.h"
 #include "dialect/connection.h"
 #include "dialect/dialect.h"
@@ -39,7 +48,8 @@ struct Progress {
   double rows_per_second = 0;   // recent rate
   double eta_seconds = -1;      // -1 unknown
   double elapsed_seconds = 0;   // this run
-  std::string throttle_reason;  // non-empty while waiting
+  std::string throttle_reason;  // non-empty while waiting or slowed
+  int workers = 1;              // sessions filling ranges in this run
   bool done = false;
 };
 
@@ -50,6 +60,8 @@ struct BackfillOptions {
   int max_reconnect_attempts = 30;  // on a lost connection
   std::chrono::milliseconds progress_every{1000};
   ThrottleSettings throttle;
+  LoadSettings load;  // the load governor (on by default)
+  int workers = 1;    // parallel sessions, each filling its own key ranges
   std::string state_schema = "colshift";
   std::string session_name = "colshift backfill";  // application_name of its session
   // Called before every batch (and after a reconnect): the caller checks that
@@ -76,11 +88,23 @@ class Backfill {
                 const ProgressSink& sink);
 
  private:
+  struct Shared;
+  struct Worker;
+
   std::unique_ptr<Connection> open_session();
-  // Waits while paused or throttled; throws on abort. Returns the batch size
-  // override from the control row (0: none).
-  int gate(Connection& conn, state::StateStore& state, const plan::BackfillSpec& spec, long long id,
-           int step, Progress& progress, const ProgressSink& sink);
+  // The key ranges of this backfill: made (and recorded) on the first run.
+  std::vector<state::BackfillRange> ranges(Connection& conn, state::StateStore& state,
+                                           const plan::BackfillSpec& spec, long long id, int step,
+                                           const state::BackfillCheckpoint& cp,
+                                           const std::vector<std::string>& max_key);
+  // One worker: takes ranges from the queue until none is left or the run stops.
+  void work(Worker& w, Shared& sh, const plan::BackfillSpec& spec, long long id, int step);
+  // Fills one range; returns when it is done or the run stops.
+  void fill_range(Worker& w, Shared& sh, const plan::BackfillSpec& spec, long long id, int step,
+                  state::BackfillRange& range);
+  // Waits while paused, throttled or slowed by the governor; throws on abort.
+  // Returns the batch size override from the control row (0: none).
+  int gate(Worker& w, Shared& sh, const plan::BackfillSpec& spec, long long id, int step);
 
   [[noreturn]] void throw_row_failure(Connection& conn, const plan::BackfillSpec& spec,
                                       const std::vector<std::string>& after,
@@ -90,8 +114,6 @@ class Backfill {
   ConnectionFactory connect_;
   Clock& clock_;
   BackfillOptions options_;
-  Throttle throttle_{clock_};
-  long long progress_base_ = 0;  // rows done before this run (for the rate ceiling)
 };
 
 }  // namespace colshift::backfill

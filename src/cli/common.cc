@@ -45,6 +45,20 @@ void add_backfill_options(CLI::App& sub, ChangeOptions& o) {
   sub.add_option("--throttle-max", o.throttle_max, "threshold for --throttle-query (give both)");
   sub.add_option("--max-rate", o.max_rate, "rows per second ceiling for the backfill (0 = none)")
       ->capture_default_str();
+  sub.add_option("--workers", o.workers,
+                 fmt::format("parallel backfill sessions, each filling its own key ranges "
+                             "(default {}; fixed by the first run of a migration)",
+                             run::kDefaultWorkers));
+  sub.add_option("--max-app-slowdown", o.max_app_slowdown,
+                 "load throttle: slow the backfill while the app's probe latency or busy sessions "
+                 "exceed this many times their baseline (0 = off)")
+      ->capture_default_str();
+  sub.add_option("--load-baseline", o.load_baseline,
+                 "load throttle: how long to sample the app's load before the backfill")
+      ->capture_default_str();
+  sub.add_option("--load-throttle-rows", o.load_throttle_rows,
+                 "load throttle: engage for backfills of at least this many rows")
+      ->capture_default_str();
 }
 
 void add_lock_retries_option(CLI::App& sub, ChangeOptions& o) {
@@ -101,6 +115,19 @@ run::RunOptions run_options(const GlobalOptions& g, const ChangeOptions& o) {
                 "the backfill waits while the query's number exceeds --throttle-max; give both");
   }
   if (o.throttle_max) check_finite("--throttle-max", *o.throttle_max);
+  check_at_least("--workers", o.workers, 0, " (0 = the default)");
+  if (o.workers > 64) {
+    throw Error(ErrorKind::kUsage, fmt::format("--workers must be 64 or fewer, not {}", o.workers),
+                {}, "each worker is a database session busy with the backfill");
+  }
+  check_rate("--max-app-slowdown", o.max_app_slowdown);
+  if (o.max_app_slowdown > 0 && o.max_app_slowdown < 1) {
+    throw Error(ErrorKind::kUsage,
+                fmt::format("--max-app-slowdown must be 1 or more (or 0 = off), not {}",
+                            o.max_app_slowdown),
+                {}, "it is a factor over the app's latency before the backfill; 2 = twice as slow");
+  }
+  check_at_least("--load-throttle-rows", o.load_throttle_rows, 0);
   run::RunOptions r;
   r.state_schema = g.schema;
   r.retry.lock_timeout = g.lock_timeout_ms();
@@ -118,6 +145,10 @@ run::RunOptions run_options(const GlobalOptions& g, const ChangeOptions& o) {
   r.backfill.throttle.probe_sql = o.throttle_query;
   r.backfill.throttle.probe_max = o.throttle_max.value_or(0);
   r.backfill.throttle.max_rate = o.max_rate;
+  r.backfill.workers = o.workers > 0 ? o.workers : run::kDefaultWorkers;
+  r.backfill.load.max_slowdown = o.max_app_slowdown;
+  r.backfill.load.baseline = parse_duration(o.load_baseline, "--load-baseline");
+  r.backfill.load.from_rows = o.load_throttle_rows;
   r.quiet_period = std::chrono::duration_cast<std::chrono::seconds>(
       parse_duration(o.quiet_period, "--quiet-period"));
   r.force = o.force;

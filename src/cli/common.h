@@ -36,6 +36,10 @@ struct ChangeOptions {
   std::string throttle_query;
   std::optional<double> throttle_max;  // required with throttle_query, and only with it
   double max_rate = 0;
+  int workers = 0;  // 0: the default (kDefaultWorkers)
+  double max_app_slowdown = 2.0;
+  std::string load_baseline = "1s";
+  long long load_throttle_rows = 100'000;
   bool force = false;
 };
 void add_backfill_options(CLI::App& sub, ChangeOptions& o);

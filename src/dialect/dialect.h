@@ -106,11 +106,23 @@ class Dialect {
   virtual std::string backfill_update_sql(const plan::BackfillSpec& spec, bool has_after,
                                           bool has_upto, const std::string& state_schema) const = 0;
   // One whole batch in one statement (one round trip, atomic): the UPDATE of
-  // the key range and the checkpoint row in colshift's backfill table. Params:
-  // after key values (if any), upto key values, then migration id, step, last
-  // key (JSON array), batch size, done. Returns one row: the rows filled.
+  // the key range, the checkpoint of its range in colshift's backfill_range
+  // table and the total in the backfill table. Params: after key values (if
+  // any), upto key values, then migration id, step, range part, last key
+  // (JSON array), batch size, range done. Returns one row: the rows filled.
   virtual std::string backfill_batch_sql(const plan::BackfillSpec& spec, bool has_after,
                                          const std::string& state_schema) const = 0;
+  // SELECT of parts - 1 increasing keys that split the keys up to the last
+  // key to visit (params: its values) into parts of about equal rows, from a
+  // sample of about `percent` of the table's pages; fewer when the sample is small.
+  virtual std::string backfill_split_keys_sql(const plan::BackfillSpec& spec, double percent,
+                                              int parts) const = 0;
+  // The load throttle's probe, timed by colshift: what an app transaction on
+  // the table does (a read by key, params: a key's values; a commit).
+  virtual std::string load_probe_sql(const plan::BackfillSpec& spec) const = 0;
+  // Count of other client sessions of this database running a statement now,
+  // leaving out colshift's own (no params).
+  virtual std::string active_sessions_sql() const = 0;
   // Rows still to fill (estimate allowed): used for progress totals.
   virtual std::string backfill_count_sql(const plan::BackfillSpec& spec) const = 0;
   // Read-only: evaluates every expression of the spec over the rows of a key

@@ -49,6 +49,9 @@
 
 namespace colshift::run {
 
+// Backfill sessions when --workers is not given (see bench/results/backfill.md).
+inline constexpr int kDefaultWorkers = 2;
+
 struct RunOptions {
   std::string state_schema = "colshift";
   RetryPolicy retry;

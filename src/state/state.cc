@@ -74,6 +74,19 @@ CREATE TABLE IF NOT EXISTS {s}.backfill (
   updated_at timestamptz NOT NULL DEFAULT clock_timestamp(),
   PRIMARY KEY (migration_id, step)
 );
+CREATE TABLE IF NOT EXISTS {s}.backfill_range (
+  migration_id bigint NOT NULL,
+  step int NOT NULL,
+  part int NOT NULL,
+  lo_key jsonb,
+  hi_key jsonb NOT NULL,
+  last_key jsonb,
+  rows_done bigint NOT NULL DEFAULT 0,
+  done boolean NOT NULL DEFAULT false,
+  updated_at timestamptz NOT NULL DEFAULT clock_timestamp(),
+  PRIMARY KEY (migration_id, step, part),
+  FOREIGN KEY (migration_id, step) REFERENCES {s}.backfill (migration_id, step)
+);
 CREATE TABLE IF NOT EXISTS {s}.control (
   id int PRIMARY KEY DEFAULT 1 CHECK (id = 1),
   paused boolean NOT NULL DEFAULT false,
@@ -279,6 +292,66 @@ void StateStore::start_checkpoint(long long id, int step, long long rows_total, 
           table("backfill")),
       {std::to_string(id), std::to_string(step), std::to_string(rows_total),
        std::to_string(batch_size)});
+}
+
+namespace {
+
+std::vector<std::string> key_of(const std::string& json) {
+  auto j = nlohmann::json::parse(json);
+  return j.is_array() ? j.get<std::vector<std::string>>() : std::vector<std::string>{};
+}
+
+std::string json_key(const std::vector<std::string>& key) {
+  return key.empty() ? std::string("null") : nlohmann::json(key).dump();
+}
+
+}  // namespace
+
+std::vector<BackfillRange> StateStore::ranges(long long id, int step) {
+  auto r = conn_.exec(fmt::format("SELECT part, coalesce(lo_key::text, 'null'), hi_key::text, "
+                                  "coalesce(last_key::text, 'null'), rows_done, done FROM {} "
+                                  "WHERE migration_id = $1 AND step = $2 ORDER BY part",
+                                  table("backfill_range")),
+                      {std::to_string(id), std::to_string(step)});
+  std::vector<BackfillRange> out;
+  for (size_t i = 0; i < r.size(); ++i) {
+    BackfillRange b;
+    b.part = static_cast<int>(r.integer(i, 0));
+    b.lo_key = key_of(r.text(i, 1));
+    b.hi_key = key_of(r.text(i, 2));
+    b.last_key = key_of(r.text(i, 3));
+    b.rows_done = r.integer(i, 4);
+    b.done = r.boolean(i, 5);
+    out.push_back(std::move(b));
+  }
+  return out;
+}
+
+std::optional<BackfillRange> StateStore::range(long long id, int step, int part) {
+  for (auto& b : ranges(id, step))
+    if (b.part == part) return b;
+  return std::nullopt;
+}
+
+std::vector<BackfillRange> StateStore::create_ranges(long long id, int step,
+                                                     const std::vector<BackfillRange>& ranges) {
+  nlohmann::json rows = nlohmann::json::array();
+  for (const auto& b : ranges) {
+    rows.push_back({{"part", b.part},
+                    {"lo", nlohmann::json::parse(json_key(b.lo_key))},
+                    {"hi", nlohmann::json::parse(json_key(b.hi_key))},
+                    {"last", nlohmann::json::parse(json_key(b.last_key))},
+                    {"rows", b.rows_done}});
+  }
+  // One statement: all the ranges or none (a racing run's set stays whole).
+  conn_.exec(fmt::format("INSERT INTO {} (migration_id, step, part, lo_key, hi_key, last_key, "
+                         "rows_done) SELECT $1, $2, (r->>'part')::int, NULLIF(r->'lo', 'null'), "
+                         "r->'hi', NULLIF(r->'last', 'null'), (r->>'rows')::bigint "
+                         "FROM jsonb_array_elements($3::jsonb) r WHERE NOT EXISTS (SELECT 1 FROM "
+                         "{} WHERE migration_id = $1 AND step = $2)",
+                         table("backfill_range"), table("backfill_range")),
+             {std::to_string(id), std::to_string(step), rows.dump()});
+  return this->ranges(id, step);
 }
 
 void StateStore::event(long long id, const std::string& migration, const std::string& kind,

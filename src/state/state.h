@@ -15,7 +15,14 @@
 //   backfill    (migration_id, step): last_key (jsonb array of key values as
 //               text), max_key (the last key to visit), rows_done, rows_total,
 //               batch_size, done, throttle (why it waits), started_at,
-//               updated_at; written in the same transaction as each batch.
+//               updated_at; written in the same transaction as each batch
+//               (rows_done sums every range's batches).
+//   backfill_range  (migration_id, step, part): one key range of a backfill,
+//               (lo_key, hi_key] (lo_key NULL: from the first key), and its
+//               own checkpoint (last_key, rows_done, done), written in the
+//               same transaction as each of its batches. Fixed when the
+//               backfill first starts, so a resumed run (any --workers)
+//               visits exactly the same keys.
 //   control     one row (id 1): paused, abort_requested, and throttle
 //               overrides (max_rate, max_replica_lag_ms, max_lock_waiters,
 //               throttle_query, throttle_max, batch_size) that a running
@@ -82,6 +89,16 @@ struct BackfillCheckpoint {
   double idle_seconds = 0;     // since the last checkpoint write
 };
 
+// One key range of a backfill and its checkpoint (table backfill_range).
+struct BackfillRange {
+  int part = 0;
+  std::vector<std::string> lo_key;    // exclusive lower bound; empty: from the first key
+  std::vector<std::string> hi_key;    // inclusive upper bound
+  std::vector<std::string> last_key;  // the last key done; empty: nothing yet
+  long long rows_done = 0;
+  bool done = false;
+};
+
 // Live control of a running backfill (row `control`, id 1), set from another
 // terminal by pause/resume/throttle/abort and read before every batch.
 // Unset optionals mean "use the value given on the command line".
@@ -131,6 +148,13 @@ class StateStore {
 
   std::optional<BackfillCheckpoint> checkpoint(long long id, int step);
   void start_checkpoint(long long id, int step, long long rows_total, int batch_size);
+  // The key ranges of a backfill, by part (none before the first run made them).
+  std::vector<BackfillRange> ranges(long long id, int step);
+  std::optional<BackfillRange> range(long long id, int step, int part);
+  // Records the ranges (parts 0..n-1) unless some exist already; returns the
+  // ones recorded (a racing or earlier run's win).
+  std::vector<BackfillRange> create_ranges(long long id, int step,
+                                           const std::vector<BackfillRange>& ranges);
 
   Control control();
   // Clears every control setting and addresses the row to `migration_id`: a

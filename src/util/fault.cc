@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <atomic>
 #include <cstdlib>
 #include <fstream>
 
@@ -31,9 +32,8 @@ void hit(const std::string& where, Connection& conn) {
     _exit(137);  // as kill -9: no destructors, no unlock, sockets closed by the kernel
   }
   // Once per process: the retry after a lost connection must be able to succeed.
-  static bool fired = false;
-  if (spec == point + "=disconnect" && !fired) {
-    fired = true;
+  static std::atomic<bool> fired{false};
+  if (spec == point + "=disconnect" && !fired.exchange(true)) {
     conn.sever();
   }
 }

@@ -6,6 +6,8 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -35,6 +37,14 @@ RunResult run_colshift(const std::vector<std::string>& args, const std::string& 
 // to `log_path`.
 int spawn_colshift(const std::vector<std::string>& args, const std::string& url,
                    const std::string& log_path);
+
+// Polls `pred` every 50 ms until it holds or `timeout` passes; returns it.
+bool wait_until(const std::function<bool()>& pred, std::chrono::milliseconds timeout);
+// Waits for a spawned colshift; returns its exit code (128 when killed by a
+// signal), or -1 on timeout (then kills it).
+int wait_exit(int pid, std::chrono::seconds timeout);
+// A file's whole content ("" when missing).
+std::string slurp(const std::string& path);
 
 // A fresh database per test, dropped afterwards.
 class PgTest : public ::testing::Test {

@@ -117,17 +117,63 @@ std::string PostgresDialect::backfill_batch_sql(const plan::BackfillSpec& spec, 
                                                 const std::string& state_schema) const {
   const size_t n = spec.key_columns.size();
   const size_t first = (has_after ? 2 * n : n) + 1;
-  // A data-modifying CTE: the UPDATE and its checkpoint commit together.
+  const std::string s = quote_ident(state_schema);
+  // Data-modifying CTEs: the UPDATE, its range's checkpoint and the backfill's
+  // total commit together. The range row is locked before the total (the same
+  // order in every worker), and the total only once the UPDATE is done, so
+  // parallel workers hold it for the commit alone.
   return fmt::format(
-      "WITH colshift_filled AS ({} RETURNING 1), colshift_n AS (SELECT count(*) AS n FROM "
-      "colshift_filled) "
-      "UPDATE {}.{} SET last_key = ${}::jsonb, rows_done = rows_done + colshift_n.n, batch_size = "
-      "${}, "
-      "done = ${}, rows_total = GREATEST(rows_total, rows_done + colshift_n.n), updated_at = "
-      "clock_timestamp() "
-      "FROM colshift_n WHERE migration_id = ${} AND step = ${} RETURNING colshift_n.n",
-      backfill_update_sql(spec, has_after, true, state_schema), quote_ident(state_schema),
-      quote_ident("backfill"), first + 2, first + 3, first + 4, first, first + 1);
+      "WITH colshift_filled AS ({update} RETURNING 1), "
+      "colshift_n AS (SELECT count(*) AS n FROM colshift_filled), "
+      "colshift_range AS (UPDATE {s}.backfill_range SET last_key = ${last}::jsonb, "
+      "rows_done = rows_done + colshift_n.n, done = ${done}, updated_at = clock_timestamp() "
+      "FROM colshift_n WHERE migration_id = ${id} AND step = ${step} AND part = ${part} "
+      "RETURNING colshift_n.n) "
+      "UPDATE {s}.backfill SET rows_done = rows_done + colshift_range.n, batch_size = ${size}, "
+      "rows_total = GREATEST(rows_total, rows_done + colshift_range.n), "
+      "updated_at = clock_timestamp() FROM colshift_range "
+      "WHERE migration_id = ${id} AND step = ${step} RETURNING colshift_range.n",
+      fmt::arg("update", backfill_update_sql(spec, has_after, true, state_schema)),
+      fmt::arg("s", s), fmt::arg("id", first), fmt::arg("step", first + 1),
+      fmt::arg("part", first + 2), fmt::arg("last", first + 3), fmt::arg("size", first + 4),
+      fmt::arg("done", first + 5));
+}
+
+std::string PostgresDialect::backfill_split_keys_sql(const plan::BackfillSpec& spec, double percent,
+                                                     int parts) const {
+  std::string keys = key_tuple(spec.key_columns);
+  std::string cols = keys.substr(1, keys.size() - 2);
+  std::vector<std::string> desc;
+  for (const auto& k : spec.key_columns) desc.push_back(quote_ident(k) + " DESC");
+  // The last key of each of `parts` equal slices of a sample of the keys up
+  // to the backfill's last key ($1..): parts - 1 increasing split keys.
+  return fmt::format(
+      "SELECT {cols} FROM (SELECT DISTINCT ON (colshift_tile) {cols}, colshift_tile FROM "
+      "(SELECT {cols}, ntile({parts}) OVER (ORDER BY {cols}) AS colshift_tile FROM {table} "
+      "TABLESAMPLE SYSTEM ({pct}) WHERE {range}) colshift_s ORDER BY colshift_tile, {desc}) "
+      "colshift_q WHERE colshift_tile < {parts} ORDER BY {cols}",
+      fmt::arg("cols", cols), fmt::arg("parts", parts),
+      fmt::arg("table", qualified(spec.schema, spec.table)), fmt::arg("pct", percent),
+      fmt::arg("range", range_condition(spec, false, true, 1)), fmt::arg("desc", join(desc, ", ")));
+}
+
+std::string PostgresDialect::load_probe_sql(const plan::BackfillSpec& spec) const {
+  // What an app's write transaction waits for: a point read of the table by
+  // its key ($1..) and a commit that must reach the WAL (an xid is assigned,
+  // so the commit record is flushed when synchronous_commit is on).
+  return fmt::format("SELECT txid_current(), (SELECT 1 FROM {} WHERE {} = {})",
+                     qualified(spec.schema, spec.table), key_tuple(spec.key_columns),
+                     params(1, spec.key_columns.size()));
+}
+
+std::string PostgresDialect::active_sessions_sql() const {
+  // The PostgreSQL analogue of MySQL's Threads_running: client sessions of
+  // this database running a statement now, colshift's own sessions ("colshift
+  // backfill", "colshift migrator", ...; an app's "colshift:<version>" token
+  // has no space) left out.
+  return "SELECT count(*) FROM pg_stat_activity WHERE state = 'active' AND "
+         "backend_type = 'client backend' AND datname = current_database() AND "
+         "pid <> pg_backend_pid() AND coalesce(application_name, '') NOT LIKE 'colshift %'";
 }
 
 std::string PostgresDialect::backfill_count_sql(const plan::BackfillSpec& spec) const {

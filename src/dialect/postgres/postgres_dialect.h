@@ -33,6 +33,10 @@ class PostgresDialect final : public Dialect {
   std::string backfill_max_key_sql(const plan::BackfillSpec& spec) const override;
   std::string backfill_update_sql(const plan::BackfillSpec& spec, bool has_after, bool has_upto,
                                   const std::string& state_schema) const override;
+  std::string backfill_split_keys_sql(const plan::BackfillSpec& spec, double percent,
+                                      int parts) const override;
+  std::string load_probe_sql(const plan::BackfillSpec& spec) const override;
+  std::string active_sessions_sql() const override;
   std::string backfill_count_sql(const plan::BackfillSpec& spec) const override;
   std::string backfill_batch_sql(const plan::BackfillSpec& spec, bool has_after,
                                  const std::string& state_schema) const override;

@@ -1,0 +1,148 @@
+#include "backfill/governor.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cmath>
+
+#include "util/interrupt.h"
+
+namespace colshift::backfill {
+
+double median(std::deque<double> v) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  size_t m = v.size() / 2;
+  return v.size() % 2 ? v[m] : (v[m - 1] + v[m]) / 2;
+}
+
+LoadGovernor::LoadGovernor(Clock& clock, LoadSettings s, int workers)
+    : clock_(clock),
+      s_(s),
+      workers_(std::max(1, workers)),
+      enabled_(s.max_slowdown > 0),
+      level_(workers_) {}
+
+void LoadGovernor::set_queries(std::string probe_sql, Params probe_params, std::string active_sql,
+                               Params active_params) {
+  probe_sql_ = std::move(probe_sql);
+  probe_params_ = std::move(probe_params);
+  active_sql_ = std::move(active_sql);
+  active_params_ = std::move(active_params);
+}
+
+std::pair<double, double> LoadGovernor::measure(Connection& conn) {
+  auto t0 = std::chrono::steady_clock::now();
+  conn.exec(probe_sql_, probe_params_);
+  double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+  double active = static_cast<double>(conn.exec(active_sql_, active_params_).integer(0, 0));
+  return {ms, active};
+}
+
+void LoadGovernor::sample_baseline(Connection& conn) {
+  if (!enabled_) return;
+  std::deque<double> probes, actives;
+  const auto end = clock_.now() + s_.baseline;
+  do {
+    auto [ms, active] = measure(conn);
+    probes.push_back(ms);
+    actives.push_back(active);
+    clock_.sleep_for(s_.sample_every / 4);  // denser than during the backfill: a short baseline
+    interrupt::check();
+  } while (clock_.now() < end);
+  // The mean of busy sessions (Little's law wants the mean), the median probe
+  // (one stall of the server must not set the bar).
+  double sum = 0;
+  for (double a : actives) sum += a;
+  set_baseline(median(probes), sum / static_cast<double>(actives.size()));
+}
+
+void LoadGovernor::set_baseline(double probe_ms, double active) {
+  std::lock_guard lock(mu_);
+  base_probe_ms_ = probe_ms;
+  base_active_ = active;
+}
+
+void LoadGovernor::maybe_observe(Connection& conn) {
+  if (!enabled_) return;
+  {
+    std::lock_guard lock(mu_);
+    if (measuring_ || clock_.now() < next_sample_) return;
+    measuring_ = true;
+    next_sample_ = clock_.now() + s_.sample_every;
+  }
+  std::pair<double, double> m;
+  try {
+    m = measure(conn);
+  } catch (...) {
+    std::lock_guard lock(mu_);
+    measuring_ = false;
+    throw;
+  }
+  feed(m.first, m.second);
+  std::lock_guard lock(mu_);
+  measuring_ = false;
+}
+
+void LoadGovernor::feed(double probe_ms, double active) {
+  std::lock_guard lock(mu_);
+  last_probe_ms_ = probe_ms;
+  last_active_ = active;
+  probes_.push_back(probe_ms);
+  actives_.push_back(active);
+  while (static_cast<int>(probes_.size()) > s_.window) probes_.pop_front();
+  while (static_cast<int>(actives_.size()) > s_.window) actives_.pop_front();
+  const double probe = median(probes_);
+  const double busy = median(actives_);
+  // A slow probe counts only while an app is there to feel it: on a database
+  // nobody else uses, the backfill's own load on the probe is no reason to wait.
+  const bool app_present =
+      base_active_ > 0.05 || *std::max_element(actives_.begin(), actives_.end()) > 0;
+  const bool probe_slow =
+      app_present && probe > s_.max_slowdown * base_probe_ms_ + s_.probe_floor_ms;
+  const bool busy_slow = busy > s_.max_slowdown * base_active_ + 1.0;
+  slowed_ = probe_slow || busy_slow;
+  if (slowed_) {
+    level_ = std::max(s_.min_level, level_ * s_.decrease);
+  } else {
+    level_ = std::min(static_cast<double>(workers_), level_ + s_.increase);
+  }
+}
+
+double LoadGovernor::level() const {
+  std::lock_guard lock(mu_);
+  return enabled_ ? level_ : workers_;
+}
+
+Admission LoadGovernor::admit(int w, Clock::Duration busy) const {
+  Admission a;
+  if (!enabled_) return a;
+  std::lock_guard lock(mu_);
+  double share = std::clamp(level_ - w, 0.0, 1.0);
+  if (share < s_.min_level && w > 0) {
+    a.parked = true;
+  } else {
+    share = std::max(share, s_.min_level);
+    // Busy `share` of the time: rest (1 - share) / share of the batch's time.
+    auto rest = std::chrono::duration_cast<Clock::Duration>(busy * ((1.0 - share) / share));
+    a.rest = std::min<Clock::Duration>(rest, std::chrono::seconds(5));
+  }
+  if (level_ < workers_ - 0.05) a.reason = describe_locked();
+  return a;
+}
+
+std::string LoadGovernor::describe_locked() const {
+  return fmt::format(
+      "app load: probe {:.1f} ms (baseline {:.1f} ms), {:g} sessions busy (baseline {:.1f}); "
+      "backfill at {:.0f}% of its speed",
+      median(probes_), base_probe_ms_, median(actives_), base_active_,
+      100.0 * level_ / static_cast<double>(workers_));
+}
+
+std::string LoadGovernor::reason() const {
+  std::lock_guard lock(mu_);
+  if (!enabled_ || level_ >= workers_ - 0.05) return {};
+  return describe_locked();
+}
+
+}  // namespace colshift::backfill
