@@ -275,8 +275,8 @@ StartOutcome Runner::start(const migration::Migration& m) {
     id = state_->create(m.name, m.file, m.checksum, m.purpose, plan::plan_to_json(p),
                         static_cast<int>(p.steps.size()));
     phase_ = state::kExpanding;
-    state_->event(id, m.name, "started", {{"purpose", m.purpose}, {"steps", p.steps.size()}});
   }
+  reconcile_index_events(id);
   // Control settings address a running process: one given while none ran
   // (an abort, a max rate) must not stop or slow this run.
   auto stale = state_->reset_control(id);
@@ -301,7 +301,6 @@ StartOutcome Runner::start(const migration::Migration& m) {
       if (phase_ != phase_state(phase)) {
         state_->set_phase(id, phase_state(phase));
         phase_ = phase_state(phase);
-        state_->event(id, m.name, "phase", {{"phase", phase_}});
       }
       run_steps(id, p, phase, done, state::kActive, last_pending);
     }
@@ -310,7 +309,6 @@ StartOutcome Runner::start(const migration::Migration& m) {
       state_->set_phase(id, state::kActive);
       phase_ = state::kActive;
     }
-    state_->event(id, m.name, "phase", {{"phase", state::kActive}});
   } catch (const std::exception& e) {
     stop(id, m.name, e, current);
   }
@@ -388,7 +386,7 @@ void Runner::run_step(long long id, const plan::Plan& p, size_t index,
         record();
         break;
       case StepKind::kCreateIndex:
-        create_index(s, log);
+        with_index_events(id, step, s, [&] { create_index(s, log); });
         record();
         break;
       case StepKind::kBackfill: {
@@ -470,7 +468,6 @@ void Runner::complete() {
     if (phase_ != state::kCompleting) {
       state_->set_phase(active->id, state::kCompleting);
       phase_ = state::kCompleting;
-      state_->event(active->id, active->name, "phase", {{"phase", state::kCompleting}});
     }
     size_t last_pending = p.steps.size();
     for (size_t i : p.steps_in(Phase::kComplete))
@@ -503,7 +500,6 @@ void Runner::complete() {
       phase_ = state::kCompleted;
     }
     state_->clear_error(active->id);
-    state_->event(active->id, active->name, "phase", {{"phase", state::kCompleted}});
   } catch (const std::exception& e) {
     stop(active->id, active->name, e, "complete");
   }
@@ -558,7 +554,6 @@ void Runner::rollback() {
     if (phase_ != state::kRollingBack) {
       state_->set_phase(active->id, state::kRollingBack);
       phase_ = state::kRollingBack;
-      state_->event(active->id, active->name, "phase", {{"phase", state::kRollingBack}});
     }
     auto undone = state_->steps_done(active->id, "undo");
     // A transactional step records itself in its own transaction: not
@@ -585,7 +580,6 @@ void Runner::rollback() {
       phase_ = state::kRolledBack;
     }
     state_->clear_error(active->id);
-    state_->event(active->id, active->name, "phase", {{"phase", state::kRolledBack}});
   } catch (const std::exception& e) {
     stop(active->id, active->name, e, "rollback");
   }

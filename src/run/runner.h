@@ -143,6 +143,15 @@ class Runner {
   void until_recorded(long long id, int step, const char* direction,
                       const std::function<void()>& attempt);
   void create_index(const plan::Step& s, const RetryLog& log);
+  // Runs `build` (a CREATE INDEX CONCURRENTLY step) between an index_started
+  // and an index_completed or index_failed event (index_events.cc).
+  void with_index_events(long long id, int step, const plan::Step& s,
+                         const std::function<void()>& build);
+  // Settles every index_started event of migration `id` left without an
+  // outcome (a crash, a lost connection) from the catalog: index_completed
+  // when the index is there and valid, index_failed otherwise, each with
+  // "reconciled": true. REQUIRES: the migration lock (no build runs).
+  void reconcile_index_events(long long id);
   void fill_missing(const plan::Step& s);
   void check_constraint(const plan::Step& s, const RetryLog& log,
                         const std::function<void()>& record);
