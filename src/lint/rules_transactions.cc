@@ -39,13 +39,12 @@ std::string a_lock(LockMode m) {
   return fmt::format("{} {} lock", vowel ? "an" : "a", label);
 }
 
-// What queues behind a waiting request for `m` on `table`.
+// What queues behind a waiting request for `m` on `table` (quoted, or a phrase).
 std::string queued_behind(LockMode m, const std::string& table) {
   Blocks b = blocks_of(m);
-  if (b.reads) return fmt::format("every query on \"{}\" queues behind it", table);
-  if (b.writes)
-    return fmt::format("every write to \"{}\" queues behind it (reads continue)", table);
-  return fmt::format("other DDL on \"{}\" queues behind it", table);
+  if (b.reads) return fmt::format("every query on {} queues behind it", table);
+  if (b.writes) return fmt::format("every write to {} queues behind it (reads continue)", table);
+  return fmt::format("other DDL on {} queues behind it", table);
 }
 
 void check_timeouts(RuleContext& ctx) {
@@ -58,10 +57,15 @@ void check_timeouts(RuleContext& ctx) {
     for (const auto& r : ctx.facts().relations) {
       if (!r.created_here && (!worst || r.lock > worst->lock)) worst = &r;
     }
-    std::string table = worst ? worst->relation : std::string("the table");
+    std::string table = worst ? fmt::format("\"{}\"", worst->relation) : "the table";
+    // DROP INDEX locks the index's table, which offline is known only by the index.
+    if (worst && ctx.st().kind == "DropStmt" &&
+        ast::str(ctx.st().tree, "removeType") == "OBJECT_INDEX") {
+      table = fmt::format("the table of index \"{}\"", worst->relation);
+    }
     ctx.report("missing-lock-timeout",
-               fmt::format("This statement waits for {} on \"{}\" with no lock_timeout: while "
-                           "it waits, {}.",
+               fmt::format("This statement waits for {} on {} with no lock_timeout: while it "
+                           "waits, {}.",
                            a_lock(lock), table, queued_behind(lock, table)),
                -1,
                ctx.state().in_transaction()

@@ -205,6 +205,11 @@ TEST(LintMessages, NameTheTableOrIndex) {
   ASSERT_NE(first(d, "drop-index-non-concurrently"), nullptr) << joined(rule_ids(d));
   EXPECT_NE(first(d, "drop-index-non-concurrently")->message.find("\"users_email_idx\""),
             std::string::npos);
+  // Offline, DROP INDEX's table is known only by the index: not called a table.
+  auto lock = first(d, "missing-lock-timeout");
+  ASSERT_NE(lock, nullptr) << joined(rule_ids(d));
+  EXPECT_NE(lock->message.find("lock on the table of index \"users_email_idx\""), std::string::npos)
+      << lock->message;
   auto s = testing::lint_text("ALTER TABLE users ALTER COLUMN email SET NOT NULL;");
   ASSERT_NE(first(s, "missing-statement-timeout"), nullptr) << joined(rule_ids(s));
   EXPECT_NE(first(s, "missing-statement-timeout")->message.find("the whole of \"users\""),
