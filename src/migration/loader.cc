@@ -12,6 +12,7 @@
 #include "migration/migration.h"
 #include "util/error.h"
 #include "util/text.h"
+#include "util/utf8.h"
 
 namespace colshift::migration {
 namespace {
@@ -34,21 +35,7 @@ std::string_view line_of(std::string_view text, int line) {
 
 std::string utf8(unsigned long cp) {
   std::string out;
-  if (cp < 0x80) {
-    out += static_cast<char>(cp);
-  } else if (cp < 0x800) {
-    out += static_cast<char>(0xC0 | (cp >> 6));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  } else if (cp < 0x10000) {
-    out += static_cast<char>(0xE0 | (cp >> 12));
-    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  } else {
-    out += static_cast<char>(0xF0 | (cp >> 18));
-    out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
-    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  }
+  util::append_utf8(cp, out);
   return out;
 }
 
