@@ -19,9 +19,15 @@ CommandRun setup_start(CLI::App& sub, const GlobalOptions& g) {
   auto o = std::make_shared<Opts>();
   sub.add_option("FILE", o->file, "migration file")->required();
   add_backfill_options(sub, o->change);
+  add_downstream_options(sub, o->change, true);
   return [o, &g]() -> int {
     auto options = run_options(g, o->change);  // flags first: nothing read or connected yet
     auto m = migration::load_migration_file(o->file);
+    options.downstream.subscribers = subscriber_connections(m, o->change.subscribers);
+    if (options.downstream.prepare && options.downstream.subscribers.empty()) {
+      throw Error(ErrorKind::kUsage, "--prepare-subscribers needs a subscriber to prepare", {},
+                  "name it with --subscriber URL, or with 'subscribers:' in the migration file");
+    }
     auto hooks = make_hooks(g);
     run::Runner runner(postgres_dialect(), connection_factory(g), options, hooks);
     hooks.log(fmt::format("start {}: {}", m.name, m.purpose));
