@@ -101,10 +101,20 @@ class DownstreamReplication : public ::testing::Test {
 };
 
 TEST_F(DownstreamReplication, StartIsRefusedUntilTheSubscriberIsConfirmed) {
+  // Dependents and a second publication whose column list leaves the column out.
+  p_->exec("CREATE VIEW user_emails AS SELECT id, email FROM users");
+  p_->exec(
+      "CREATE FUNCTION count_users() RETURNS bigint LANGUAGE plpgsql AS $$BEGIN RETURN "
+      "(SELECT count(*) FROM users); END$$");
+  p_->exec("CREATE PUBLICATION ids_pub FOR TABLE users (id)");
   // Plan names the subscription and what it must run first.
   auto plan = colshift({"plan", file_});
   ASSERT_EQ(plan.exit_code, 0) << describe(plan);
-  EXPECT_TRUE(has(plan.out, "public.users.email_domain (text): replicated by users_pub"));
+  EXPECT_TRUE(has(plan.out, "views:             public.user_emails (view)"));
+  EXPECT_TRUE(has(plan.out, "count_users() (named in its body)"));
+  EXPECT_TRUE(has(plan.out, "publications:      ids_pub (columns id); users_pub"));
+  EXPECT_TRUE(has(plan.out, "replication slots: users_sub (logical pgoutput, active"));
+  EXPECT_TRUE(has(plan.out, "replicated by users_pub; not by ids_pub (column list)"));
   EXPECT_TRUE(has(plan.out, "subscriber users_sub (slot users_sub, active): unchecked"));
 
   auto r = colshift({"start", file_});
