@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include "dialect/dialect.h"
+#include "docs/docs.h"
 #include "migration/migration.h"
 #include "plan/planner.h"
 #include "util/error.h"
@@ -167,6 +168,11 @@ TEST(Downstream, AcknowledgedSubscribersAreRecorded) {
   EXPECT_EQ(back.downstream.subscribers[0].state, plan::SubscriberState::kAcknowledged);
   EXPECT_TRUE(
       has(plan::render_plan_text(back), "acknowledged: --subscribers-ready by alice (alice@host)"));
+  // docs of the applied migration show the section as it was planned.
+  EXPECT_TRUE(has(docs::migration_page(back, std::nullopt),
+                  "## Downstream\n\nLogical replication subscribers (PostgreSQL does not "
+                  "replicate DDL), as they were when it was planned:\n\n```\n"
+                  "public.users.email_domain (text): replicated by users_pub\n"));
 }
 
 TEST(Downstream, UnreachableSubscriberIsNotConfirmation) {
