@@ -62,9 +62,15 @@ CommandRun setup_start(CLI::App& sub, const GlobalOptions& g) {
   sub.add_option("--serve", o->serve_port,
                  "serve the read-only status page on 127.0.0.1:PORT while start runs (0 = any "
                  "free port; the URL goes to stderr)");
+  add_downstream_options(sub, o->change, true);
   return [o, &g]() -> int {
     auto options = run_options(g, o->change);  // flags first: nothing read or connected yet
     auto m = migration::load_migration_file(o->file);
+    options.downstream.subscribers = subscriber_connections(m, o->change.subscribers);
+    if (options.downstream.prepare && options.downstream.subscribers.empty()) {
+      throw Error(ErrorKind::kUsage, "--prepare-subscribers needs a subscriber to prepare", {},
+                  "name it with --subscriber URL, or with 'subscribers:' in the migration file");
+    }
     auto hooks = make_hooks(g);
     if (o->serve_port) check_at_least("--serve", *o->serve_port, 0, " (0 = any free port)");
     run::Runner runner(postgres_dialect(), connection_factory(g), options, hooks);

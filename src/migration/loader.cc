@@ -394,7 +394,8 @@ Migration parse_migration(std::string_view text, const std::string& file) {
         ErrorKind::kBadInput, "migration file is empty", file,
         "a migration needs 'purpose' and 'operations'; 'colshift new NAME' writes a skeleton");
   }
-  r.expect_keys(root, "the migration", {"name", "purpose", "undeclared_writers", "operations"});
+  r.expect_keys(root, "the migration",
+                {"name", "purpose", "undeclared_writers", "subscribers", "operations"});
   Migration m;
   m.file = file;
   m.source = std::string(text);
@@ -413,6 +414,14 @@ Migration parse_migration(std::string_view text, const std::string& file) {
              "declares no app version is the old version)");
     }
     m.undeclared_writers_old = *u == "old";
+  }
+  if (auto subs = root["subscribers"]; subs && !subs.IsNull()) {
+    if (!subs.IsSequence()) {
+      r.fail(subs.Mark(), "'subscribers' must be a list",
+             "subscribers: [REPLICA_URL]: environment variable names (their value is the "
+             "connection string) or connection URLs");
+    }
+    for (const auto& item : subs) m.subscribers.push_back(r.string_value(item, "a subscriber"));
   }
   auto ops = root["operations"];
   if (!ops)

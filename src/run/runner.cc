@@ -154,7 +154,60 @@ void Runner::verify_lock(long long id) {
 
 plan::Plan Runner::plan(const migration::Migration& m) {
   auto facts = dialect_.gather_facts(*main_, m);
+  facts.subscribers = read_subscribers(dialect_, m, facts, options_.downstream.subscribers);
   return plan::build_plan(m, facts, dialect_, options_.state_schema);
+}
+
+std::vector<plan::SubscriberFacts> read_subscribers(const Dialect& dialect,
+                                                    const migration::Migration& m,
+                                                    const plan::CatalogFacts& facts,
+                                                    const std::vector<SubscriberConnection>& subs) {
+  std::vector<plan::SubscriberFacts> out;
+  for (const auto& s : subs) {
+    plan::SubscriberFacts f;
+    try {
+      auto conn = s.connect();
+      f = dialect.read_subscriber(*conn, m, facts);
+    } catch (const std::exception& e) {
+      f.error = e.what();
+    }
+    f.label = s.label;
+    out.push_back(std::move(f));
+  }
+  return out;
+}
+
+void Runner::prepare_subscribers(const migration::Migration& m, plan::Plan& p) {
+  if (!options_.downstream.prepare) return;
+  std::vector<std::string> prepared;
+  for (const auto& sub : options_.downstream.subscribers) {
+    bool missing = false;
+    for (const auto& d : p.downstream.subscribers)
+      missing |= d.connection == sub.label && d.state == plan::SubscriberState::kMissing;
+    if (!missing) continue;
+    auto conn = sub.connect();
+    prepare_session(*conn, dialect_, session_name(kMigratorSession, options_.state_schema));
+    auto log = [this](int, const std::string& msg) { say("    waiting: " + msg); };
+    for (const auto& c : p.downstream.columns) {
+      if (c.publications.empty()) continue;
+      say(fmt::format("  subscriber {}: {} ...", sub.label, c.subscriber_sql));
+      try {
+        run_transactional(
+            *conn, {c.subscriber_sql}, {}, [] {}, options_.retry, clock_, c.table, log);
+      } catch (const DbError& e) {
+        throw Error(ErrorKind::kChangeFailed,
+                    fmt::format("could not add {}.{} on subscriber {}: {}", c.table, c.column,
+                                sub.label, e.what()),
+                    c.subscriber_sql,
+                    "add it there yourself, then start again; nothing was changed on this "
+                    "database");
+      }
+    }
+    prepared.push_back(sub.label);
+  }
+  if (prepared.empty()) return;
+  p = plan(m);
+  p.downstream.prepared = prepared;
 }
 
 void Runner::stop(long long id, const std::string& name, const std::exception& e,
@@ -271,10 +324,18 @@ StartOutcome Runner::start(const migration::Migration& m) {
     }
     p = plan(m);
     plan::refuse_hazards(p);  // before anything of the migration changes
+    if (p.downstream.refusals.empty()) prepare_subscribers(m, p);
+    if (options_.downstream.acknowledged)
+      plan::acknowledge_subscribers(p.downstream, state::current_operator(*main_));
+    for (const auto& w : p.downstream.slot_warnings) say("  warning: " + w);
+    plan::refuse_downstream(p);
     preflight(m, p);
     id = state_->create(m.name, m.file, m.checksum, m.purpose, plan::plan_to_json(p),
                         static_cast<int>(p.steps.size()));
     phase_ = state::kExpanding;
+    if (!p.downstream.subscribers.empty()) {
+      state_->event(id, m.name, "downstream", plan::downstream_to_json(p.downstream));
+    }
   }
   reconcile_index_events(id);
   // Control settings address a running process: one given while none ran
