@@ -31,6 +31,9 @@ CommandRun setup_pause(CLI::App&, const GlobalOptions&);
 CommandRun setup_resume(CLI::App&, const GlobalOptions&);
 CommandRun setup_throttle(CLI::App&, const GlobalOptions&);
 CommandRun setup_abort(CLI::App&, const GlobalOptions&);
+CommandRun setup_events(CLI::App&, const GlobalOptions&);
+CommandRun setup_deliver(CLI::App&, const GlobalOptions&);
+CommandRun setup_serve(CLI::App&, const GlobalOptions&);
 CommandRun setup_completion(CLI::App&, const GlobalOptions&);
 CommandRun setup_manpages(CLI::App&, const GlobalOptions&);
 
@@ -59,6 +62,15 @@ const std::vector<CommandSpec>& command_table() {
       {"rollback", "undo the active migration", setup_rollback},
       {"migrate", "start and complete every pending migration in order", setup_migrate},
       {"history", "what was applied, when, by whom, how long it took", setup_history},
+      {"events", "print colshift's events as JSON lines (--follow waits for new ones)",
+       setup_events},
+      {"deliver",
+       "deliver events to webhooks: CloudEvents JSON, signed per Standard Webhooks, in order, at "
+       "least once",
+       setup_deliver},
+      {"serve",
+       "serve a live status page (HTML, Server-Sent Events, JSON) of the migrations in flight",
+       setup_serve},
       {"docs", "write the schema repository's docs for every migration", setup_docs},
       {"completion", "print the shell completion script for bash, zsh or fish", setup_completion},
       // Hidden from --help: the build runs it to write the man pages.

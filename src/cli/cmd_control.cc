@@ -6,39 +6,21 @@
 #include <iostream>
 
 #include "cli/common.h"
+#include "state/control_request.h"
 #include "state/state.h"
 #include "util/error.h"
 
 namespace colshift::cli {
 namespace {
 
-// Opens the state store, or says there is nothing to control: the settings
-// address the running start (a run clears them when it begins), so one given
-// while none runs would only wait for, and surprise, the next start.
+// Opens the state store, or says there is nothing to control
+// (state::require_running_start).
 struct ControlSession {
   std::unique_ptr<Connection> conn;
   std::unique_ptr<state::StateStore> store;
   ControlSession(const GlobalOptions& g, const char* command) : conn(connect_db(g)) {
     store = std::make_unique<state::StateStore>(*conn, g.schema);
-    if (!store->initialized()) {
-      throw Error(ErrorKind::kUsage,
-                  "colshift is not initialised in this database; nothing to control");
-    }
-    auto active = store->active();
-    const bool starting =
-        active && (active->phase == state::kExpanding || active->phase == state::kBackfilling ||
-                   active->phase == state::kFinishing);
-    if (!starting || !store->lock_held()) {
-      throw Error(
-          ErrorKind::kConflict,
-          fmt::format("nothing to {}: no colshift start is running{}", command,
-                      active ? fmt::format(" (migration '{}' is {})", active->name, active->phase)
-                             : std::string()),
-          {},
-          "pause, resume, throttle and abort act on a running start only; 'colshift "
-          "start FILE' resumes a stopped one (with its own --max-rate and other flags), "
-          "'colshift rollback' undoes it");
-    }
+    state::require_running_start(*store, command);
   }
 };
 
@@ -67,8 +49,7 @@ void print_control(const GlobalOptions& g, state::StateStore& store, const std::
 CommandRun setup_pause(CLI::App& /*sub*/, const GlobalOptions& g) {
   return [&g]() -> int {
     ControlSession s(g, "pause");
-    s.store->update_control("paused = true", {});
-    s.store->event(0, "", "paused");
+    state::request_control(*s.store, "pause");
     print_control(g, *s.store,
                   "backfill paused: it stops before its next batch ('colshift resume' goes on)");
     return 0;
@@ -78,8 +59,7 @@ CommandRun setup_pause(CLI::App& /*sub*/, const GlobalOptions& g) {
 CommandRun setup_resume(CLI::App& /*sub*/, const GlobalOptions& g) {
   return [&g]() -> int {
     ControlSession s(g, "resume");
-    s.store->update_control("paused = false", {});
-    s.store->event(0, "", "resumed");
+    state::request_control(*s.store, "resume");
     print_control(g, *s.store, "backfill resumed");
     return 0;
   };
@@ -88,7 +68,7 @@ CommandRun setup_resume(CLI::App& /*sub*/, const GlobalOptions& g) {
 CommandRun setup_abort(CLI::App& /*sub*/, const GlobalOptions& g) {
   return [&g]() -> int {
     ControlSession s(g, "abort");
-    s.store->update_control("abort_requested = true", {});
+    state::request_control(*s.store, "abort");
     print_control(
         g, *s.store,
         "abort requested: the running start stops after its current batch; 'colshift start FILE' "

@@ -4,10 +4,33 @@
 #include <iostream>
 
 #include "cli/common.h"
+#include "plan/plan.h"
 #include "state/state.h"
 #include "util/text.h"
 
 namespace colshift::cli {
+namespace {
+
+// What the stored plan says of the subscribers start confirmed: "users_sub
+// ready; --subscribers-ready by ..."; empty when nothing was downstream.
+std::string downstream_summary(const nlohmann::json& plan) {
+  if (!plan.is_object() || !plan.contains("downstream")) return "";
+  auto d = plan::downstream_from_json(plan["downstream"]);
+  if (d.subscribers.empty()) return "";
+  std::vector<std::string> parts;
+  for (const auto& s : d.subscribers) {
+    std::string name = !s.subscription.empty() ? s.subscription
+                       : !s.slot.empty()       ? s.slot
+                                               : s.connection;
+    parts.push_back(name + " " + plan::subscriber_state_name(s.state));
+  }
+  std::string out = "subscribers " + join(parts, ", ");
+  if (d.acknowledged) out += "; --subscribers-ready by " + d.acknowledged_by;
+  if (!d.prepared.empty()) out += "; prepared first on " + join(d.prepared, ", ");
+  return out;
+}
+
+}  // namespace
 
 CommandRun setup_history(CLI::App& /*sub*/, const GlobalOptions& g) {
   return [&g]() -> int {
@@ -28,7 +51,8 @@ CommandRun setup_history(CLI::App& /*sub*/, const GlobalOptions& g) {
                        {"completed_at", r.completed_at},
                        {"applied_by", r.applied_by},
                        {"duration_seconds", r.duration_seconds},
-                       {"error", r.error}});
+                       {"error", r.error},
+                       {"downstream", downstream_summary(r.plan)}});
       }
       print_json(out);
       return 0;
@@ -43,6 +67,8 @@ CommandRun setup_history(CLI::App& /*sub*/, const GlobalOptions& g) {
       std::cout << fmt::format("{:<4} {:<32} {:<12} {:<25} {:<10} {}\n", r.id, r.name, r.phase,
                                r.started_at, human_duration(r.duration_seconds), r.applied_by);
       if (!r.error.empty()) std::cout << "     error: " << r.error << "\n";
+      if (auto d = downstream_summary(r.plan); !d.empty())
+        std::cout << "     downstream: " << d << "\n";
     }
     return 0;
   };

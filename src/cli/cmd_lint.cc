@@ -123,7 +123,7 @@ int run_lint(const LintArgs& args, const GlobalOptions& global) {
   for (const auto& r : reports) errors = errors || lint::has_errors(r);
   if (format == "json") {
     nlohmann::json trace = args.trace ? lint::trace_json(traces) : nlohmann::json();
-    lint::write_json(reports, args.trace ? &trace : nullptr, std::cout);
+    lint::write_json(reports, args.trace ? &trace : nullptr, std::cout, args.jobs);
   } else if (format == "sarif") {
     // Names and messages carry the files' bytes: never let invalid UTF-8 throw.
     std::cout << lint::render_sarif(reports).dump(2, ' ', false,

@@ -4,8 +4,12 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
+#include <cctype>
 #include <cmath>
+#include <cstdlib>
 #include <iostream>
+#include <set>
 
 #include "pg/pg_connection.h"
 #include "util/text.h"
@@ -59,6 +63,50 @@ void add_backfill_options(CLI::App& sub, ChangeOptions& o) {
   sub.add_option("--load-throttle-rows", o.load_throttle_rows,
                  "load throttle: engage for backfills of at least this many rows")
       ->capture_default_str();
+}
+
+void add_downstream_options(CLI::App& sub, ChangeOptions& o, bool start) {
+  sub.add_option("--subscriber", o.subscribers,
+                 "a logical replication subscriber of the changed tables (URL, or the name of "
+                 "an environment variable holding it; repeatable): colshift checks that it has "
+                 "the new columns")
+      ->type_name("URL|NAME");
+  if (!start) return;
+  sub.add_flag("--prepare-subscribers", o.prepare_subscribers,
+               "add the new columns (nullable, no default) on the named subscribers before "
+               "changing this database");
+  sub.add_flag("--subscribers-ready", o.subscribers_ready,
+               "vouch that subscribers colshift cannot check already have the new columns "
+               "(recorded in the history)");
+}
+
+std::vector<run::SubscriberConnection> subscriber_connections(
+    const migration::Migration& m, const std::vector<std::string>& flags) {
+  std::vector<std::string> all = m.subscribers;
+  all.insert(all.end(), flags.begin(), flags.end());
+  std::vector<run::SubscriberConnection> out;
+  std::set<std::string> seen;
+  for (const auto& named : all) {
+    if (!seen.insert(named).second) continue;
+    const bool variable = !named.empty() && std::all_of(named.begin(), named.end(), [](char c) {
+      return std::isalnum(static_cast<unsigned char>(c)) || c == '_';
+    });
+    std::string url = named;
+    if (variable) {
+      const char* v = std::getenv(named.c_str());
+      if (!v || !*v) {
+        throw Error(ErrorKind::kUsage,
+                    fmt::format("subscriber {}: environment variable {} is not set", named, named),
+                    {}, "set it to the subscriber's connection URL, or name the URL itself");
+      }
+      url = v;
+    }
+    pg::check_conninfo(url);
+    out.push_back({variable ? named : pg::redact_conninfo(url), [url] {
+                     return std::unique_ptr<Connection>(pg::PgConnection::connect({url}));
+                   }});
+  }
+  return out;
 }
 
 void add_lock_retries_option(CLI::App& sub, ChangeOptions& o) {
@@ -152,6 +200,8 @@ run::RunOptions run_options(const GlobalOptions& g, const ChangeOptions& o) {
   r.quiet_period = std::chrono::duration_cast<std::chrono::seconds>(
       parse_duration(o.quiet_period, "--quiet-period"));
   r.force = o.force;
+  r.downstream.prepare = o.prepare_subscribers;
+  r.downstream.acknowledged = o.subscribers_ready;
   return r;
 }
 

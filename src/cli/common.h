@@ -41,8 +41,20 @@ struct ChangeOptions {
   std::string load_baseline = "1s";
   long long load_throttle_rows = 100'000;
   bool force = false;
+  std::vector<std::string> subscribers;  // --subscriber
+  bool subscribers_ready = false;        // --subscribers-ready
+  bool prepare_subscribers = false;      // --prepare-subscribers
 };
 void add_backfill_options(CLI::App& sub, ChangeOptions& o);
+// --subscriber (plan and start), and with `start` --subscribers-ready and
+// --prepare-subscribers.
+void add_downstream_options(CLI::App& sub, ChangeOptions& o, bool start);
+// The subscribers of `m` (its `subscribers` key) and of --subscriber, each
+// once: an environment variable's name is read (Error kUsage when it is not
+// set), a URL is checked without connecting. Labels are the variable's name
+// or the URL with its password redacted.
+std::vector<run::SubscriberConnection> subscriber_connections(
+    const migration::Migration& m, const std::vector<std::string>& flags);
 void add_complete_options(CLI::App& sub, ChangeOptions& o);
 void add_lock_retries_option(CLI::App& sub, ChangeOptions& o);
 // The options checked and converted; throws Error(kUsage) naming the flag for

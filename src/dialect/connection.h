@@ -5,6 +5,7 @@
 // SQL text passed here is the dialect's own; Dialect (dialect.h) builds it.
 #pragma once
 
+#include <chrono>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -115,6 +116,10 @@ class Connection {
   // Fault injection (util/fault.h): cut the link to the server as a network
   // failure would; the next statement fails with a lost connection.
   virtual void sever() {}
+  // Waits up to `timeout` for notifications on the channels this session
+  // LISTENs to; returns their payloads, oldest first (empty on timeout).
+  // Throws DbError (kConnectionLost) when the session is gone.
+  virtual std::vector<std::string> wait_notifications(std::chrono::milliseconds timeout) = 0;
 };
 
 }  // namespace colshift

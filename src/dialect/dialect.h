@@ -64,6 +64,27 @@ class Dialect {
   virtual std::vector<plan::Step> plan_operation(const migration::Operation& op,
                                                  const PlanContext& ctx) const = 0;
 
+  // --- logical replication subscribers ---
+
+  // Reads, read-only, what subscriber `sub` holds: its subscriptions (slot,
+  // publications, enabled, apply and sync error counts where the server
+  // keeps them; a guard of the watched rollout can read these), and for every
+  // column `m` adds to a table `facts` (the publisher's) describes, whether
+  // the subscriber's copy of the table has it with a type that accepts the
+  // publisher's values. Leaves `label` and `error` empty; throws DbError.
+  virtual plan::SubscriberFacts read_subscriber(Connection& sub, const migration::Migration& m,
+                                                const plan::CatalogFacts& facts) const = 0;
+  // This database's logical replication slots and every physical one, with
+  // the WAL each holds back and, while one streams, its walsender's
+  // application_name (a subscription's name). One query; a guard of the
+  // watched rollout can read it. Throws DbError (e.g. no privilege).
+  virtual std::vector<plan::SlotImpact> read_slots(Connection& conn) const = 0;
+  // The additive part a subscriber runs before the publisher's expand: the
+  // column, nullable, no default, skipped when it is there.
+  virtual std::string subscriber_add_column_sql(const std::string& schema, const std::string& table,
+                                                const std::string& column,
+                                                const std::string& type) const = 0;
+
   // --- sessions ---
 
   // Statements every colshift session runs first: the timeouts its own work

@@ -101,6 +101,13 @@ std::string migration_page(const plan::Plan& p,
     out += plan::render_impact_text(p.impact, "");
     out += "```\n\n";
   }
+  if (!p.downstream.empty()) {
+    out +=
+        "## Downstream\n\nLogical replication subscribers (PostgreSQL does not replicate DDL), "
+        "as they were when it was planned:\n\n```\n";
+    out += plan::render_downstream_text(p.downstream, "");
+    out += "```\n\n";
+  }
   out += "## Rollback plan\n\n";
   out +=
       "`colshift rollback` undoes the migration from any phase before `complete`, newest step "

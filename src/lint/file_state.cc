@@ -134,7 +134,8 @@ std::optional<Position> FileState::opposite_order(const std::string& first,
   return it->second;
 }
 
-void FileState::run_in_transaction() {
+void FileState::run_in_transaction(const std::string& runner) {
+  runner_ = runner;
   in_transaction_ = true;
   depth_ = 0;
 }

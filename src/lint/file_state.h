@@ -68,7 +68,10 @@ class FileState {
   const std::string& timezone() const;
   // The runner wraps the whole file in one transaction: statements run in a
   // transaction block from the start (REQUIRES: before the first apply).
-  void run_in_transaction();
+  // `runner` says which ("diesel layout"), for messages.
+  void run_in_transaction(const std::string& runner = {});
+  // The runner named by run_in_transaction; "" when it does not wrap the file.
+  const std::string& runner() const { return runner_; }
   bool in_transaction() const { return in_transaction_; }
   // The open transaction is the runner's, not one the file began.
   bool in_runner_transaction() const { return in_transaction_ && depth_ == 0; }
@@ -114,6 +117,7 @@ class FileState {
   std::string local_lock_timeout_, local_statement_timeout_;
   std::string timezone_, local_timezone_;
   bool in_transaction_ = false;
+  std::string runner_;
   int depth_ = 0;
   Position tx_start_;
   std::vector<std::pair<std::string, LockMode>> tx_locks_;

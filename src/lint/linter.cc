@@ -1,15 +1,16 @@
 #include "lint/linter.h"
 
+#include <fcntl.h>
 #include <fmt/format.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
-#include <atomic>
+#include <cerrno>
 #include <exception>
 #include <filesystem>
 #include <fstream>
 #include <set>
-#include <sstream>
-#include <thread>
 
 #include "lint/facts.h"
 #include "lint/migration_file.h"
@@ -18,6 +19,7 @@
 #include "lint/runner.h"
 #include "lint/source.h"
 #include "util/error.h"
+#include "util/parallel.h"
 
 namespace colshift::lint {
 
@@ -41,6 +43,32 @@ DownMode LintOptions::effective_down() const {
 }
 
 namespace {
+
+// The bytes of the file at `path` into `out` with one read for a regular
+// file (an ifstream copied through a stringstream cost more than the read).
+bool read_whole_file(const std::string& path, std::string& out) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return false;
+  struct stat info {};
+  size_t size =
+      ::fstat(fd, &info) == 0 && S_ISREG(info.st_mode) ? static_cast<size_t>(info.st_size) : 0;
+  out.resize(size);
+  size_t have = 0;
+  bool ok = true;
+  while (true) {
+    if (have == out.size()) out.resize(std::max<size_t>(4096, out.size() * 2));
+    ssize_t n = ::read(fd, out.data() + have, out.size() - have);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      ok = n == 0;
+      break;
+    }
+    have += static_cast<size_t>(n);
+  }
+  ::close(fd);
+  out.resize(have);
+  return ok;
+}
 
 bool ignored_by(const std::vector<Statement>& statements, int index, const std::string& rule) {
   while (index >= 0) {
@@ -88,8 +116,15 @@ void settle(FileReport& report, const LintOptions& options) {
   }
   if (report.down && options.effective_down() != DownMode::kLint) {
     bool skip = options.effective_down() == DownMode::kSkip;
+    // What these rules report is the removal itself (a column, a table, a NOT
+    // NULL): in a down migration that removal is its purpose, undoing the up.
+    static const std::set<std::string> kRemovalIsThePoint = {"drop-column", "drop-table",
+                                                             "drop-not-null"};
     fs.erase(std::remove_if(fs.begin(), fs.end(),
-                            [&](const Finding& f) { return skip && f.rule != "syntax-error"; }),
+                            [&](const Finding& f) {
+                              return f.rule != "syntax-error" &&
+                                     (skip || kRemovalIsThePoint.count(f.rule));
+                            }),
              fs.end());
     for (auto& f : fs) {
       if (f.rule != "syntax-error") f.severity = Severity::kInfo;
@@ -141,7 +176,7 @@ FileReport lint_sql(const std::string& path, const std::string& text, const Lint
   report.in_transaction = run.in_transaction;
   report.down = run.down;
   FileState state(options.catalog);
-  if (run.in_transaction) state.run_in_transaction();
+  if (run.in_transaction) state.run_in_transaction(run.why);
   lint_statements(report, fopts, state);
   check_end_of_file(SourceText(text), report.statements, state, report.findings);
   if (const RuleInfo* meta = find_rule("psql-meta-command")) {
@@ -171,17 +206,17 @@ FileReport lint_sql(const std::string& path, const std::string& text, const Lint
 }
 
 FileReport lint_file(const std::string& path, const LintOptions& options) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw Error(ErrorKind::kBadInput, "cannot read the file", path, "check the path");
-  std::stringstream ss;
-  ss << in.rdbuf();
+  std::string text;
+  if (!read_whole_file(path, text)) {
+    throw Error(ErrorKind::kBadInput, "cannot read the file", path, "check the path");
+  }
   std::string ext = fs::path(path).extension().string();
   if (ext == ".yaml" || ext == ".yml" || ext == ".json") {
-    FileReport r = lint_migration_file(path, ss.str(), options);
+    FileReport r = lint_migration_file(path, text, options);
     settle(r, options);
     return r;
   }
-  return lint_sql(path, ss.str(), options);
+  return lint_sql(path, text, options);
 }
 
 std::vector<FileReport> lint_files(const std::vector<std::string>& files,
@@ -190,25 +225,13 @@ std::vector<FileReport> lint_files(const std::vector<std::string>& files,
   // (libpg_query's parser is thread-safe), so each worker takes the next file.
   std::vector<FileReport> reports(files.size());
   std::vector<std::exception_ptr> errors(files.size());
-  if (jobs == 0) jobs = std::max(1u, std::thread::hardware_concurrency());
-  jobs = static_cast<unsigned>(std::min<size_t>(jobs, files.size()));
-  std::atomic<size_t> next{0};
-  auto work = [&] {
-    for (size_t i = next++; i < files.size(); i = next++) {
-      try {
-        reports[i] = lint_file(files[i], options);
-      } catch (...) {
-        errors[i] = std::current_exception();
-      }
+  util::parallel_for(files.size(), jobs, [&](size_t i) {
+    try {
+      reports[i] = lint_file(files[i], options);
+    } catch (...) {
+      errors[i] = std::current_exception();
     }
-  };
-  if (jobs <= 1) {
-    work();
-  } else {
-    std::vector<std::thread> workers;
-    for (unsigned j = 0; j < jobs; ++j) workers.emplace_back(work);
-    for (auto& w : workers) w.join();
-  }
+  });
   for (const auto& e : errors) {
     if (e) std::rethrow_exception(e);
   }

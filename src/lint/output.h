@@ -19,9 +19,10 @@ std::string summary_line(const std::vector<FileReport>& reports);
 
 // The stable JSON shape documented in docs/lint/README.md, streamed to `out`
 // file by file (indent 2, ending in a newline); `trace`, when given, becomes
-// the "trace" member.
+// the "trace" member. Files are rendered on up to `jobs` threads (0: one per
+// core); the output is the same for any number.
 void write_json(const std::vector<FileReport>& reports, const nlohmann::json* trace,
-                std::ostream& out);
+                std::ostream& out, unsigned jobs = 1);
 // The same document as a json value (for callers that inspect it).
 nlohmann::json render_json(const std::vector<FileReport>& reports);
 

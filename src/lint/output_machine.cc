@@ -1,10 +1,12 @@
 // Machine-readable output: JSON, SARIF 2.1.0, GitHub annotations.
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <sstream>
 
 #include "lint/output.h"
 #include "util/json_writer.h"
+#include "util/parallel.h"
 
 namespace colshift::lint {
 
@@ -125,11 +127,26 @@ void write_statement(util::JsonWriter& w, const Statement& st, const StatementFa
   w.member("sql", st.text).end_object();
 }
 
+// One element of "files".
+void write_file(util::JsonWriter& w, const FileReport& r) {
+  w.begin_object().key("findings").begin_array();
+  for (const auto& f : r.findings) write_finding(w, f);
+  w.end_array();
+  w.member("path", r.path).member("pg_version", r.pg_version).member("skipped", r.skipped);
+  w.key("statements").begin_array();
+  StatementFacts none;
+  for (size_t i = 0; i < r.statements.size(); ++i) {
+    write_statement(w, r.statements[i], i < r.facts.size() ? r.facts[i] : none,
+                    static_cast<int>(i));
+  }
+  w.end_array().end_object();
+}
+
 }  // namespace
 
 void write_json(const std::vector<FileReport>& reports, const nlohmann::json* trace,
-                std::ostream& os) {
-  std::string out;  // flushed to `os` after every file
+                std::ostream& os, unsigned jobs) {
+  std::string out;  // flushed to `os` after every batch of files
   out.reserve(1 << 16);
   auto flush = [&] {
     os.write(out.data(), static_cast<std::streamsize>(out.size()));
@@ -141,26 +158,28 @@ void write_json(const std::vector<FileReport>& reports, const nlohmann::json* tr
   size_t errors = 0, warnings = 0, infos = 0, statements = 0;
   int version = 0;
   w.begin_object().key("files").begin_array();
+  // Each file is rendered on its own (in parallel, a batch at a time, so
+  // memory stays bounded) and written in order.
+  constexpr size_t kBatch = 128;
+  std::vector<std::string> parts;
+  for (size_t first = 0; first < reports.size(); first += kBatch) {
+    size_t n = std::min(kBatch, reports.size() - first);
+    parts.assign(n, std::string());
+    util::parallel_for(n, jobs, [&](size_t i) {
+      util::JsonWriter fw(parts[i], 2, w.depth());
+      write_file(fw, reports[first + i]);
+    });
+    for (const auto& part : parts) w.fragment(part);
+    flush();
+  }
   for (const auto& r : reports) {
-    w.begin_object().key("findings").begin_array();
     for (const auto& f : r.findings) {
-      write_finding(w, f);
       errors += f.severity == Severity::kError;
       warnings += f.severity == Severity::kWarning;
       infos += f.severity == Severity::kInfo;
     }
-    w.end_array();
-    w.member("path", r.path).member("pg_version", r.pg_version).member("skipped", r.skipped);
-    w.key("statements").begin_array();
-    StatementFacts none;
-    for (size_t i = 0; i < r.statements.size(); ++i) {
-      write_statement(w, r.statements[i], i < r.facts.size() ? r.facts[i] : none,
-                      static_cast<int>(i));
-    }
-    w.end_array().end_object();
     statements += r.statements.size();
     version = r.pg_version;
-    flush();
   }
   w.end_array();
   w.member("format", "colshift-lint").member("pg_version", version);

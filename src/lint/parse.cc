@@ -10,6 +10,7 @@
 #include "lint/linter.h"
 #include "lint/plpgsql.h"
 #include "lint/source.h"
+#include "lint/tree_json.h"
 
 static_assert(PG_VERSION_NUM / 10000 * 10000 == colshift::lint::kDefaultPgVersion,
               "kDefaultPgVersion must be the parser's major version");
@@ -103,7 +104,7 @@ Piece parse_piece(const std::string& text, size_t begin, size_t end) {
     p.error_offset = begin + std::min(cursor, sql.size());
     return p;
   }
-  json tree = json::parse(r.r.parse_tree, nullptr, false);
+  json tree = read_tree_json(r.r.parse_tree);
   json* stmts = tree.is_object() && tree.contains("stmts") ? &tree["stmts"] : nullptr;
   if (stmts && stmts->is_array() && !stmts->empty() && (*stmts)[0].contains("stmt")) {
     p.node = std::move((*stmts)[0]["stmt"]);
@@ -115,7 +116,7 @@ std::vector<Piece> split_pieces(const std::string& text) {
   std::vector<Piece> pieces;
   ParseResult whole(text);
   if (!whole.r.error) {
-    json tree = json::parse(whole.r.parse_tree, nullptr, false);
+    json tree = read_tree_json(whole.r.parse_tree);
     if (!tree.is_object() || !tree.contains("stmts")) return pieces;
     for (auto& s : tree["stmts"]) {
       size_t loc = s.value("stmt_location", 0);

@@ -3,6 +3,7 @@
 #include <pg_query.h>
 
 #include "lint/ast.h"
+#include "lint/tree_json.h"
 
 namespace colshift::lint {
 namespace {
@@ -116,7 +117,7 @@ void expand_plpgsql(const std::string& text, const SourceText& src,
       result.push_back(std::move(err));
       continue;
     }
-    json funcs = json::parse(r.plpgsql_funcs, nullptr, false);
+    json funcs = read_tree_json(r.plpgsql_funcs);
     pg_query_free_plpgsql_parse_result(r);
     std::vector<std::string> sqls;
     collect_sql(funcs, sqls);
@@ -135,7 +136,7 @@ void expand_plpgsql(const std::string& text, const SourceText& src,
         nested.error = pr.error->message;
         nested.error_at = nested.start;
       } else {
-        json tree = json::parse(pr.parse_tree, nullptr, false);
+        json tree = read_tree_json(pr.parse_tree);
         if (tree.is_object() && tree.contains("stmts") && !tree["stmts"].empty()) {
           const json& node = ast::obj(tree["stmts"][0], "stmt");
           if (node.is_object() && !node.empty()) {

@@ -49,6 +49,9 @@ void for_each_column_def(const RuleContext& ctx, F&& f) {
   });
 }
 
+// The objects a DROP names, quoted: "\"a\", \"s.b\"".
+std::string object_names(const ast::json& drop_stmt);
+
 // The constraint types ("CONSTR_NOTNULL", ...) on a ColumnDef.
 bool column_has(const ast::json& column_def, const char* contype);
 // The Constraint body of that type on a ColumnDef, or nullptr.

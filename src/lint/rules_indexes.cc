@@ -76,10 +76,11 @@ void check(RuleContext& ctx) {
     bool live = false;
     for (const auto& r : ctx.facts().relations) live = live || !r.created_here;
     if (live) {
-      ctx.report(
-          "drop-index-non-concurrently",
-          "DROP INDEX without CONCURRENTLY takes an ACCESS EXCLUSIVE lock on the index's table, "
-          "blocking reads and writes behind any open transaction.");
+      ctx.report("drop-index-non-concurrently",
+                 fmt::format("DROP INDEX {} without CONCURRENTLY takes an ACCESS EXCLUSIVE lock on "
+                             "the index's table, blocking reads and writes behind any open "
+                             "transaction.",
+                             object_names(t)));
     }
   }
   if (st.kind == "ReindexStmt" && !reindex_concurrently(t) && ctx.pg_version() >= 120000) {

@@ -7,8 +7,6 @@ namespace colshift::lint {
 
 using ast::json;
 
-namespace {
-
 std::string object_names(const json& tree) {
   std::string out;
   for (const auto& obj : ast::arr(tree, "objects")) {
@@ -19,6 +17,8 @@ std::string object_names(const json& tree) {
   }
   return out;
 }
+
+namespace {
 
 void check_rewrites(RuleContext& ctx) {
   for_each_alter(ctx, [&](const AlterCmd& c) {
@@ -90,10 +90,22 @@ void check(RuleContext& ctx) {
     }
   } else if (st.kind == "TruncateStmt") {
     bool cascade = ast::str(t, "behavior") == "DROP_CASCADE";
-    ctx.report(cascade ? "truncate-cascade" : "truncate",
-               cascade ? "TRUNCATE ... CASCADE also empties every table that references these, "
-                         "whichever they are at run time."
-                       : "TRUNCATE deletes every row under an ACCESS EXCLUSIVE lock.");
+    // The live tables it empties, by name; one created in this file is empty anyway.
+    std::string live;
+    for (const auto& r : ctx.facts().relations) {
+      if (!r.created_here) live += (live.empty() ? "\"" : ", \"") + r.relation + "\"";
+    }
+    if (cascade) {
+      ctx.report("truncate-cascade",
+                 fmt::format("TRUNCATE ... CASCADE of {} also empties every table that "
+                             "references it, whichever they are at run time.",
+                             live.empty() ? std::string("these tables") : live));
+    } else if (!live.empty()) {
+      ctx.report("truncate",
+                 fmt::format("TRUNCATE deletes every row of {} under an ACCESS EXCLUSIVE lock "
+                             "(the table gets a new, empty file).",
+                             live));
+    }
   } else if (st.kind == "LockStmt") {
     auto mode = static_cast<LockMode>(std::clamp(t.value("mode", 8), 1, 8));
     if (mode >= LockMode::kShare) {

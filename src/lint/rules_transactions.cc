@@ -39,13 +39,12 @@ std::string a_lock(LockMode m) {
   return fmt::format("{} {} lock", vowel ? "an" : "a", label);
 }
 
-// What queues behind a waiting request for `m` on `table`.
+// What queues behind a waiting request for `m` on `table` (quoted, or a phrase).
 std::string queued_behind(LockMode m, const std::string& table) {
   Blocks b = blocks_of(m);
-  if (b.reads) return fmt::format("every query on \"{}\" queues behind it", table);
-  if (b.writes)
-    return fmt::format("every write to \"{}\" queues behind it (reads continue)", table);
-  return fmt::format("other DDL on \"{}\" queues behind it", table);
+  if (b.reads) return fmt::format("every query on {} queues behind it", table);
+  if (b.writes) return fmt::format("every write to {} queues behind it (reads continue)", table);
+  return fmt::format("other DDL on {} queues behind it", table);
 }
 
 void check_timeouts(RuleContext& ctx) {
@@ -58,10 +57,15 @@ void check_timeouts(RuleContext& ctx) {
     for (const auto& r : ctx.facts().relations) {
       if (!r.created_here && (!worst || r.lock > worst->lock)) worst = &r;
     }
-    std::string table = worst ? worst->relation : std::string("the table");
+    std::string table = worst ? fmt::format("\"{}\"", worst->relation) : "the table";
+    // DROP INDEX locks the index's table, which offline is known only by the index.
+    if (worst && ctx.st().kind == "DropStmt" &&
+        ast::str(ctx.st().tree, "removeType") == "OBJECT_INDEX") {
+      table = fmt::format("the table of index \"{}\"", worst->relation);
+    }
     ctx.report("missing-lock-timeout",
-               fmt::format("This statement waits for {} on \"{}\" with no lock_timeout: while "
-                           "it waits, {}.",
+               fmt::format("This statement waits for {} on {} with no lock_timeout: while it "
+                           "waits, {}.",
                            a_lock(lock), table, queued_behind(lock, table)),
                -1,
                ctx.state().in_transaction()
@@ -69,14 +73,16 @@ void check_timeouts(RuleContext& ctx) {
                      "the migration on timeout."
                    : "SET lock_timeout = '1s' before this statement and retry on timeout.");
   }
-  bool long_running = false;
-  for (const auto& r : ctx.facts().relations)
-    long_running = long_running || (!r.created_here && (r.rewrite || r.scan));
+  const RelationFact* long_running = nullptr;  // the live table it reads or rewrites
+  for (const auto& r : ctx.facts().relations) {
+    if (!long_running && !r.created_here && (r.rewrite || r.scan)) long_running = &r;
+  }
   if (long_running && ctx.state().statement_timeout().empty() &&
       ctx.once("statement_timeout:" + transaction_key(ctx))) {
     ctx.report("missing-statement-timeout",
-               fmt::format("This statement reads or rewrites a whole table while holding {}, "
-                           "with no statement_timeout to bound how long it blocks.",
+               fmt::format("This statement {} the whole of \"{}\" while holding {}, with no "
+                           "statement_timeout to bound how long it blocks.",
+                           long_running->rewrite ? "rewrites" : "reads", long_running->relation,
                            a_lock(lock)));
   }
 }
@@ -188,9 +194,24 @@ void check(RuleContext& ctx) {
     } else if ((kind == "TRANS_STMT_COMMIT" || kind == "TRANS_STMT_ROLLBACK") &&
                (!ctx.state().in_transaction() || ctx.state().in_runner_transaction()) &&
                st.parent < 0) {
-      ctx.report("transaction-nesting",
-                 "COMMIT or ROLLBACK without a BEGIN in this file: the tool that runs it may have "
-                 "opened a transaction that this ends early.");
+      bool commit = kind == "TRANS_STMT_COMMIT";
+      if (ctx.state().in_runner_transaction() && !ctx.state().runner().empty()) {
+        // The runner's transaction is known: say what this ends and what follows.
+        ctx.report(
+            "transaction-nesting",
+            fmt::format("{} ends the transaction the runner runs this file in ({}): the "
+                        "statements after it run outside any transaction, each on its own{}.",
+                        commit ? "COMMIT" : "ROLLBACK", ctx.state().runner(),
+                        commit ? ", so a failure among them leaves the migration half applied"
+                               : ", and what came before it is undone"),
+            -1,
+            "Remove it: the runner commits the file. For statements that cannot run in a "
+            "transaction, put them in a file of their own marked to run without one.");
+      } else {
+        ctx.report("transaction-nesting",
+                   "COMMIT or ROLLBACK without a BEGIN in this file: the tool that runs it may "
+                   "have opened a transaction that this ends early.");
+      }
     }
   }
   if (st.kind == "VariableSetStmt") {

@@ -12,6 +12,7 @@
 #include "migration/migration.h"
 #include "util/error.h"
 #include "util/text.h"
+#include "util/utf8.h"
 
 namespace colshift::migration {
 namespace {
@@ -34,21 +35,7 @@ std::string_view line_of(std::string_view text, int line) {
 
 std::string utf8(unsigned long cp) {
   std::string out;
-  if (cp < 0x80) {
-    out += static_cast<char>(cp);
-  } else if (cp < 0x800) {
-    out += static_cast<char>(0xC0 | (cp >> 6));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  } else if (cp < 0x10000) {
-    out += static_cast<char>(0xE0 | (cp >> 12));
-    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  } else {
-    out += static_cast<char>(0xF0 | (cp >> 18));
-    out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
-    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  }
+  util::append_utf8(cp, out);
   return out;
 }
 
@@ -407,7 +394,8 @@ Migration parse_migration(std::string_view text, const std::string& file) {
         ErrorKind::kBadInput, "migration file is empty", file,
         "a migration needs 'purpose' and 'operations'; 'colshift new NAME' writes a skeleton");
   }
-  r.expect_keys(root, "the migration", {"name", "purpose", "undeclared_writers", "operations"});
+  r.expect_keys(root, "the migration",
+                {"name", "purpose", "undeclared_writers", "subscribers", "operations"});
   Migration m;
   m.file = file;
   m.source = std::string(text);
@@ -426,6 +414,14 @@ Migration parse_migration(std::string_view text, const std::string& file) {
              "declares no app version is the old version)");
     }
     m.undeclared_writers_old = *u == "old";
+  }
+  if (auto subs = root["subscribers"]; subs && !subs.IsNull()) {
+    if (!subs.IsSequence()) {
+      r.fail(subs.Mark(), "'subscribers' must be a list",
+             "subscribers: [REPLICA_URL]: environment variable names (their value is the "
+             "connection string) or connection URLs");
+    }
+    for (const auto& item : subs) m.subscribers.push_back(r.string_value(item, "a subscriber"));
   }
   auto ops = root["operations"];
   if (!ops)

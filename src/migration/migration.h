@@ -7,6 +7,11 @@
 //   undeclared_writers: guess|old                       (optional; default guess: how
 //                                                        the dual-write trigger treats a
 //                                                        session declaring no version)
+//   subscribers: [<NAME or URL>, ...]                   (optional: the logical replication
+//                                                        subscribers of the tables it changes;
+//                                                        NAME is an environment variable
+//                                                        holding the connection string, so
+//                                                        no password is in the file)
 //   operations:                                         (required, at least one)
 //     - add_column:
 //         table: <table> | <schema>.<table>
@@ -125,6 +130,8 @@ struct Migration {
   // `undeclared_writers: old`: a session that declares no app version is the
   // old version (default `guess`: see the dual-write rules in add_column.cc).
   bool undeclared_writers_old = false;
+  // `subscribers`, as written: environment variable names or connection URLs.
+  std::vector<std::string> subscribers;
   std::string file;      // path as given; empty for in-memory text
   std::string checksum;  // sha256 of the file's bytes, hex
   std::string source;    // the file's text, quoted by messages; empty when unknown

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 #include <libpq-fe.h>
+#include <poll.h>
 #include <sys/socket.h>
 
 #include <algorithm>
@@ -180,6 +181,27 @@ std::string PgConnection::describe() const {
   std::string h = host ? host : "";
   if (!h.empty() && h[0] == '/') h = "[" + h + "]";
   return fmt::format("{}@{}:{}/{}", PQuser(conn_), h, PQport(conn_), PQdb(conn_));
+}
+
+std::vector<std::string> PgConnection::wait_notifications(std::chrono::milliseconds timeout) {
+  std::vector<std::string> out;
+  auto lost = [&] {
+    return DbError(PQerrorMessage(conn_), "08006", DbErrorClass::kConnectionLost,
+                   "waiting for notifications");
+  };
+  auto drain = [&] {
+    if (!PQconsumeInput(conn_)) throw lost();
+    while (PGnotify* n = PQnotifies(conn_)) {
+      out.emplace_back(n->extra ? n->extra : "");
+      PQfreemem(n);
+    }
+  };
+  drain();
+  if (!out.empty()) return out;
+  pollfd pfd{PQsocket(conn_), POLLIN, 0};
+  if (pfd.fd < 0) throw lost();
+  if (poll(&pfd, 1, static_cast<int>(timeout.count())) > 0) drain();
+  return out;
 }
 
 bool PgConnection::alive() const { return PQstatus(conn_) == CONNECTION_OK; }

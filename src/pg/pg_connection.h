@@ -60,6 +60,7 @@ class PgConnection final : public Connection {
   bool alive() const override;
   void cancel() override;
   void sever() override;
+  std::vector<std::string> wait_notifications(std::chrono::milliseconds timeout) override;
 
  private:
   explicit PgConnection(pg_conn* conn);

@@ -47,6 +47,7 @@ struct SlotImpact {
   std::string plugin;  // logical: output plugin
   bool active = false;
   long long lag_bytes = -1;  // WAL the slot holds back; -1: unknown
+  std::string client;        // active: the walsender's application_name (a subscription's name)
 };
 
 struct StatementImpact {
@@ -76,6 +77,49 @@ struct TableImpact {
   std::vector<StatementImpact> statements;
 };
 
+// One publication that publishes a table (logical replication), as the
+// publisher's catalog says (PostgreSQL 15+ for column lists, row filters and
+// FOR TABLES IN SCHEMA).
+struct PublicationFacts {
+  std::string name;
+  std::string table;                 // "schema.name" it publishes
+  std::string via;                   // "table", "all tables" (FOR ALL TABLES), "schema NAME"
+  bool column_list = false;          // an explicit column list: only `columns` are replicated
+  std::vector<std::string> columns;  // the column list, when there is one
+  std::string row_filter;            // the WHERE expression; empty: none
+};
+
+// A subscription on a subscriber server (pg_subscription).
+struct SubscriptionFacts {
+  std::string name;
+  std::string slot;  // its slot on the publisher
+  std::vector<std::string> publications;
+  bool enabled = true;
+  long long apply_errors = -1;  // pg_stat_subscription_stats (PG 15+); -1: unknown
+  long long sync_errors = -1;
+};
+
+// A column the migration adds, as one subscriber holds it.
+struct SubscriberColumn {
+  std::string table;  // "schema.name"
+  std::string column;
+  bool table_exists = false;
+  bool present = false;
+  std::string type;         // the subscriber's type (format_type), when present
+  bool compatible = false;  // its type accepts the publisher's values (same type, or a cast)
+};
+
+// What a subscriber server holds of the migration's tables, read-only over a
+// connection the user named (migration key `subscribers`, --subscriber).
+struct SubscriberFacts {
+  std::string label;  // as named: an environment variable's name or the URL, password redacted
+  std::string error;  // empty: read; else why it could not be (connection refused, ...)
+  std::vector<SubscriptionFacts> subscriptions;
+  // Every column the migration adds to a table it publishes, checked on the
+  // subscriber's copy of the table (same schema and name, as replication maps them).
+  std::vector<SubscriberColumn> columns;
+};
+
 struct CatalogFacts {
   bool offline = true;  // no database: estimates unknown, PG version assumed
   int server_version = 150000;
@@ -92,6 +136,10 @@ struct CatalogFacts {
   std::map<std::string, char> function_volatility;
   // Per table the migration changes, in the order first named (online only).
   std::vector<TableImpact> impact;
+  // Publications of the tables the migration names (online only).
+  std::vector<PublicationFacts> publications;
+  // Subscribers the user named, read before planning (plan --subscriber, start).
+  std::vector<SubscriberFacts> subscribers;
   // What the dialect assumed rather than read, in the user's words; the plan
   // shows them as notes.
   std::vector<std::string> notes;

@@ -234,7 +234,8 @@ static std::vector<RawStatement> statements_from_json(const nlohmann::json& j) {
 
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(IndexImpact, name, definition, bytes,
                                                 covers_changed)
-NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(SlotImpact, name, type, plugin, active, lag_bytes)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(SlotImpact, name, type, plugin, active, lag_bytes,
+                                                client)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(StatementImpact, calls, mean_ms, query)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(TableImpact, table, changed_columns, rows,
                                                 heap_bytes, index_bytes, fillfactor, indexes, views,
@@ -299,7 +300,8 @@ nlohmann::json plan_to_json(const Plan& plan) {
           {"steps", steps},
           {"notes", plan.notes},
           {"warnings", plan.warnings},
-          {"impact", plan.impact}};
+          {"impact", plan.impact},
+          {"downstream", downstream_to_json(plan.downstream)}};
 }
 
 Plan plan_from_json(const nlohmann::json& j) {
@@ -316,6 +318,7 @@ Plan plan_from_json(const nlohmann::json& j) {
   p.notes = j.value("notes", std::vector<std::string>{});
   p.warnings = j.value("warnings", std::vector<std::string>{});
   p.impact = j.value("impact", std::vector<TableImpact>{});
+  if (j.contains("downstream")) p.downstream = downstream_from_json(j["downstream"]);
   const auto phases = {Phase::kExpand, Phase::kBackfill, Phase::kFinish, Phase::kComplete,
                        Phase::kRollback};
   const auto kinds = {StepKind::kTransactional,  StepKind::kConcurrent, StepKind::kCreateIndex,
@@ -580,6 +583,10 @@ std::string render_plan_text(const Plan& plan) {
   if (!plan.impact.empty()) {
     out += "\nimpact (who feels the change; read from the catalog)\n";
     out += render_impact_text(plan.impact, "  ");
+  }
+  if (!plan.downstream.empty()) {
+    out += "\ndownstream (logical replication; PostgreSQL does not replicate DDL)\n";
+    out += render_downstream_text(plan.downstream, "  ");
   }
   for (const auto& note : plan.notes) out += "\nnote: " + note + "\n";
   for (const auto& w : plan.warnings) out += "\nwarning: " + w + "\n";

@@ -101,12 +101,20 @@ struct StatementHazard {
   std::string instead;  // the safe way
 };
 
+// A column that a raw statement drops or renames.
+struct ColumnEdit {
+  std::string relation;  // "schema.name"
+  std::string column;
+  std::string renamed_to;  // empty: dropped
+};
+
 // One statement of a raw_sql step (parallel to Step::sql or Step::undo).
 struct RawStatement {
   std::string summary;  // the statement on one line, shortened
   std::vector<RelationEffect> relations;
   std::vector<StatementHazard> hazards;
-  double estimate_seconds = 0;  // < 0: unknown
+  std::vector<ColumnEdit> column_edits;  // read by the downstream rules; not stored
+  double estimate_seconds = 0;           // < 0: unknown
 };
 
 struct Step {
@@ -159,6 +167,71 @@ enum class UndeclaredWriters {
   kOld,    // every undeclared session is the old app version: derive from `up`
 };
 
+// --- logical replication downstream (plan/downstream.cc) ---
+// PostgreSQL does not replicate DDL: a column added on the publisher before a
+// subscriber has it stops that subscriber's apply worker at the next change
+// to the table ("missing replicated column"), and WAL piles up on the
+// publisher meanwhile.
+
+// A column the migration adds to a published table.
+struct DownstreamColumn {
+  std::string table;  // "schema.name"
+  std::string column;
+  std::string type;
+  std::vector<std::string> publications;    // that replicate it
+  std::vector<std::string> not_replicated;  // publications whose column list leaves it out
+  std::string subscriber_sql;               // the additive part a subscriber runs first
+};
+
+enum class SubscriberState {
+  kUnchecked,     // no connection named for it: start refuses unless acknowledged
+  kReady,         // checked: it has every column it will receive, of a compatible type
+  kMissing,       // checked: a column is missing (start --prepare-subscribers adds it)
+  kIncompatible,  // checked: a column's type does not accept the publisher's values
+  kUnreachable,   // named, but could not be read
+  kAcknowledged,  // not checked; the operator said so with --subscribers-ready
+};
+const char* subscriber_state_name(SubscriberState s);
+
+// A subscriber that must get the change before the publisher does: a
+// logical slot of the publisher's database (or a named subscriber's
+// subscription that streams from one).
+struct DownstreamSubscriber {
+  std::string slot;          // the slot on the publisher; empty: not seen there
+  std::string subscription;  // its name, when known
+  std::string connection;    // the named subscriber that holds it; empty: none named
+  bool active = false;       // the slot streams now
+  SubscriberState state = SubscriberState::kUnchecked;
+  std::string detail;  // what was found, in words
+};
+
+// An inactive logical slot holding back this much WAL or more is a warning.
+inline constexpr long long kSlotLagWarningBytes = 64LL * 1024 * 1024;
+
+struct Downstream {
+  std::vector<DownstreamColumn> columns;
+  std::vector<DownstreamSubscriber> subscribers;
+  // A drop or rename of a column that a publication's column list or row
+  // filter names: start refuses it. Each with `where` (the operation).
+  struct Refusal {
+    std::string reason;
+    std::string fix;
+    std::string where;
+  };
+  std::vector<Refusal> refusals;
+  std::vector<std::string> notes;     // what the author should know, in words
+  bool acknowledged = false;          // --subscribers-ready
+  std::string acknowledged_by;        // who, when acknowledged
+  std::vector<std::string> prepared;  // subscribers start added the columns on, first
+  // Inactive logical slots holding back much WAL (also in Plan::warnings;
+  // start says them). Not stored.
+  std::vector<std::string> slot_warnings;
+
+  bool empty() const { return columns.empty() && refusals.empty() && notes.empty(); }
+  // Some subscriber is neither ready nor acknowledged: start refuses.
+  bool unconfirmed() const;
+};
+
 struct Plan {
   std::string migration;
   // The app version this migration introduces (the migration's name): the new
@@ -175,6 +248,7 @@ struct Plan {
   std::vector<std::string> notes;  // decisions the planner made, in words
   std::vector<std::string> warnings;
   std::vector<TableImpact> impact;  // who feels the change (online plans only)
+  Downstream downstream;            // logical replication (online plans only)
 
   // Indices of steps in `phase`, in order.
   std::vector<size_t> steps_in(Phase phase) const;
@@ -217,6 +291,22 @@ std::vector<RelationEffect> table_locks(const std::vector<RawStatement>& stateme
 // that start refuses (StatementHazard::refused), naming the statement, the
 // table, its size, the hazard and the safe way; returns when there is none.
 void refuse_hazards(const Plan& plan);
+
+// The downstream section of plan and docs; empty when there is nothing downstream.
+std::string render_downstream_text(const Downstream& d, const std::string& indent);
+nlohmann::json downstream_to_json(const Downstream& d);
+Downstream downstream_from_json(const nlohmann::json& j);
+
+// Start's downstream gate, after refuse_hazards: throws Error(kBadInput) at the
+// operation for the first refusal (a drop or rename a publication's column
+// list or row filter names, with the fix), then Error(kConflict) naming the
+// publications and the subscribers (slots, subscriptions) not confirmed, and
+// what confirms them; returns when replication keeps flowing.
+void refuse_downstream(const Plan& plan);
+
+// Marks every subscriber not checked (unchecked, unreachable) as acknowledged
+// by `who` (--subscribers-ready); checked ones that lack a column stay as they are.
+void acknowledge_subscribers(Downstream& d, const std::string& who);
 
 // The breaks_old_app hazards of the steps in `phases`, one line each:
 // "step 2 renames column name of public.users (~1,000 rows) to full_name: ...".

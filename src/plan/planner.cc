@@ -88,6 +88,7 @@ Plan build_plan(const migration::Migration& m, const CatalogFacts& facts, const 
   }
   p.notes.insert(p.notes.end(), facts.notes.begin(), facts.notes.end());
   p.impact = facts.impact;
+  plan_downstream(m, facts, dialect, p);
   bool complete_scans = false;
   for (const auto& s : p.steps) complete_scans |= s.phase == Phase::kComplete && s.scans;
   if (facts.server_version < 120000 && complete_scans) {

@@ -17,4 +17,9 @@ namespace colshift::plan {
 Plan build_plan(const migration::Migration& m, const CatalogFacts& facts, const Dialect& dialect,
                 const std::string& state_schema);
 
+// Fills p.downstream (and slot warnings into p.warnings) from the facts'
+// publications, slots and named subscribers (plan/downstream.cc). Online only.
+void plan_downstream(const migration::Migration& m, const CatalogFacts& facts,
+                     const Dialect& dialect, Plan& p);
+
 }  // namespace colshift::plan

@@ -154,7 +154,60 @@ void Runner::verify_lock(long long id) {
 
 plan::Plan Runner::plan(const migration::Migration& m) {
   auto facts = dialect_.gather_facts(*main_, m);
+  facts.subscribers = read_subscribers(dialect_, m, facts, options_.downstream.subscribers);
   return plan::build_plan(m, facts, dialect_, options_.state_schema);
+}
+
+std::vector<plan::SubscriberFacts> read_subscribers(const Dialect& dialect,
+                                                    const migration::Migration& m,
+                                                    const plan::CatalogFacts& facts,
+                                                    const std::vector<SubscriberConnection>& subs) {
+  std::vector<plan::SubscriberFacts> out;
+  for (const auto& s : subs) {
+    plan::SubscriberFacts f;
+    try {
+      auto conn = s.connect();
+      f = dialect.read_subscriber(*conn, m, facts);
+    } catch (const std::exception& e) {
+      f.error = e.what();
+    }
+    f.label = s.label;
+    out.push_back(std::move(f));
+  }
+  return out;
+}
+
+void Runner::prepare_subscribers(const migration::Migration& m, plan::Plan& p) {
+  if (!options_.downstream.prepare) return;
+  std::vector<std::string> prepared;
+  for (const auto& sub : options_.downstream.subscribers) {
+    bool missing = false;
+    for (const auto& d : p.downstream.subscribers)
+      missing |= d.connection == sub.label && d.state == plan::SubscriberState::kMissing;
+    if (!missing) continue;
+    auto conn = sub.connect();
+    prepare_session(*conn, dialect_, session_name(kMigratorSession, options_.state_schema));
+    auto log = [this](int, const std::string& msg) { say("    waiting: " + msg); };
+    for (const auto& c : p.downstream.columns) {
+      if (c.publications.empty()) continue;
+      say(fmt::format("  subscriber {}: {} ...", sub.label, c.subscriber_sql));
+      try {
+        run_transactional(
+            *conn, {c.subscriber_sql}, {}, [] {}, options_.retry, clock_, c.table, log);
+      } catch (const DbError& e) {
+        throw Error(ErrorKind::kChangeFailed,
+                    fmt::format("could not add {}.{} on subscriber {}: {}", c.table, c.column,
+                                sub.label, e.what()),
+                    c.subscriber_sql,
+                    "add it there yourself, then start again; nothing was changed on this "
+                    "database");
+      }
+    }
+    prepared.push_back(sub.label);
+  }
+  if (prepared.empty()) return;
+  p = plan(m);
+  p.downstream.prepared = prepared;
 }
 
 void Runner::stop(long long id, const std::string& name, const std::exception& e,
@@ -271,12 +324,20 @@ StartOutcome Runner::start(const migration::Migration& m) {
     }
     p = plan(m);
     plan::refuse_hazards(p);  // before anything of the migration changes
+    if (p.downstream.refusals.empty()) prepare_subscribers(m, p);
+    if (options_.downstream.acknowledged)
+      plan::acknowledge_subscribers(p.downstream, state::current_operator(*main_));
+    for (const auto& w : p.downstream.slot_warnings) say("  warning: " + w);
+    plan::refuse_downstream(p);
     preflight(m, p);
     id = state_->create(m.name, m.file, m.checksum, m.purpose, plan::plan_to_json(p),
                         static_cast<int>(p.steps.size()));
     phase_ = state::kExpanding;
-    state_->event(id, m.name, "started", {{"purpose", m.purpose}, {"steps", p.steps.size()}});
+    if (!p.downstream.subscribers.empty()) {
+      state_->event(id, m.name, "downstream", plan::downstream_to_json(p.downstream));
+    }
   }
+  reconcile_index_events(id);
   // Control settings address a running process: one given while none ran
   // (an abort, a max rate) must not stop or slow this run.
   auto stale = state_->reset_control(id);
@@ -301,7 +362,6 @@ StartOutcome Runner::start(const migration::Migration& m) {
       if (phase_ != phase_state(phase)) {
         state_->set_phase(id, phase_state(phase));
         phase_ = phase_state(phase);
-        state_->event(id, m.name, "phase", {{"phase", phase_}});
       }
       run_steps(id, p, phase, done, state::kActive, last_pending);
     }
@@ -310,7 +370,6 @@ StartOutcome Runner::start(const migration::Migration& m) {
       state_->set_phase(id, state::kActive);
       phase_ = state::kActive;
     }
-    state_->event(id, m.name, "phase", {{"phase", state::kActive}});
   } catch (const std::exception& e) {
     stop(id, m.name, e, current);
   }
@@ -388,7 +447,7 @@ void Runner::run_step(long long id, const plan::Plan& p, size_t index,
         record();
         break;
       case StepKind::kCreateIndex:
-        create_index(s, log);
+        with_index_events(id, step, s, [&] { create_index(s, log); });
         record();
         break;
       case StepKind::kBackfill: {
@@ -470,7 +529,6 @@ void Runner::complete() {
     if (phase_ != state::kCompleting) {
       state_->set_phase(active->id, state::kCompleting);
       phase_ = state::kCompleting;
-      state_->event(active->id, active->name, "phase", {{"phase", state::kCompleting}});
     }
     size_t last_pending = p.steps.size();
     for (size_t i : p.steps_in(Phase::kComplete))
@@ -503,7 +561,6 @@ void Runner::complete() {
       phase_ = state::kCompleted;
     }
     state_->clear_error(active->id);
-    state_->event(active->id, active->name, "phase", {{"phase", state::kCompleted}});
   } catch (const std::exception& e) {
     stop(active->id, active->name, e, "complete");
   }
@@ -558,7 +615,6 @@ void Runner::rollback() {
     if (phase_ != state::kRollingBack) {
       state_->set_phase(active->id, state::kRollingBack);
       phase_ = state::kRollingBack;
-      state_->event(active->id, active->name, "phase", {{"phase", state::kRollingBack}});
     }
     auto undone = state_->steps_done(active->id, "undo");
     // A transactional step records itself in its own transaction: not
@@ -585,7 +641,6 @@ void Runner::rollback() {
       phase_ = state::kRolledBack;
     }
     state_->clear_error(active->id);
-    state_->event(active->id, active->name, "phase", {{"phase", state::kRolledBack}});
   } catch (const std::exception& e) {
     stop(active->id, active->name, e, "rollback");
   }

@@ -52,8 +52,28 @@ namespace colshift::run {
 // Backfill sessions when --workers is not given (see bench/results/backfill.md).
 inline constexpr int kDefaultWorkers = 2;
 
+// A logical replication subscriber the user named (migration key
+// `subscribers`, --subscriber): `label` as named (an environment variable's
+// name, or the URL with its password redacted).
+struct SubscriberConnection {
+  std::string label;
+  std::function<std::unique_ptr<Connection>()> connect;
+};
+
+// How start treats the subscribers of published tables (plan/downstream.cc).
+struct DownstreamOptions {
+  std::vector<SubscriberConnection> subscribers;
+  // --prepare-subscribers: add the missing columns (nullable, no default) on
+  // the named subscribers before the publisher's expand.
+  bool prepare = false;
+  // --subscribers-ready: the operator vouches for subscribers colshift cannot
+  // check; recorded in the stored plan and as an event.
+  bool acknowledged = false;
+};
+
 struct RunOptions {
   std::string state_schema = "colshift";
+  DownstreamOptions downstream;
   RetryPolicy retry;
   backfill::BackfillOptions backfill;
   std::chrono::seconds quiet_period{300};
@@ -98,6 +118,13 @@ enum class StartOutcome { kStarted, kResumed, kAlreadyActive, kAlreadyApplied };
 std::vector<std::string> next_commands(const std::string& phase, bool running, bool contracted,
                                        const std::string& file);
 
+// Reads each named subscriber (Dialect::read_subscriber); one that cannot be
+// connected to or read comes back with `error` set.
+std::vector<plan::SubscriberFacts> read_subscribers(const Dialect& dialect,
+                                                    const migration::Migration& m,
+                                                    const plan::CatalogFacts& facts,
+                                                    const std::vector<SubscriberConnection>& subs);
+
 class Runner {
  public:
   using ConnectionFactory = std::function<std::unique_ptr<Connection>()>;
@@ -106,7 +133,8 @@ class Runner {
          Clock& clock = Clock::real());
   ~Runner();
 
-  // Plans the migration against the live schema (read-only).
+  // Plans the migration against the live schema (read-only), reading the
+  // named subscribers too (one that cannot be read is planned unreachable).
   plan::Plan plan(const migration::Migration& m);
 
   // Expand, backfill, finish; leaves the migration active. Resumes an
@@ -134,6 +162,9 @@ class Runner {
   // CONCURRENTLY, a backfill batch). REQUIRES: the lock is held.
   void end_orphans();
   void preflight(const migration::Migration& m, const plan::Plan& p);
+  // --prepare-subscribers: adds the columns named subscribers lack, then
+  // plans again so the plan says what they hold now.
+  void prepare_subscribers(const migration::Migration& m, plan::Plan& p);
   void run_steps(long long id, const plan::Plan& p, plan::Phase phase, const std::set<int>& done,
                  const std::string& final_phase, size_t last_pending);
   void run_step(long long id, const plan::Plan& p, size_t index, const std::string& then_phase);
@@ -143,6 +174,15 @@ class Runner {
   void until_recorded(long long id, int step, const char* direction,
                       const std::function<void()>& attempt);
   void create_index(const plan::Step& s, const RetryLog& log);
+  // Runs `build` (a CREATE INDEX CONCURRENTLY step) between an index_started
+  // and an index_completed or index_failed event (index_events.cc).
+  void with_index_events(long long id, int step, const plan::Step& s,
+                         const std::function<void()>& build);
+  // Settles every index_started event of migration `id` left without an
+  // outcome (a crash, a lost connection) from the catalog: index_completed
+  // when the index is there and valid, index_failed otherwise, each with
+  // "reconciled": true. REQUIRES: the migration lock (no build runs).
+  void reconcile_index_events(long long id);
   void fill_missing(const plan::Step& s);
   void check_constraint(const plan::Step& s, const RetryLog& log,
                         const std::function<void()>& record);

@@ -116,8 +116,81 @@ CREATE TABLE IF NOT EXISTS {s}.events (
   kind text NOT NULL,
   detail jsonb NOT NULL DEFAULT '{{}}'
 );
+CREATE INDEX IF NOT EXISTS events_migration ON {s}.events (migration_id, id);
+-- The one way events are written (the outbox): the transaction-scoped lock
+-- taken before the id is drawn makes ids commit in order, so a reader that
+-- has seen id N never sees a smaller id appear later (a cursor is enough).
+-- pg_notify is a wake-up only; it is sent at commit, with a small payload.
+CREATE OR REPLACE FUNCTION {s}.colshift_event(p_migration_id bigint, p_migration text,
+    p_kind text, p_detail jsonb) RETURNS bigint LANGUAGE plpgsql AS $colshift$
+DECLARE
+  mid bigint := p_migration_id;
+  mname text := p_migration;
+  new_id bigint;
+BEGIN
+  PERFORM pg_advisory_xact_lock(hashtextextended('colshift:events:' || {lit}, 0));
+  IF mid IS NULL THEN
+    SELECT id INTO mid FROM {s}.migrations WHERE phase NOT IN ('completed', 'rolled_back');
+  END IF;
+  IF coalesce(mname, '') = '' THEN
+    SELECT name INTO mname FROM {s}.migrations WHERE id = mid;
+  END IF;
+  INSERT INTO {s}.events (migration_id, migration, kind, detail)
+    VALUES (mid, mname, p_kind, coalesce(p_detail, '{{}}')) RETURNING id INTO new_id;
+  PERFORM pg_notify('colshift', json_build_object('schema', {lit}, 'id', new_id,
+                                                  'kind', p_kind)::text);
+  RETURN new_id;
+END
+$colshift$;
+-- Progress milestones: every 10% of a backfill's estimate, and its end, in
+-- the transaction of the batch that crossed it.
+CREATE OR REPLACE FUNCTION {s}.colshift_backfill_milestone() RETURNS trigger
+  LANGUAGE plpgsql AS $colshift$
+DECLARE
+  before_pct int := CASE WHEN OLD.rows_total > 0
+    THEN least(100, OLD.rows_done * 100 / OLD.rows_total) / 10 * 10 ELSE 0 END;
+  after_pct int := CASE WHEN NEW.rows_total > 0
+    THEN least(100, NEW.rows_done * 100 / NEW.rows_total) / 10 * 10 ELSE 0 END;
+BEGIN
+  IF (NEW.done AND NOT OLD.done) OR (after_pct > before_pct AND after_pct < 100) THEN
+    PERFORM {s}.colshift_event(NEW.migration_id, NULL, 'progress', jsonb_build_object(
+      'step', NEW.step, 'rows_done', NEW.rows_done, 'rows_total', NEW.rows_total,
+      'percent', CASE WHEN NEW.done THEN 100 ELSE after_pct END, 'done', NEW.done));
+  END IF;
+  RETURN NULL;
+END
+$colshift$;
+DO $colshift$ BEGIN
+  IF NOT EXISTS (SELECT 1 FROM pg_trigger WHERE tgname = 'colshift_backfill_milestone'
+                 AND tgrelid = (quote_ident({lit}) || '.backfill')::regclass) THEN
+    CREATE TRIGGER colshift_backfill_milestone AFTER UPDATE OF rows_done, done ON {s}.backfill
+      FOR EACH ROW EXECUTE PROCEDURE {s}.colshift_backfill_milestone();
+  END IF;
+END $colshift$;
+-- Webhook delivery: one row per endpoint (its cursor: the last event id it
+-- acknowledged), one per attempt.
+CREATE TABLE IF NOT EXISTS {s}.webhook_endpoints (
+  url text PRIMARY KEY,
+  last_event_id bigint NOT NULL DEFAULT 0,
+  disabled_at timestamptz,
+  disabled_reason text,
+  created_at timestamptz NOT NULL DEFAULT clock_timestamp()
+);
+CREATE TABLE IF NOT EXISTS {s}.webhook_attempts (
+  id bigserial PRIMARY KEY,
+  url text NOT NULL,
+  event_id bigint NOT NULL,
+  attempt int NOT NULL,
+  at timestamptz NOT NULL DEFAULT clock_timestamp(),
+  status int,
+  error text,
+  duration_ms double precision,
+  next_retry_ms bigint
+);
+CREATE INDEX IF NOT EXISTS webhook_attempts_event ON {s}.webhook_attempts (url, event_id);
 )",
-                                  fmt::arg("s", q(schema_))));
+                                  fmt::arg("s", q(schema_)),
+                                  fmt::arg("lit", postgres_dialect().quote_literal(schema_))));
     conn_.exec("COMMIT");
   } catch (...) {
     try {
@@ -194,11 +267,14 @@ std::vector<MigrationRecord> StateStore::history(int limit) {
 long long StateStore::create(const std::string& name, const std::string& file,
                              const std::string& checksum, const std::string& purpose,
                              const nlohmann::json& plan, int steps_total) {
+  // The row and its "started" event in one statement: one commit.
   auto r = conn_.exec(
       fmt::format(
-          "INSERT INTO {} (name, file, checksum, purpose, phase, plan, applied_by, steps_total) "
-          "VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7, $8) RETURNING id",
-          table("migrations")),
+          "WITH colshift_new AS (INSERT INTO {} (name, file, checksum, purpose, phase, plan, "
+          "applied_by, steps_total) VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7, $8) RETURNING id) "
+          "SELECT id, {}.colshift_event(id, $1, 'started', jsonb_build_object('purpose', $4::text, "
+          "'steps', $8::int, 'phase', $5::text)) FROM colshift_new",
+          table("migrations"), q(schema_)),
       {name, file, checksum, purpose, std::string(kExpanding), plan.dump(), current_operator(conn_),
        std::to_string(steps_total)});
   return r.integer(0, 0);
@@ -212,10 +288,23 @@ static std::string phase_assignments(const std::string& phase) {
   return "phase = $2, updated_at = clock_timestamp()" + extra;
 }
 
+// A statement that runs `change` (a data-modifying CTE named colshift_change
+// returning id and name) and, when `phase` ($2) differs from the phase before
+// it, writes the "phase" event: the event commits with the change.
+std::string StateStore::with_phase_event(const std::string& change) const {
+  return fmt::format(
+      "WITH colshift_before AS (SELECT phase FROM {m} WHERE id = $1), {change} "
+      "SELECT {s}.colshift_event(c.id, c.name, 'phase', jsonb_build_object('phase', $2::text, "
+      "'from', b.phase)) FROM colshift_change c, colshift_before b "
+      "WHERE $2::text IS NOT NULL AND b.phase IS DISTINCT FROM $2::text",
+      fmt::arg("m", table("migrations")), fmt::arg("change", change), fmt::arg("s", q(schema_)));
+}
+
 void StateStore::set_phase(long long id, const std::string& phase) {
-  conn_.exec(
-      fmt::format("UPDATE {} SET {} WHERE id = $1", table("migrations"), phase_assignments(phase)),
-      {std::to_string(id), phase});
+  conn_.exec(with_phase_event(fmt::format(
+                 "colshift_change AS (UPDATE {} SET {} WHERE id = $1 RETURNING id, name)",
+                 table("migrations"), phase_assignments(phase))),
+             {std::to_string(id), phase});
 }
 
 void StateStore::set_error(long long id, const std::string& error) {
@@ -232,20 +321,20 @@ void StateStore::clear_error(long long id) {
 void StateStore::record_step(Connection& conn, long long id, int step, const std::string& direction,
                              const std::string& then_phase) {
   // One statement, so it is atomic even outside a transaction: the step, the
-  // count, and the phase it leads to (with that phase's time stamps).
+  // count, the phase it leads to (with that phase's time stamps) and its event.
   conn.exec(
-      fmt::format(
-          "WITH colshift_step AS (INSERT INTO {steps} (migration_id, step, direction) "
-          "VALUES ($1, $3, $4) ON CONFLICT DO NOTHING RETURNING direction) "
+      with_phase_event(fmt::format(
+          "colshift_step AS (INSERT INTO {steps} (migration_id, step, direction) "
+          "VALUES ($1, $3, $4) ON CONFLICT DO NOTHING RETURNING direction), colshift_change AS ("
           "UPDATE {migrations} SET steps_done = (SELECT count(*) FROM {steps} WHERE migration_id "
           "= $1 AND direction = 'forward') + (SELECT count(*) FROM colshift_step WHERE direction "
           "= 'forward'), updated_at = clock_timestamp(), phase = coalesce($2::text, phase), "
           "finished_at = CASE WHEN $2::text = '{active}' THEN clock_timestamp() ELSE finished_at "
           "END, completed_at = CASE WHEN $2::text IN ('{completed}', '{rolled_back}') THEN "
-          "clock_timestamp() ELSE completed_at END WHERE id = $1",
+          "clock_timestamp() ELSE completed_at END WHERE id = $1 RETURNING id, name)",
           fmt::arg("steps", table("steps")), fmt::arg("migrations", table("migrations")),
           fmt::arg("active", kActive), fmt::arg("completed", kCompleted),
-          fmt::arg("rolled_back", kRolledBack)),
+          fmt::arg("rolled_back", kRolledBack))),
       {std::to_string(id), then_phase.empty() ? Param{} : Param{then_phase}, std::to_string(step),
        direction});
 }
@@ -354,15 +443,17 @@ std::vector<BackfillRange> StateStore::create_ranges(long long id, int step,
   return this->ranges(id, step);
 }
 
-void StateStore::event(long long id, const std::string& migration, const std::string& kind,
-                       const nlohmann::json& detail) {
-  auto r = conn_.exec(fmt::format("INSERT INTO {} (migration_id, migration, kind, detail) VALUES "
-                                  "($1, $2, $3, $4::jsonb) RETURNING id, at",
-                                  table("events")),
-                      {id ? Param{std::to_string(id)} : Param{}, migration, kind, detail.dump()});
-  nlohmann::json payload = {{"id", r.integer(0, 0)}, {"at", r.text(0, 1)}, {"migration", migration},
-                            {"kind", kind},          {"detail", detail},   {"schema", schema_}};
-  conn_.exec("SELECT pg_notify('colshift', $1)", {payload.dump()});
+long long StateStore::event(long long id, const std::string& migration, const std::string& kind,
+                            const nlohmann::json& detail) {
+  return event_on(conn_, id, migration, kind, detail);
+}
+
+long long StateStore::event_on(Connection& conn, long long id, const std::string& migration,
+                               const std::string& kind, const nlohmann::json& detail) {
+  return conn
+      .exec(fmt::format("SELECT {}.colshift_event($1, $2, $3, $4::jsonb)", q(schema_)),
+            {id ? Param{std::to_string(id)} : Param{}, migration, kind, detail.dump()})
+      .integer(0, 0);
 }
 
 Control StateStore::control() {

@@ -32,8 +32,21 @@
 //               colshift process runs).
 //   colshift_null_from_up(what, sample)  a function the backfill calls when
 //               `up` gives NULL for a NOT NULL column: raises 23502.
-//   events      id, at, migration_id, migration, kind, detail (jsonb); every
-//               insert is also sent as pg_notify('colshift', json).
+//   events      the outbox: id, at, migration_id, migration, kind, detail
+//               (jsonb). Written only by the function colshift_event(), in the
+//               transaction of the state change it reports (a phase change,
+//               a step, a backfill batch crossing a 10% milestone); ids commit
+//               in order (it takes a transaction lock before drawing one), so
+//               a reader's cursor "last id seen" never skips one. Each insert
+//               sends pg_notify('colshift', {"schema","id","kind"}) at commit,
+//               a wake-up only. Kinds: started, phase, progress, resumed,
+//               failed, interrupted, paused, aborted, throttle, index_started,
+//               index_completed, index_failed.
+//   webhook_endpoints  url, last_event_id (the delivery cursor), disabled_at,
+//               disabled_reason (an HTTP 410), created_at.
+//   webhook_attempts   id, url, event_id, attempt, at, status (HTTP, NULL when
+//               no answer), error, duration_ms, next_retry_ms: every delivery
+//               attempt, written with the cursor it advances.
 //
 // PostgreSQL-specific SQL; another dialect implements the same StateStore.
 #pragma once
@@ -131,9 +144,12 @@ class StateStore {
   std::optional<MigrationRecord> get(long long id);
   std::vector<MigrationRecord> history(int limit = 1000);
 
-  // Inserts a new migration in phase expanding; returns its id.
+  // Inserts a new migration in phase expanding, with its "started" event;
+  // returns its id.
   long long create(const std::string& name, const std::string& file, const std::string& checksum,
                    const std::string& purpose, const nlohmann::json& plan, int steps_total);
+  // Moves the migration to `phase`, with its "phase" event in the same
+  // statement (none when it was in that phase already).
   void set_phase(long long id, const std::string& phase);
   void set_error(long long id, const std::string& error);
   void clear_error(long long id);
@@ -168,15 +184,21 @@ class StateStore {
   void update_control(const std::string& assignments, const Params& params);
   void set_throttle_reason(long long id, int step, const std::string& reason);
 
-  // Inserts an event and notifies channel 'colshift' with its JSON.
-  void event(long long id, const std::string& migration, const std::string& kind,
-             const nlohmann::json& detail = nlohmann::json::object());
+  // Writes an event through colshift_event() (see above) on this store's
+  // connection, or on `conn` (inside its transaction); returns its id. id 0:
+  // the active migration's; an empty name: the migration's.
+  long long event(long long id, const std::string& migration, const std::string& kind,
+                  const nlohmann::json& detail = nlohmann::json::object());
+  long long event_on(Connection& conn, long long id, const std::string& migration,
+                     const std::string& kind,
+                     const nlohmann::json& detail = nlohmann::json::object());
 
   std::string table(const std::string& name) const;  // quoted schema.name
 
  private:
   MigrationRecord read_record(const QueryResult& r, size_t row) const;
   std::string select_columns() const;
+  std::string with_phase_event(const std::string& change) const;
 
   Connection& conn_;
   std::string schema_;

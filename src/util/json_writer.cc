@@ -2,9 +2,22 @@
 
 #include <fmt/format.h>
 
+#include <array>
+
 #include "util/text.h"
 
 namespace colshift::util {
+
+namespace {
+
+// Bytes copied as they are: printable ASCII but the quote and the backslash.
+constexpr auto kPlain = [] {
+  std::array<bool, 256> plain{};
+  for (int c = 0x20; c < 0x80; ++c) plain[static_cast<size_t>(c)] = c != '"' && c != '\\';
+  return plain;
+}();
+
+}  // namespace
 
 void JsonWriter::escape(std::string_view s, std::string& out) {
   out += '"';
@@ -12,11 +25,7 @@ void JsonWriter::escape(std::string_view s, std::string& out) {
   while (i < s.size()) {
     // Copy the longest run that needs no escaping in one go.
     size_t run = i;
-    while (run < s.size()) {
-      unsigned char c = static_cast<unsigned char>(s[run]);
-      if (c < 0x20 || c == '"' || c == '\\' || c >= 0x80) break;
-      ++run;
-    }
+    while (run < s.size() && kPlain[static_cast<unsigned char>(s[run])]) ++run;
     out.append(s.data() + i, run - i);
     i = run;
     if (i >= s.size()) break;
@@ -139,6 +148,12 @@ JsonWriter& JsonWriter::value(unsigned long long v) {
 JsonWriter& JsonWriter::null() {
   before_value();
   out_ += "null";
+  return *this;
+}
+
+JsonWriter& JsonWriter::fragment(std::string_view json) {
+  before_value();
+  out_.append(json);
   return *this;
 }
 

@@ -19,6 +19,12 @@ class JsonWriter {
  public:
   // Appends to `out`. indent < 0: compact, one line.
   explicit JsonWriter(std::string& out, int indent = 2) : out_(out), indent_(indent) {}
+  // Writes one value as it would appear nested `depth` containers deep (an
+  // element of an array at that depth), without the separator before it, for
+  // fragment() of another writer: fragments can be rendered on several
+  // threads and put together in order.
+  JsonWriter(std::string& out, int indent, size_t depth)
+      : out_(out), indent_(indent), empty_(depth, false), after_key_(true) {}
 
   JsonWriter& begin_object();
   JsonWriter& end_object();
@@ -40,6 +46,10 @@ class JsonWriter {
   // An already serialized JSON value (compact, or dumped with the same
   // indent at depth 0: its lines are re-indented to the current depth).
   JsonWriter& raw(std::string_view json);
+  // A value written by a JsonWriter constructed with this writer's indent and
+  // its current depth (the number of open containers), appended as it is.
+  JsonWriter& fragment(std::string_view json);
+  size_t depth() const { return empty_.size(); }
 
   // key(k).value(v) in one call.
   template <typename T>

@@ -80,6 +80,23 @@ TEST_F(Impact, PlanJsonAndDocsNameWhoFeelsTheChange) {
   EXPECT_NE(page.find("public.user_emails (view)"), std::string::npos) << page;
 }
 
+// A partitioned table is published through its partitions (pg_publication_tables
+// lists the partitions unless publish_via_partition_root): the impact section
+// and the downstream rules still see the publication.
+TEST_F(Impact, PublicationOfAPartitionedTableIsSeen) {
+  sql("CREATE TABLE events (id bigint PRIMARY KEY, email text NOT NULL) PARTITION BY RANGE (id)");
+  sql("CREATE TABLE events_1 PARTITION OF events FOR VALUES FROM (0) TO (1000)");
+  sql("CREATE TABLE events_2 PARTITION OF events FOR VALUES FROM (1000) TO (2000)");
+  sql("INSERT INTO events SELECT i, 'u' || i || '@x.example' FROM generate_series(1, 1500) i");
+  sql("CREATE PUBLICATION events_pub FOR TABLE events");
+  auto f = domain_migration("0001_events_domain", "events", "email_domain");
+  auto j = nlohmann::json::parse(ok({"plan", f, "--json"}).out);
+  ASSERT_EQ(j["impact"].size(), 1u) << j.dump(2);
+  EXPECT_EQ(j["impact"][0]["publications"], nlohmann::json::array({"events_pub"}));
+  ASSERT_EQ(j["downstream"]["columns"].size(), 1u) << j.dump(2);
+  EXPECT_EQ(j["downstream"]["columns"][0]["publications"], nlohmann::json::array({"events_pub"}));
+}
+
 // Offline there is no catalog: no impact section, and nothing claims one.
 TEST_F(Impact, OfflinePlansHaveNone) {
   auto f = domain_migration("0001_users_domain", "users", "email_domain");

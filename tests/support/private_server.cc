@@ -46,9 +46,12 @@ int shell(const std::string& command, std::string* out) {
   return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
-PrivateServer::PrivateServer() : dir_(make_dir()) {
+PrivateServer::PrivateServer(const std::vector<std::string>& conf) : dir_(make_dir()) {
   std::string out;
-  if (shell(pg_script() + " start " + dir_ + " 'fsync = off' 'wal_receiver_status_interval = 1s'",
+  std::string extra;
+  for (const auto& line : conf) extra += " '" + line + "'";
+  if (shell(pg_script() + " start " + dir_ + " 'fsync = off' 'wal_receiver_status_interval = 1s'" +
+                extra,
             &out) != 0) {
     throw std::runtime_error("could not start a private PostgreSQL: " + out);
   }

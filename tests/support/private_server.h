@@ -4,12 +4,15 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 namespace colshift::testing {
 
 class PrivateServer {
  public:
-  PrivateServer();
+  PrivateServer() : PrivateServer(std::vector<std::string>{}) {}
+  // With extra postgresql.conf lines (e.g. "wal_level = logical").
+  explicit PrivateServer(const std::vector<std::string>& conf);
   ~PrivateServer();
   PrivateServer(const PrivateServer&) = delete;
   PrivateServer& operator=(const PrivateServer&) = delete;

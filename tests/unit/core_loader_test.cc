@@ -94,13 +94,15 @@ TEST(CoreLoader, UnknownKeySuggestsTheRightKey) {
       "          column: { name: x, tpye: int }\n"
       "                             ^\n"
       "  hint: valid keys: name, type, nullable, default, check; did you mean 'type'?");
-  EXPECT_EQ(load_error("purpose: p\noperation:\n  - raw_sql: { up: x, down: y }\n"),
-            "migrations/0003_users_email_domain.yaml:2:1: error: unknown key 'operation' in the "
-            "migration\n"
-            "    operation:\n"
-            "    ^\n"
-            "  hint: valid keys: name, purpose, undeclared_writers, operations; did you mean "
-            "'operations'?");
+  EXPECT_EQ(
+      load_error("purpose: p\noperation:\n  - raw_sql: { up: x, down: y }\n"),
+      "migrations/0003_users_email_domain.yaml:2:1: error: unknown key 'operation' in the "
+      "migration\n"
+      "    operation:\n"
+      "    ^\n"
+      "  hint: valid keys: name, purpose, undeclared_writers, subscribers, operations; did you "
+      "mean "
+      "'operations'?");
 }
 
 TEST(CoreLoader, NotNullWithoutDefaultOrUp) {

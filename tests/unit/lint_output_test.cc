@@ -42,10 +42,9 @@ TEST(LintOutput, TextIsExact) {
             "  = fix: " +
                 std::string(find_rule("set-not-null")->recipe) +
                 "\n\n"
-                "test.sql:2:1: info[missing-statement-timeout]: This statement reads or rewrites a "
-                "whole table "
-                "while holding an ACCESS EXCLUSIVE lock, with no statement_timeout to bound how "
-                "long it blocks.\n"
+                "test.sql:2:1: info[missing-statement-timeout]: This statement reads the whole "
+                "of \"users\" while holding an ACCESS EXCLUSIVE lock, with no statement_timeout "
+                "to bound how long it blocks.\n"
                 " 2 | ALTER TABLE users\n"
                 "   | ^~~~~~~~~~~~~~~~~\n"
                 "  = fix: " +

@@ -260,7 +260,9 @@ plan::CatalogFacts PostgresDialect::gather_facts(Connection& conn, const Migrati
           if (a->table.display() == t.display()) changed.push_back(a->column.name);
         }
       }
-      f.impact.push_back(read_impact(conn, oid, tf, changed));
+      auto pubs = read_publications(conn, oid, tf);
+      f.impact.push_back(read_impact(conn, oid, tf, changed, pubs));
+      f.publications.insert(f.publications.end(), pubs.begin(), pubs.end());
       f.tables[t.display()] = std::move(tf);
     }
 

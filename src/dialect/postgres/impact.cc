@@ -47,9 +47,77 @@ std::string word_pattern(const std::vector<std::string>& words) {
 
 }  // namespace
 
-plan::TableImpact PostgresDialect::read_impact(Connection& conn, const std::string& oid,
-                                               const plan::TableFacts& t,
-                                               const std::vector<std::string>& changed) const {
+std::vector<plan::PublicationFacts> PostgresDialect::read_publications(
+    Connection& conn, const std::string& oid, const plan::TableFacts& t) const {
+  std::vector<plan::PublicationFacts> out;
+  if (conn.server_version() < 100000) return out;
+  const bool v15 = conn.server_version() >= 150000;
+  // pg_publication_tables covers FOR ALL TABLES, FOR TABLES IN SCHEMA and
+  // partitions; pg_publication_rel holds a table's own column list and row
+  // filter (PostgreSQL 15+).
+  auto r = conn.exec(
+      fmt::format(
+          "SELECT p.pubname, CASE WHEN p.puballtables THEN 'all tables' WHEN pr.oid IS NOT NULL "
+          "THEN 'table' ELSE {} END, {}, {} FROM pg_publication p LEFT JOIN pg_publication_rel pr "
+          "ON pr.prpubid = p.oid AND pr.prrelid = $1::oid WHERE EXISTS (SELECT 1 FROM "
+          "pg_publication_tables pt WHERE pt.pubname = p.pubname AND ((pt.schemaname = $2 AND "
+          "pt.tablename = $3) OR {})) ORDER BY 1",
+          v15 ? "'schema ' || coalesce((SELECT string_agg(n.nspname, ', ') FROM "
+                "pg_publication_namespace pn JOIN pg_namespace n ON n.oid = pn.pnnspid WHERE "
+                "pn.pnpubid = p.oid), '?')"
+              : "'table'",
+          v15 ? "coalesce((SELECT string_agg(a.attname, E'\\x1f' ORDER BY a.attnum) FROM "
+                "pg_attribute "
+                "a WHERE a.attrelid = pr.prrelid AND a.attnum = ANY(pr.prattrs)), '')"
+              : "''",
+          v15 ? "coalesce(pg_get_expr(pr.prqual, pr.prrelid), '')" : "''",
+          // A partitioned table is published through its partitions, unless
+          // publish_via_partition_root names the root itself.
+          conn.server_version() >= 120000
+              ? "to_regclass(quote_ident(pt.schemaname) || '.' || quote_ident(pt.tablename)) IN "
+                "(SELECT relid FROM pg_partition_tree($1::oid))"
+              : "false"),
+      {oid, t.schema, t.name});
+  for (size_t i = 0; i < r.size(); ++i) {
+    plan::PublicationFacts p;
+    p.name = r.text(i, 0);
+    p.table = t.schema + "." + t.name;
+    p.via = r.text(i, 1);
+    if (std::string cols = r.text(i, 2); !cols.empty()) {
+      p.column_list = true;
+      for (size_t at = 0; at <= cols.size();) {
+        size_t end = std::min(cols.find('\x1f', at), cols.size());
+        p.columns.push_back(cols.substr(at, end - at));
+        at = end + 1;
+      }
+    }
+    p.row_filter = r.text(i, 3);
+    out.push_back(std::move(p));
+  }
+  return out;
+}
+
+std::vector<plan::SlotImpact> PostgresDialect::read_slots(Connection& conn) const {
+  std::vector<plan::SlotImpact> out;
+  auto slots = conn.exec(
+      "SELECT s.slot_name, s.slot_type, coalesce(s.plugin, ''), s.active, CASE WHEN "
+      "pg_is_in_recovery() THEN NULL WHEN s.slot_type = 'logical' THEN "
+      "pg_wal_lsn_diff(pg_current_wal_lsn(), s.confirmed_flush_lsn)::bigint ELSE "
+      "pg_wal_lsn_diff(pg_current_wal_lsn(), s.restart_lsn)::bigint END, "
+      "coalesce((SELECT r.application_name FROM pg_stat_replication r WHERE r.pid = "
+      "s.active_pid), '') FROM pg_replication_slots s WHERE s.slot_type = 'physical' OR "
+      "s.database = current_database() ORDER BY 1");
+  for (size_t i = 0; i < slots.size(); ++i) {
+    out.push_back({slots.text(i, 0), slots.text(i, 1), slots.text(i, 2), slots.boolean(i, 3),
+                   slots.integer(i, 4, -1), slots.text(i, 5)});
+  }
+  return out;
+}
+
+plan::TableImpact PostgresDialect::read_impact(
+    Connection& conn, const std::string& oid, const plan::TableFacts& t,
+    const std::vector<std::string>& changed,
+    const std::vector<plan::PublicationFacts>& pubs) const {
   plan::TableImpact im;
   im.table = t.schema + "." + t.name;
   im.changed_columns = changed;
@@ -146,27 +214,15 @@ plan::TableImpact PostgresDialect::read_impact(Connection& conn, const std::stri
     im.policies.push_back(fmt::format("{} (FOR {})", pol.text(i, 0), pol.text(i, 1)));
 
   if (conn.server_version() >= 100000) {
-    auto pubs = conn.exec(
-        "SELECT p.pubname, p.puballtables FROM pg_publication p WHERE p.puballtables OR "
-        "EXISTS (SELECT 1 FROM pg_publication_tables pt WHERE pt.pubname = p.pubname AND "
-        "pt.schemaname = $1 AND pt.tablename = $2) ORDER BY 1",
-        {t.schema, t.name});
-    for (size_t i = 0; i < pubs.size(); ++i) {
-      im.publications.push_back(pubs.text(i, 0) + (pubs.boolean(i, 1) ? " (FOR ALL TABLES)" : ""));
+    for (const auto& p : pubs) {
+      std::string how;
+      if (p.via == "all tables") how = "FOR ALL TABLES";
+      if (p.via.rfind("schema ", 0) == 0) how = "FOR TABLES IN SCHEMA " + p.via.substr(7);
+      if (p.column_list) how += (how.empty() ? "" : ", ") + ("columns " + join(p.columns, ", "));
+      if (!p.row_filter.empty()) how += (how.empty() ? "" : ", ") + ("WHERE " + p.row_filter);
+      im.publications.push_back(p.name + (how.empty() ? "" : " (" + how + ")"));
     }
-    optional_part(conn, [&] {
-      auto slots = conn.exec(
-          "SELECT slot_name, slot_type, coalesce(plugin, ''), active, CASE WHEN "
-          "pg_is_in_recovery() THEN NULL WHEN slot_type = 'logical' THEN "
-          "pg_wal_lsn_diff(pg_current_wal_lsn(), confirmed_flush_lsn)::bigint ELSE "
-          "pg_wal_lsn_diff(pg_current_wal_lsn(), restart_lsn)::bigint END FROM "
-          "pg_replication_slots WHERE slot_type = 'physical' OR database = current_database() "
-          "ORDER BY 1");
-      for (size_t i = 0; i < slots.size(); ++i) {
-        im.slots.push_back({slots.text(i, 0), slots.text(i, 1), slots.text(i, 2),
-                            slots.boolean(i, 3), slots.integer(i, 4, -1)});
-      }
-    });
+    optional_part(conn, [&] { im.slots = read_slots(conn); });
   }
 
   auto pss = conn.exec(

@@ -56,8 +56,21 @@ class PostgresDialect final : public Dialect {
 
   // Who feels a change to table `t` (pg_class oid `oid`) whose columns
   // `changed` the migration adds or changes (impact.cc).
+  // `pubs`: the table's publications (read_publications).
   plan::TableImpact read_impact(Connection& conn, const std::string& oid, const plan::TableFacts& t,
-                                const std::vector<std::string>& changed) const;
+                                const std::vector<std::string>& changed,
+                                const std::vector<plan::PublicationFacts>& pubs) const;
+  // The publications that publish table `t` (oid `oid`), with their column
+  // lists and row filters (impact.cc).
+  std::vector<plan::PublicationFacts> read_publications(Connection& conn, const std::string& oid,
+                                                        const plan::TableFacts& t) const;
+  // Logical replication subscribers (subscriber.cc).
+  plan::SubscriberFacts read_subscriber(Connection& sub, const migration::Migration& m,
+                                        const plan::CatalogFacts& facts) const override;
+  std::vector<plan::SlotImpact> read_slots(Connection& conn) const override;
+  std::string subscriber_add_column_sql(const std::string& schema, const std::string& table,
+                                        const std::string& column,
+                                        const std::string& type) const override;
 
   // Operation planners (one file each).
   std::vector<plan::Step> plan_add_column(const migration::AddColumn& op,

@@ -215,7 +215,8 @@ class HazardList {
 
 // deletes_data and breaks_old_app, read from the statement's parse tree.
 void data_and_app_hazards(const Statement& st, const std::vector<Statement>& all, size_t index,
-                          const plan::CatalogFacts& facts, HazardList& out) {
+                          const plan::CatalogFacts& facts, HazardList& out,
+                          std::vector<plan::ColumnEdit>& edits) {
   namespace ast = lint::ast;
   const auto& t = st.tree;
   auto shown = [&](const std::string& written) { return view_of(facts, written).display; };
@@ -242,6 +243,7 @@ void data_and_app_hazards(const Statement& st, const std::vector<Statement>& all
       const auto& cmd = ast::obj(item, "AlterTableCmd");
       if (ast::str(cmd, "subtype") != "AT_DropColumn") continue;
       std::string col = ast::str(cmd, "name");
+      edits.push_back({shown(name), col, ""});
       out.add(Hazard::kDeletesData, name,
               fmt::format("drops column {} of {} with its data", col, sized(name)));
       out.add(Hazard::kBreaksOldApp, name,
@@ -254,6 +256,7 @@ void data_and_app_hazards(const Statement& st, const std::vector<Statement>& all
     std::string to = ast::str(t, "newname");
     if (type == "OBJECT_COLUMN") {
       std::string col = ast::str(t, "subname");
+      edits.push_back({shown(name), col, to});
       out.add(Hazard::kBreaksOldApp, name,
               fmt::format("renames column {} of {} to {}: app versions that still use {}.{} fail",
                           col, sized(name), to, shown(name), col));
@@ -420,7 +423,8 @@ RawSqlFacts RawSqlReader::read(const std::string& sql, const std::string& where,
                                 plan::lock_blocks(h.lock)));
       }
     }
-    for (size_t m : g.members) data_and_app_hazards(sts[m], sts, m, facts_, hazards);
+    for (size_t m : g.members)
+      data_and_app_hazards(sts[m], sts, m, facts_, hazards, rs.column_edits);
     if (!out.outside_transaction) {
       for (const auto& r : g.relations) {
         if (r.created_here) continue;
