@@ -151,13 +151,15 @@ run_method() {
   local wal left rows
   wal=$(wal_diff "$lsn0" "$lsn1")
   rows=$(psql -X -At "$url" -c "SELECT count(*) FROM $table WHERE id <= $ROWS")
-  # Every row must be right after colshift; after the single UPDATE, the rows
-  # it saw (the app's later sign-ups, by an app that does not know the column,
-  # stay NULL: one reason a single UPDATE is not an online migration).
-  local scope="true"
-  [[ $method == update ]] && scope="id <= $ROWS"
-  left=$(psql -X -At "$url" -c "SELECT count(*) FROM $table WHERE $scope AND email_domain IS DISTINCT FROM $EXPR")
-  ((left == 0)) || { echo "$tag: $left rows not filled correctly" >&2; return 1; }
+  # Every row must be right after colshift. After a single UPDATE under the
+  # app's load, the old app's later sign-ups and email changes leave NULL or
+  # stale values (one reason it is not an online migration): counted, not fatal.
+  left=$(psql -X -At "$url" -c "SELECT count(*) FROM $table WHERE email_domain IS DISTINCT FROM $EXPR")
+  if [[ $method == update && $load == 1 ]]; then
+    log "$tag: $left rows wrong after it (written by the old app after the UPDATE)"
+  else
+    ((left == 0)) || { echo "$tag: $left rows not filled correctly" >&2; return 1; }
+  fi
   local tx="" failed="" p50="" p99="" max=""
   if [[ $load == 1 ]]; then
     sleep 1
