@@ -34,7 +34,8 @@ void LoadGovernor::set_queries(std::string probe_sql, Params probe_params, std::
 std::pair<double, double> LoadGovernor::measure(Connection& conn) {
   auto t0 = std::chrono::steady_clock::now();
   conn.exec(probe_sql_, probe_params_);
-  double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+  double ms =
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
   double active = static_cast<double>(conn.exec(active_sql_, active_params_).integer(0, 0));
   return {ms, active};
 }

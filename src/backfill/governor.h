@@ -36,22 +36,22 @@
 namespace colshift::backfill {
 
 struct LoadSettings {
-  double max_slowdown = 2.0;                        // <= 0: the load throttle is off
-  std::chrono::milliseconds baseline{1000};         // how long to sample before the first batch
-  std::chrono::milliseconds sample_every{200};      // one measurement this often
-  long long from_rows = 100'000;                    // engage for backfills of at least this many rows
-  double probe_floor_ms = 1.0;                      // slack on the probe's baseline
-  int window = 5;                                   // samples in the median
-  double increase = 0.1;                            // level added per healthy sample
-  double decrease = 0.5;                            // level multiplied by this per slowed sample
-  double min_level = 0.02;                          // never stop entirely
+  double max_slowdown = 2.0;                    // <= 0: the load throttle is off
+  std::chrono::milliseconds baseline{1000};     // how long to sample before the first batch
+  std::chrono::milliseconds sample_every{200};  // one measurement this often
+  long long from_rows = 100'000;                // engage for backfills of at least this many rows
+  double probe_floor_ms = 1.0;                  // slack on the probe's baseline
+  int window = 5;                               // samples in the median
+  double increase = 0.1;                        // level added per healthy sample
+  double decrease = 0.5;                        // level multiplied by this per slowed sample
+  double min_level = 0.02;                      // never stop entirely
 };
 
 // What the governor tells a worker between batches.
 struct Admission {
-  bool parked = false;           // not this worker's turn at all right now
-  Clock::Duration rest{0};       // rest this long after the batch that took `busy`
-  std::string reason;            // why the backfill runs slower than it could; empty if not
+  bool parked = false;      // not this worker's turn at all right now
+  Clock::Duration rest{0};  // rest this long after the batch that took `busy`
+  std::string reason;       // why the backfill runs slower than it could; empty if not
 };
 
 class LoadGovernor {

@@ -58,8 +58,9 @@ class BackfillParallel : public PgTest {
   void wait_for_no_colshift_sessions() {
     ASSERT_TRUE(wait_until(
         [&] {
-          return scalar_int("SELECT count(*) FROM pg_stat_activity WHERE application_name LIKE "
-                            "'colshift%' AND pid <> pg_backend_pid()") == 0;
+          return scalar_int(
+                     "SELECT count(*) FROM pg_stat_activity WHERE application_name LIKE "
+                     "'colshift%' AND pid <> pg_backend_pid()") == 0;
         },
         20s));
   }
@@ -82,9 +83,10 @@ TEST_F(BackfillParallel, WorkersFillDisjointRangesExactlyOnce) {
   // Every range holds about a third of the rows (from a sample of the keys).
   EXPECT_GT(scalar_int("SELECT min(rows_done) FROM colshift.backfill_range"), rows_ / 6);
   // Ranges meet end to end: each one's upper key is the next one's lower key.
-  EXPECT_EQ(scalar_int("SELECT count(*) FROM colshift.backfill_range a JOIN "
-                       "colshift.backfill_range b ON b.part = a.part + 1 WHERE a.hi_key = b.lo_key"),
-            2);
+  EXPECT_EQ(
+      scalar_int("SELECT count(*) FROM colshift.backfill_range a JOIN "
+                 "colshift.backfill_range b ON b.part = a.part + 1 WHERE a.hi_key = b.lo_key"),
+      2);
   EXPECT_EQ(scalar_int("SELECT count(*) FROM colshift.backfill_range WHERE part = 0 AND "
                        "lo_key IS NULL"),
             1);
@@ -150,10 +152,10 @@ TEST_F(BackfillParallel, PauseAndAbortReachEveryWorker) {
 TEST_F(BackfillParallel, LoadThrottleSlowsWhileAppSessionsAreBusyAndSaysWhy) {
   make_items(200000);
   std::string log = dir_ + "/start.log";
-  int pid = spawn_colshift({"start", file_, "--workers", "2", "--batch-size", "500", "--max-rate",
-                            "20000", "--load-throttle-rows", "0", "--load-baseline", "500ms",
-                            "--json"},
-                           url_, log);
+  int pid =
+      spawn_colshift({"start", file_, "--workers", "2", "--batch-size", "500", "--max-rate",
+                      "20000", "--load-throttle-rows", "0", "--load-baseline", "500ms", "--json"},
+                     url_, log);
   ASSERT_TRUE(wait_until([&] { return rows_done() > 0; }, 30s)) << slurp(log + ".err");
   // The app gets busy after the baseline: four sessions running statements.
   std::vector<std::thread> app;

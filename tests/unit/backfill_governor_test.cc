@@ -105,7 +105,7 @@ TEST(BackfillGovernor, SlowProbeOnAnIdleDatabaseIsNoReasonToWait) {
   FakeClock clock;
   LoadSettings s;
   LoadGovernor g(clock, s, 2);
-  g.set_baseline(0.3, 0);  // nobody else uses the database
+  g.set_baseline(0.3, 0);                       // nobody else uses the database
   for (int i = 0; i < 10; ++i) g.feed(8.0, 0);  // the backfill's own load on the probe
   EXPECT_DOUBLE_EQ(g.level(), 2.0);
   g.feed(8.0, 1);  // an app arrives: its sessions are busy, the slow probe now counts
