@@ -51,7 +51,8 @@ void add_backfill_options(CLI::App& sub, ChangeOptions& o) {
       ->capture_default_str();
   sub.add_option("--workers", o.workers,
                  fmt::format("parallel backfill sessions, each filling its own key ranges "
-                             "(default {}; fixed by the first run of a migration)",
+                             "(default {}; the first run fixes the key ranges, one per worker, and "
+                             "a resumed run uses at most one worker per unfinished range)",
                              run::kDefaultWorkers));
   sub.add_option("--max-app-slowdown", o.max_app_slowdown,
                  "load throttle: slow the backfill while the app's probe latency or busy sessions "
