@@ -7,6 +7,10 @@
 #   command on a fresh copy of the same table (CHECKPOINT before each):
 #     update      psql: ALTER TABLE ADD COLUMN; UPDATE t SET col = <expr> (one
 #                 statement: the physical ceiling on one core)
+#     update-trigger  the same, with a row trigger like colshift's dual-write
+#                 trigger installed first and passed by its WHEN condition: the
+#                 ceiling for any online method that keeps one (a BEFORE ROW
+#                 UPDATE trigger locks every row it could fire for, WHEN or not)
 #     colshift-1  colshift start --workers 1 (its other settings default)
 #     colshift-N  colshift start --workers N
 #   with rows/s, WAL bytes per row (pg_current_wal_lsn() before and after) and
@@ -20,6 +24,12 @@
 #
 #   ./run bench backfill [--rows N] [--workers N] [--rate TPS] [--clients N]
 #                        [--baseline-seconds S] [--rounds N] [--out DIR]
+#                        [--only idle|load] [--load-args "ARGS"]
+#
+# --only idle runs the idle half; --only load the baseline and colshift under
+# the workload (no single UPDATE); both print the raw CSV instead of writing
+# the report. --load-args adds colshift start options to the run under the
+# workload (e.g. "--workers 1"), to compare settings there.
 #
 # With --rounds R every idle method runs R times, interleaved, and the table
 # shows the median. Writes DIR/backfill.md, DIR/backfill.csv and
@@ -38,6 +48,8 @@ CLIENTS=4
 BASELINE_S=20
 ROUNDS=1
 OUTDIR=$ROOT/bench/results
+ONLY=""
+LOAD_ARGS=""
 while (($#)); do
   case $1 in
     --rows) ROWS=$2; shift 2 ;;
@@ -47,13 +59,16 @@ while (($#)); do
     --baseline-seconds) BASELINE_S=$2; shift 2 ;;
     --rounds) ROUNDS=$2; shift 2 ;;
     --out) OUTDIR=$2; shift 2 ;;
-    -h|--help) sed -n '2,27p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    --only) ONLY=$2; shift 2 ;;
+    --load-args) LOAD_ARGS=$2; shift 2 ;;
+    -h|--help) sed -n '2,31p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "backfill bench: unknown argument $1 (see --help)" >&2; exit 2 ;;
   esac
 done
 [[ $ROWS =~ ^[0-9]+$ && $ROWS -ge 1000 ]] || { echo "--rows must be a number >= 1000" >&2; exit 2; }
 [[ $WORKERS =~ ^[0-9]+$ && $WORKERS -ge 2 ]] || { echo "--workers must be 2 or more" >&2; exit 2; }
 [[ $ROUNDS =~ ^[0-9]+$ && $ROUNDS -ge 1 ]] || { echo "--rounds must be 1 or more" >&2; exit 2; }
+[[ -z $ONLY || $ONLY == idle || $ONLY == load ]] || { echo "--only is idle or load" >&2; exit 2; }
 [[ -x $COLSHIFT ]] || { echo "no colshift binary at $COLSHIFT (use ./run bench backfill)" >&2; exit 2; }
 if [[ ! -x /usr/bin/time ]]; then
   sudo=""; [[ $(id -u) -eq 0 ]] || sudo=sudo
@@ -81,7 +96,9 @@ SERIES=()
 
 # Templates: each shape loaded once; every run gets a fresh copy.
 log "loading the template tables"
-for shape in pk idx; do
+shapes=(pk idx)
+[[ $ONLY == load ]] && shapes=()
+for shape in "${shapes[@]}"; do
   adm -c "CREATE DATABASE tpl_$shape"
   PGOPTIONS="-c client_min_messages=warning" psql -X -q -v ON_ERROR_STOP=1 -v rows="$ROWS" \
     -v index="$([[ $shape == idx ]] && echo true || echo false)" \
@@ -132,13 +149,23 @@ run_method() {
   case $method in
     colshift-1) cmd=("$COLSHIFT" --db "$url" start --workers 1 "$yaml") ;;
     colshift-n) cmd=("$COLSHIFT" --db "$url" start --workers "$WORKERS" "$yaml") ;;
-    colshift) cmd=("$COLSHIFT" --db "$url" start "$yaml") ;;
+    # shellcheck disable=SC2206  # --load-args is split into words on purpose
+    colshift) cmd=("$COLSHIFT" --db "$url" start $LOAD_ARGS "$yaml") ;;
   esac
   lsn0=$(wal_lsn)
   t0=$EPOCHREALTIME
   if [[ $method == update ]]; then
     psql -X -q -v ON_ERROR_STOP=1 "$url" -c "ALTER TABLE $table ADD COLUMN email_domain text" \
       -c "UPDATE $table SET email_domain = $EXPR"
+  elif [[ $method == update-trigger ]]; then
+    psql -X -q -v ON_ERROR_STOP=1 "$url" -c "ALTER TABLE $table ADD COLUMN email_domain text" \
+      -c "CREATE FUNCTION bench_fill() RETURNS trigger LANGUAGE plpgsql AS \$\$ BEGIN
+            NEW.email_domain := $EXPR; RETURN NEW; END \$\$" \
+      -c "CREATE TRIGGER bench_fill BEFORE INSERT OR UPDATE ON $table FOR EACH ROW
+            WHEN (current_setting('colshift.backfill', true) IS DISTINCT FROM 'on')
+            EXECUTE FUNCTION bench_fill()" \
+      -c "BEGIN" -c "SELECT set_config('colshift.backfill', 'on', true)" \
+      -c "UPDATE $table SET email_domain = $EXPR" -c "COMMIT"
   else
     /usr/bin/time -v -o "$WORK/time-$tag.txt" "${cmd[@]}" >"$WORK/colshift-$tag.out" 2>"$WORK/colshift-$tag.err" \
       || { cat "$WORK/colshift-$tag.err" >&2; return 1; }
@@ -182,12 +209,17 @@ LOAD_AVG_START=$(cut -d' ' -f1-3 /proc/loadavg)
 
 # Idle: every method on both shapes, interleaved per round.
 for ((round = 1; round <= ROUNDS; round++)); do
-  for shape in pk idx; do
-    for method in update colshift-1 colshift-n; do
+  for shape in "${shapes[@]}"; do
+    for method in update update-trigger colshift-1 colshift-n; do
       run_method "$shape" "$method" 0 "$round"
     done
   done
 done
+
+if [[ $ONLY == idle ]]; then
+  cat "$CSV"
+  exit 0
+fi
 
 # Under the demo's workload: baseline, single UPDATE, colshift defaults.
 log "baseline: the demo's workload alone for ${BASELINE_S} s"
@@ -203,8 +235,12 @@ echo "users,baseline,1,1,0,$(awk -v a="$b0" -v b="$b1" 'BEGIN { printf "%.3f", b
 BASELINE_SERIES="no migration=$WORK/app-baseline@$b0@$b1"
 log "baseline: $(jget "$js" tx) tx, p50 $(jget "$js" p50_ms) / p99 $(jget "$js" p99_ms) / max $(jget "$js" max_ms) ms"
 adm -c "DROP DATABASE b_baseline"
-run_method users update 1 1
+[[ $ONLY == load ]] || run_method users update 1 1
 run_method users colshift 1 1
+if [[ $ONLY == load ]]; then
+  cat "$CSV"
+  exit 0
+fi
 
 TOTAL_S=$(since "$START")
 PGVER=$(psql -X -At "$ADMIN" -c "SHOW server_version")

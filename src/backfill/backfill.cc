@@ -167,6 +167,7 @@ int Backfill::gate(Worker& w, Shared& sh, const plan::BackfillSpec& spec, long l
       auto& gov = *sh.governor;
       gov.maybe_observe(conn);
       Admission a = gov.admit(w.index, w.last_busy);
+      if (w.sizer) w.sizer->set_target_scale(a.batch_scale);
       slowed = a.reason;
       if (a.parked) {
         reason = "waits for its turn: " + a.reason;

@@ -12,7 +12,8 @@ BatchSizer::BatchSizer(BatchSizerOptions o) : o_(o) {
 
 void BatchSizer::record(int rows, std::chrono::nanoseconds elapsed) {
   if (o_.fixed > 0 || rows <= 0) return;
-  const double target_ns = static_cast<double>(std::chrono::nanoseconds(o_.target).count());
+  const double target_ns =
+      scale_ * static_cast<double>(std::chrono::nanoseconds(o_.target).count());
   const double took = static_cast<double>(elapsed.count());
   if (took > o_.shrink_factor * target_ns) {
     // Far over target: shrink at once to what would have met it.
@@ -32,6 +33,19 @@ void BatchSizer::record(int rows, std::chrono::nanoseconds elapsed) {
   double ideal = p90 > 0 ? target_ns / p90 : o_.max;
   double next = std::min(ideal, size_ * o_.max_growth);
   size_ = std::clamp(static_cast<int>(next), o_.min, o_.max);
+}
+
+void BatchSizer::set_target_scale(double scale) {
+  if (o_.fixed > 0) return;
+  const double next = std::clamp(scale, 0.01, 1.0);
+  if (next < scale_ && !per_row_ns_.empty()) {
+    // Shorter at once: the next batch already meets the smaller target.
+    const double per_row = *std::max_element(per_row_ns_.begin(), per_row_ns_.end());
+    const double target_ns =
+        next * static_cast<double>(std::chrono::nanoseconds(o_.target).count());
+    size_ = std::clamp(std::min(size_, static_cast<int>(target_ns / per_row)), o_.min, o_.max);
+  }
+  scale_ = next;
 }
 
 void BatchSizer::back_off() {

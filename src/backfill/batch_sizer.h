@@ -31,10 +31,16 @@ class BatchSizer {
   void record(int rows, std::chrono::nanoseconds elapsed);
   // After a lock timeout or deadlock: halve, within bounds.
   void back_off();
+  // Aims at target * scale from the next batch on (0 < scale <= 1): the load
+  // throttle asks for shorter batches while the app is slowed, so each holds
+  // its rows' locks and puts its WAL in front of the app's commits for less.
+  void set_target_scale(double scale);
+  double target_scale() const { return scale_; }
 
  private:
   BatchSizerOptions o_;
   int size_;
+  double scale_ = 1.0;
   std::deque<double> per_row_ns_;
 };
 

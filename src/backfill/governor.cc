@@ -16,6 +16,14 @@ double median(std::deque<double> v) {
   return v.size() % 2 ? v[m] : (v[m - 1] + v[m]) / 2;
 }
 
+double quantile(std::deque<double> v, double q) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  const double rank = std::ceil(std::clamp(q, 0.0, 1.0) * static_cast<double>(v.size()));
+  const size_t i = rank < 1 ? 0 : static_cast<size_t>(rank) - 1;
+  return v[std::min(i, v.size() - 1)];
+}
+
 LoadGovernor::LoadGovernor(Clock& clock, LoadSettings s, int workers)
     : clock_(clock),
       s_(s),
@@ -51,11 +59,11 @@ void LoadGovernor::sample_baseline(Connection& conn) {
     clock_.sleep_for(s_.sample_every / 4);  // denser than during the backfill: a short baseline
     interrupt::check();
   } while (clock_.now() < end);
-  // The mean of busy sessions (Little's law wants the mean), the median probe
-  // (one stall of the server must not set the bar).
+  // The mean of busy sessions (Little's law wants the mean); the probe's bar is
+  // the quantile it is judged by later, from the app's own commits' spread.
   double sum = 0;
   for (double a : actives) sum += a;
-  set_baseline(median(probes), sum / static_cast<double>(actives.size()));
+  set_baseline(quantile(probes, s_.probe_quantile), sum / static_cast<double>(actives.size()));
 }
 
 void LoadGovernor::set_baseline(double probe_ms, double active) {
@@ -93,14 +101,20 @@ void LoadGovernor::feed(double probe_ms, double active) {
   actives_.push_back(active);
   while (static_cast<int>(probes_.size()) > s_.window) probes_.pop_front();
   while (static_cast<int>(actives_.size()) > s_.window) actives_.pop_front();
-  const double probe = median(probes_);
   const double busy = median(actives_);
+  // The window's probe quantile over the bar, counted so that a window not yet
+  // full judges the same way: slow when at least as many probes are over the
+  // bar as lie above the quantile's rank in a full window.
+  const double bar = s_.max_slowdown * base_probe_ms_ + s_.probe_floor_ms;
+  const int rank =
+      std::max(1, static_cast<int>(std::ceil(std::clamp(s_.probe_quantile, 0.0, 1.0) * s_.window)));
+  const auto over =
+      std::count_if(probes_.begin(), probes_.end(), [&](double p) { return p > bar; });
   // A slow probe counts only while an app is there to feel it: on a database
   // nobody else uses, the backfill's own load on the probe is no reason to wait.
   const bool app_present =
       base_active_ > 0.05 || *std::max_element(actives_.begin(), actives_.end()) > 0;
-  const bool probe_slow =
-      app_present && probe > s_.max_slowdown * base_probe_ms_ + s_.probe_floor_ms;
+  const bool probe_slow = app_present && over >= s_.window - rank + 1;
   const bool busy_slow = busy > s_.max_slowdown * base_active_ + 1.0;
   slowed_ = probe_slow || busy_slow;
   if (slowed_) {
@@ -124,6 +138,7 @@ Admission LoadGovernor::admit(int w, Clock::Duration busy) const {
     a.parked = true;
   } else {
     share = std::max(share, s_.min_level);
+    a.batch_scale = std::clamp(share, s_.min_batch_scale, 1.0);
     // Busy `share` of the time: rest (1 - share) / share of the batch's time.
     auto rest = std::chrono::duration_cast<Clock::Duration>(busy * ((1.0 - share) / share));
     a.rest = std::min<Clock::Duration>(rest, std::chrono::seconds(5));
@@ -136,7 +151,7 @@ std::string LoadGovernor::describe_locked() const {
   return fmt::format(
       "app load: probe {:.1f} ms (baseline {:.1f} ms), {:g} sessions busy (baseline {:.1f}); "
       "backfill at {:.0f}% of its speed",
-      median(probes_), base_probe_ms_, median(actives_), base_active_,
+      quantile(probes_, s_.probe_quantile), base_probe_ms_, median(actives_), base_active_,
       100.0 * level_ / static_cast<double>(workers_));
 }
 

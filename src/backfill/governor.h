@@ -3,20 +3,25 @@
 //
 // Before the first batch it samples a baseline of two signals for a few
 // seconds: the latency of a probe colshift times itself (a read of the table
-// by key and a commit that waits for the WAL: what an app write transaction
-// waits for) and the number of other sessions running a statement (the
-// PostgreSQL analogue of gh-ost's Threads_running; by Little's law it grows
-// with the app's latency at a fixed request rate). During the backfill it
-// measures both again every `sample_every` and compares the median of the last
-// few samples against the baseline: the app is slowed when the probe takes more
-// than `max_slowdown` times its baseline (plus a floor for a noisy sub-
-// millisecond baseline), or when more sessions are busy than `max_slowdown`
-// times the baseline allows. A slow probe counts only while other sessions
-// are busy (now or in the baseline): an idle database gets the full speed.
+// by key and a commit that waits for its WAL flush, as an app's write
+// transaction does: the backfill's WAL volume shows up there first) and the
+// number of other sessions running a statement (the PostgreSQL analogue of
+// gh-ost's Threads_running; by Little's law it grows with the app's latency at
+// a fixed request rate). During the backfill it measures both again every
+// `sample_every`. The probe is judged by a high quantile of the last few
+// samples against the same quantile of the baseline, not by their median: an
+// app's p99 is made of the rare slow commits, and a median hides them. The app
+// is slowed when that quantile is over `max_slowdown` times its baseline (plus
+// a floor for a noisy sub-millisecond baseline), or when the median of busy
+// sessions is over `max_slowdown` times the baseline's. A slow probe counts
+// only while other sessions are busy (now or in the baseline): an idle
+// database gets the full speed.
 //
 // The answer is a level, in workers: level 2.0 lets two workers run flat out,
 // 0.5 lets one worker be busy half the time (it rests after each batch for as
-// long as the batch took). The level rises additively while the app is
+// long as the batch took, and its batches aim at half their usual time: the
+// same speed in shorter bursts, each holding its rows' locks and putting its
+// WAL ahead of the app's commits for less). The level rises additively while the app is
 // healthy and falls multiplicatively when it is slowed (AIMD, as TCP finds a
 // link's capacity), so the backfill settles near the fastest rate the app
 // tolerates and gives way within one sample when the app's load rises. It
@@ -41,17 +46,20 @@ struct LoadSettings {
   std::chrono::milliseconds sample_every{200};  // one measurement this often
   long long from_rows = 100'000;                // engage for backfills of at least this many rows
   double probe_floor_ms = 1.0;                  // slack on the probe's baseline
-  int window = 5;                               // samples in the median
+  int window = 5;                               // samples judged together
+  double probe_quantile = 0.8;                  // of the window's probes (and the baseline's)
   double increase = 0.1;                        // level added per healthy sample
   double decrease = 0.5;                        // level multiplied by this per slowed sample
   double min_level = 0.02;                      // never stop entirely
+  double min_batch_scale = 0.1;                 // shortest batches: this share of the target
 };
 
 // What the governor tells a worker between batches.
 struct Admission {
-  bool parked = false;      // not this worker's turn at all right now
-  Clock::Duration rest{0};  // rest this long after the batch that took `busy`
-  std::string reason;       // why the backfill runs slower than it could; empty if not
+  bool parked = false;       // not this worker's turn at all right now
+  Clock::Duration rest{0};   // rest this long after the batch that took `busy`
+  double batch_scale = 1.0;  // aim batches at this share of their target time
+  std::string reason;        // why the backfill runs slower than it could; empty if not
 };
 
 class LoadGovernor {
@@ -111,5 +119,8 @@ class LoadGovernor {
 
 // The median of `v` (0 when empty).
 double median(std::deque<double> v);
+// The q-quantile of `v` (0 <= q <= 1; nearest rank: the smallest value with at
+// least q of the values at or below it; 0 when empty).
+double quantile(std::deque<double> v, double q);
 
 }  // namespace colshift::backfill

@@ -12,6 +12,8 @@
 #include <sstream>
 #include <thread>
 
+#include "dialect/dialect.h"
+#include "plan/plan.h"
 #include "support/pg_fixture.h"
 
 namespace colshift::testing {
@@ -147,6 +149,31 @@ TEST_F(BackfillParallel, PauseAndAbortReachEveryWorker) {
   std::this_thread::sleep_for(500ms);
   EXPECT_EQ(rows_done(), at_abort) << "a worker outlived the abort";
   EXPECT_EQ(updated(), at_abort);
+}
+
+// The load throttle's probe stands for an app's write: its commit waits for
+// its WAL to be flushed, so a backlog of the backfill's WAL shows in its time.
+// (It used txid_current(), whose commit is never flushed: the probe stayed at
+// a tenth of a millisecond while the app's commits waited behind the WAL.)
+TEST_F(BackfillParallel, LoadProbeCommitWaitsForItsWalFlushAsAnAppWriteDoes) {
+  make_items(10);
+  plan::BackfillSpec spec;
+  spec.schema = "public";
+  spec.table = "items";
+  spec.key_columns = {"id"};
+  spec.key_types = {"bigint"};
+  const std::string probe = postgres_dialect().load_probe_sql(spec);
+  auto c = connect();
+  c->exec("SET synchronous_commit = on");
+  int flushed = 0;
+  for (int i = 0; i < 20; ++i) {
+    const std::string before = c->exec("SELECT pg_current_wal_insert_lsn()::text").text(0, 0);
+    c->exec(probe, {"3"});
+    // The probe's commit record lies past `before`: flushed only if it waited.
+    if (c->exec("SELECT pg_current_wal_flush_lsn() > $1::pg_lsn", {before}).boolean(0, 0))
+      ++flushed;
+  }
+  EXPECT_EQ(flushed, 20);
 }
 
 TEST_F(BackfillParallel, LoadThrottleSlowsWhileAppSessionsAreBusyAndSaysWhy) {

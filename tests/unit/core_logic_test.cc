@@ -49,6 +49,21 @@ TEST(CoreBatchSizer, FastRowsGrowAtMostOneAndAHalfTimesPerStepToTheTarget) {
   EXPECT_NEAR(sizes.back(), 10'000, 10);
 }
 
+TEST(CoreBatchSizer, ATargetScaleShortensTheNextBatchAtOnceAndThenGrowsBack) {
+  BatchSizerOptions o;  // target 100 ms
+  BatchSizer s(o);
+  drive(s, microseconds(10), 20);
+  ASSERT_NEAR(s.size(), 10'000, 10);
+  s.set_target_scale(0.2);  // the app is slowed: 20 ms batches
+  EXPECT_NEAR(s.size(), 2'000, 2) << "the very next batch is short";
+  drive(s, microseconds(10), 5);
+  EXPECT_NEAR(s.size(), 2'000, 2) << "and stays at the smaller target";
+  s.set_target_scale(1.0);
+  auto back = drive(s, microseconds(10), 10);
+  EXPECT_EQ(back[0], 3'000) << "grows back at the usual pace";
+  EXPECT_NEAR(back.back(), 10'000, 10);
+}
+
 TEST(CoreBatchSizer, RespectsMaxAndFixed) {
   BatchSizerOptions o;
   o.max = 3000;

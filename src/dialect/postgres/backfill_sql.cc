@@ -159,11 +159,18 @@ std::string PostgresDialect::backfill_split_keys_sql(const plan::BackfillSpec& s
 
 std::string PostgresDialect::load_probe_sql(const plan::BackfillSpec& spec) const {
   // What an app's write transaction waits for: a point read of the table by
-  // its key ($1..) and a commit that must reach the WAL (an xid is assigned,
-  // so the commit record is flushed when synchronous_commit is on).
-  return fmt::format("SELECT txid_current(), (SELECT 1 FROM {} WHERE {} = {})",
-                     qualified(spec.schema, spec.table), key_tuple(spec.key_columns),
-                     params(1, spec.key_columns.size()));
+  // its key ($1..) and a commit that waits for its WAL flush. An xid alone
+  // (txid_current()) is not enough: a transaction that wrote no WAL record
+  // before its commit record commits without a flush, in a tenth of a
+  // millisecond, however far behind the WAL is. A transactional logical
+  // message is a WAL record of its own, in no table (logical decoding passes
+  // it only to plugins that ask for messages; prefix colshift.probe); any
+  // user may emit one.
+  return fmt::format(
+      "SELECT pg_logical_emit_message(true, 'colshift.probe', ''), (SELECT 1 FROM {} WHERE {} = "
+      "{})",
+      qualified(spec.schema, spec.table), key_tuple(spec.key_columns),
+      params(1, spec.key_columns.size()));
 }
 
 std::string PostgresDialect::active_sessions_sql() const {
