@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <array>
 
 #include "util/text.h"
@@ -16,6 +17,11 @@ constexpr auto kPlain = [] {
   for (int c = 0x20; c < 0x80; ++c) plain[static_cast<size_t>(c)] = c != '"' && c != '\\';
   return plain;
 }();
+
+// A line break and the indentation after it are appended from this run, in
+// one piece up to 64 spaces deep.
+constexpr std::string_view kNewlineSpaces =
+    "\n                                                                ";
 
 }  // namespace
 
@@ -73,8 +79,13 @@ void JsonWriter::escape(std::string_view s, std::string& out) {
 
 void JsonWriter::newline_indent(size_t depth) {
   if (indent_ < 0) return;
-  out_ += '\n';
-  out_.append(depth * static_cast<size_t>(indent_), ' ');
+  size_t n = depth * static_cast<size_t>(indent_);
+  size_t run = std::min(n, kNewlineSpaces.size() - 1);
+  out_.append(kNewlineSpaces.data(), run + 1);
+  for (n -= run; n > 0; n -= run) {
+    run = std::min(n, kNewlineSpaces.size() - 1);
+    out_.append(kNewlineSpaces.data() + 1, run);
+  }
 }
 
 void JsonWriter::before_value() {
@@ -91,7 +102,7 @@ void JsonWriter::before_value() {
 JsonWriter& JsonWriter::key(std::string_view k) {
   before_value();
   escape(k, out_);
-  out_ += indent_ < 0 ? ":" : ": ";
+  out_.append(": ", indent_ < 0 ? 1 : 2);
   after_key_ = true;
   return *this;
 }
@@ -129,25 +140,27 @@ JsonWriter& JsonWriter::value(std::string_view s) {
 
 JsonWriter& JsonWriter::value(bool b) {
   before_value();
-  out_ += b ? "true" : "false";
+  out_.append(b ? std::string_view("true") : std::string_view("false"));
   return *this;
 }
 
 JsonWriter& JsonWriter::value(long long v) {
   before_value();
-  out_ += fmt::format_int(v).c_str();
+  fmt::format_int digits(v);
+  out_.append(digits.data(), digits.size());
   return *this;
 }
 
 JsonWriter& JsonWriter::value(unsigned long long v) {
   before_value();
-  out_ += fmt::format_int(v).c_str();
+  fmt::format_int digits(v);
+  out_.append(digits.data(), digits.size());
   return *this;
 }
 
 JsonWriter& JsonWriter::null() {
   before_value();
-  out_ += "null";
+  out_.append("null", 4);
   return *this;
 }
 
