@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cstring>
 
 #include "util/text.h"
 
@@ -18,6 +19,25 @@ constexpr auto kPlain = [] {
   return plain;
 }();
 
+// The length of the run of plain bytes at the start of s, read eight bytes at
+// a time while a word holds no byte below 0x20 or from 0x80, no quote and no
+// backslash, then byte by byte.
+size_t plain_run(std::string_view s) {
+  constexpr uint64_t kOnes = 0x0101010101010101ULL;
+  constexpr uint64_t kHighs = 0x8080808080808080ULL;
+  auto zero_byte = [](uint64_t v) { return (v - kOnes) & ~v & kHighs; };
+  size_t i = 0;
+  for (; i + 8 <= s.size(); i += 8) {
+    uint64_t v;
+    std::memcpy(&v, s.data() + i, 8);
+    uint64_t special = (v & kHighs) | ((v - 0x20 * kOnes) & ~v & kHighs) |
+                       zero_byte(v ^ ('"' * kOnes)) | zero_byte(v ^ ('\\' * kOnes));
+    if (special) break;
+  }
+  while (i < s.size() && kPlain[static_cast<unsigned char>(s[i])]) ++i;
+  return i;
+}
+
 // A line break and the indentation after it are appended from this run, in
 // one piece up to 64 spaces deep.
 constexpr std::string_view kNewlineSpaces =
@@ -30,10 +50,9 @@ void JsonWriter::escape(std::string_view s, std::string& out) {
   size_t i = 0;
   while (i < s.size()) {
     // Copy the longest run that needs no escaping in one go.
-    size_t run = i;
-    while (run < s.size() && kPlain[static_cast<unsigned char>(s[run])]) ++run;
-    out.append(s.data() + i, run - i);
-    i = run;
+    size_t run = plain_run(s.substr(i));
+    out.append(s.data() + i, run);
+    i += run;
     if (i >= s.size()) break;
     unsigned char c = static_cast<unsigned char>(s[i]);
     if (c >= 0x80) {

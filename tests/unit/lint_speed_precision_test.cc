@@ -115,6 +115,19 @@ TEST(LintJsonWriter, DeepIndentIsNlohmanns) {
   EXPECT_EQ(out, expected.dump(2));
 }
 
+// Plain runs are found eight bytes at a time: a byte to escape anywhere in
+// or across a word is still escaped as nlohmann escapes it.
+TEST(LintJsonWriter, EscapesAtEveryPositionOfAWord) {
+  for (std::string special : {"\"", "\\", "\n", "\x01", "\x1f", "\xc3\xa9", "\x7f"}) {
+    for (size_t at = 0; at < 20; ++at) {
+      std::string text = std::string(at, 'a') + special + std::string(19 - at, 'b');
+      std::string out;
+      util::JsonWriter::escape(text, out);
+      EXPECT_EQ(out, json(text).dump()) << at;
+    }
+  }
+}
+
 TEST(LintParallel, EveryIndexOnce) {
   for (unsigned jobs : {0u, 1u, 2u, 7u}) {
     std::vector<int> seen(1000, 0);
