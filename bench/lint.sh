@@ -46,70 +46,68 @@ elif [[ -z $squawk ]]; then
   echo "npm is not installed: skipping the squawk comparison (apt-get install npm)" >&2
 fi
 
-# best_time CMD...: best wall time in seconds of 7 runs (exit codes ignored).
-best_time() {
-  local best=""
-  for _ in 1 2 3 4 5 6 7; do
-    local t0 t1
-    t0=$(date +%s.%N)
-    "$@" >/dev/null 2>&1 || true
-    t1=$(date +%s.%N)
-    best=$(python3 -c "a='$best'; d=$t1-$t0; print(d if not a else min(float(a), d))")
-  done
-  echo "$best"
-}
+# race DIR NAME CMD... -- NAME CMD...: best wall time of RUNS runs of each
+# command, round-robin so the machine's load falls on every tool alike, and
+# peak RSS (bench/lint/race.py); a JSON object by name.
+RUNS=${RUNS:-9}
+race() { local dir=$1; shift; python3 "$here/race.py" "$RUNS" "$dir" -- "$@"; }
+field() { python3 -c "import json,sys; print(json.loads(sys.argv[1])[sys.argv[2]][sys.argv[3]])" "$@"; }
 
 files=("$corpus"/*.sql)
 # Same settings for both: PostgreSQL 15, no assumed timeouts.
 printf 'lint:\n  pg_version: 15\n' >"$corpus/.colshift.yaml"
-cs_time=$(cd "$corpus" && best_time "$COLSHIFT" lint --format json "${files[@]}")
-cs_time_1=$(cd "$corpus" && best_time "$COLSHIFT" lint --jobs 1 --format json "${files[@]}")
 (cd "$corpus" && "$COLSHIFT" lint --format json "${files[@]}" >"$work/colshift.json" || true)
-sq_time=""
+sq_args=()
 if [[ -n $squawk ]]; then
   sq_version=$("$squawk" --version 2>/dev/null | head -1 || echo "squawk")
-  sq_time=$(best_time "$squawk" --pg-version 15 --reporter json "${files[@]}")
+  sq_args=(-- squawk "$squawk" --pg-version 15 --reporter json "${files[@]}")
   "$squawk" --pg-version 15 --reporter json "${files[@]}" >"$work/squawk.json" 2>/dev/null || true
 fi
+gen=$(race "$corpus" colshift "$COLSHIFT" lint --format json "${files[@]}" \
+  -- colshift1 "$COLSHIFT" lint --jobs 1 --format json "${files[@]}" "${sq_args[@]}")
+cs_time=$(field "$gen" colshift time)
+cs_time_1=$(field "$gen" colshift1 time)
+sq_time=""
+[[ -n $squawk ]] && sq_time=$(field "$gen" squawk time)
 
 python3 "$here/compare.py" "$work/colshift.json" "${squawk:+$work/squawk.json}" \
   --files "${#files[@]}" --summary "$summary" --colshift-time "$cs_time" \
-  --colshift-time-1 "$cs_time_1" --cores "$(nproc)" \
-  --squawk-time "${sq_time:-}" --squawk-version "${sq_version:-}" >"$results"
-
-# peak_rss CMD...: peak resident set size in MB of one run.
-peak_rss() {
-  /usr/bin/time -f '%M' -o "$work/rss" "$@" >/dev/null 2>&1 || true
-  python3 -c "print(round(int(open('$work/rss').read().split()[-1]) / 1024, 1))"
-}
+  --colshift-time-1 "$cs_time_1" --cores "$(nproc)" --runs "$RUNS" \
+  --colshift-rss "$(field "$gen" colshift rss)" --colshift-rss-1 "$(field "$gen" colshift1 rss)" \
+  --squawk-time "${sq_time:-}" --squawk-version "${sq_version:-}" \
+  --squawk-rss "$([[ -n $squawk ]] && field "$gen" squawk rss)" >"$results"
 
 rm -rf "$real"
 real_summary=$(python3 "$here/real_corpus.py" "$real" "${REAL_MIGRATIONS:-600}")
 echo "real-shaped corpus: $real_summary" >&2
 mapfile -t real_files < <(cd "$real" && find . -name '*.sql' | sort)
 n_real=${#real_files[@]}
-rt=$(cd "$real" && best_time "$COLSHIFT" lint --format json "${real_files[@]}")
-rt1=$(cd "$real" && best_time "$COLSHIFT" lint --jobs 1 --format json "${real_files[@]}")
-rm=$(cd "$real" && peak_rss "$COLSHIFT" lint --format json "${real_files[@]}")
+sq_real=()
+[[ -n $squawk ]] && sq_real=(-- squawk "$squawk" --reporter json "${real_files[@]}")
+realt=$(race "$real" colshift "$COLSHIFT" lint --format json "${real_files[@]}" \
+  -- colshift1 "$COLSHIFT" lint --jobs 1 --format json "${real_files[@]}" "${sq_real[@]}")
 {
   echo
   echo "## Real-world-shaped corpus"
   echo
   echo "Corpus: $real_summary. Default settings for both tools (colshift: target"
-  echo "PostgreSQL 15, transactions detected from the layout); best wall time of 7 runs; peak"
-  echo "RSS of one run (/usr/bin/time). squawk is its native binary, called directly."
+  echo "PostgreSQL 15, transactions detected from the layout); best wall time of $RUNS runs, the"
+  echo "tools taking turns; peak RSS of the largest run. squawk is its native binary, called directly."
   echo
   echo "| tool | time (s) | files/s | peak RSS (MB) |"
   echo "| --- | --- | --- | --- |"
-  python3 -c "print(f'| colshift | {$rt:.3f} | {$n_real / $rt:.0f} | $rm |')"
-  python3 -c "print(f'| colshift --jobs 1 | {$rt1:.3f} | {$n_real / $rt1:.0f} | - |')"
-  if [[ -n $squawk ]]; then
-    st=$(cd "$real" && best_time "$squawk" --reporter json "${real_files[@]}")
-    sm=$(cd "$real" && peak_rss "$squawk" --reporter json "${real_files[@]}")
-    python3 -c "print(f'| squawk ({\"$sq_version\"}) | {$st:.3f} | {$n_real / $st:.0f} | $sm |')"
-    echo
-    python3 -c "print(f'colshift / squawk: **{$st / $rt:.2f}x** with default settings, **{$st / $rt1:.2f}x** on one thread.')"
-  fi
+  python3 - "$realt" "$n_real" "${sq_version:-}" <<'PY'
+import json, sys
+r, n, version = json.loads(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
+rows = [("colshift", "colshift"), ("colshift1", "colshift --jobs 1"), ("squawk", f"squawk ({version})")]
+for key, label in rows:
+    if key in r:
+        print(f"| {label} | {r[key]['time']:.3f} | {n / r[key]['time']:.0f} | {r[key]['rss']} |")
+if "squawk" in r:
+    st = r["squawk"]["time"]
+    print(f"\ncolshift / squawk: **{st / r['colshift']['time']:.2f}x** with default settings, "
+          f"**{st / r['colshift1']['time']:.2f}x** on one thread.")
+PY
   echo
   echo "## Precision sample"
   echo

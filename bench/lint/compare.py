@@ -296,6 +296,10 @@ def main():
     ap.add_argument("--cores", type=int, default=0)
     ap.add_argument("--squawk-time", default="")
     ap.add_argument("--squawk-version", default="")
+    ap.add_argument("--runs", type=int, default=7)
+    ap.add_argument("--colshift-rss", default="-")
+    ap.add_argument("--colshift-rss-1", default="-")
+    ap.add_argument("--squawk-rss", default="-")
     a = ap.parse_args()
 
     cs = json.load(open(a.colshift))
@@ -314,20 +318,21 @@ def main():
     cs_rate = a.files / a.colshift_time
     print("# colshift lint benchmark\n")
     print(f"Corpus: {a.summary} (bench/lint/gen_corpus.py, fixed seed), PostgreSQL 15 for both tools.")
-    print("Each tool lints the whole corpus in one process; best wall time of 7 runs (the machine is shared and noisy). "
+    print(f"Each tool lints the whole corpus in one process; best wall time of {a.runs} runs, the tools taking turns "
+          "(the machine is shared and noisy), and peak RSS of the largest run. "
           f"The machine has {a.cores} cores; colshift lints one file per core at a time "
           "by default (`--jobs`), squawk uses its own threads (it runs on about 1.3 cores here). "
           "The single-threaded colshift row is there for comparison.\n")
-    print("| tool | time (s) | files/s |\n| --- | --- | --- |")
-    print(f"| colshift | {a.colshift_time:.3f} | {cs_rate:.0f} |")
+    print("| tool | time (s) | files/s | peak RSS (MB) |\n| --- | --- | --- | --- |")
+    print(f"| colshift | {a.colshift_time:.3f} | {cs_rate:.0f} | {a.colshift_rss} |")
     if a.colshift_time_1:
-        print(f"| colshift --jobs 1 | {a.colshift_time_1:.3f} | {a.files / a.colshift_time_1:.0f} |")
+        print(f"| colshift --jobs 1 | {a.colshift_time_1:.3f} | {a.files / a.colshift_time_1:.0f} | {a.colshift_rss_1} |")
     sq = squawk_findings(a.squawk)
     if sq is None or not a.squawk_time:
         print("\nsquawk was not run (npm or the squawk-cli package unavailable): no comparison.")
         return
     sq_rate = a.files / float(a.squawk_time)
-    print(f"| squawk ({a.squawk_version}) | {float(a.squawk_time):.3f} | {sq_rate:.0f} |")
+    print(f"| squawk ({a.squawk_version}) | {float(a.squawk_time):.3f} | {sq_rate:.0f} | {a.squawk_rss} |")
     print(f"\ncolshift / squawk speed ratio: **{cs_rate / sq_rate:.2f}x** "
           f"({'faster' if cs_rate >= sq_rate else 'slower'})"
           + (f"; single-threaded {a.files / a.colshift_time_1 / sq_rate:.2f}x" if a.colshift_time_1 else "")

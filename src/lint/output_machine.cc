@@ -169,8 +169,12 @@ void write_json(const std::vector<FileReport>& reports, const nlohmann::json* tr
       util::JsonWriter fw(parts[i], 2, w.depth());
       write_file(fw, reports[first + i]);
     });
-    for (const auto& part : parts) w.fragment(part);
-    flush();
+    // Only the separator goes through `out`: each part is written as it is.
+    for (const auto& part : parts) {
+      w.fragment({});
+      flush();
+      os.write(part.data(), static_cast<std::streamsize>(part.size()));
+    }
   }
   for (const auto& r : reports) {
     for (const auto& f : r.findings) {

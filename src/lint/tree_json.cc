@@ -208,19 +208,20 @@ class Reader {
         ++p_;
         out = json::object();
         auto& members = out.get_ref<json::object_t&>();
+        std::string key;
         for (bool done = opened_empty('}'); !done;) {
           skip_space();
           if (p_ >= end_ || *p_ != '"') return false;
           ++p_;
-          std::string key;
+          key.clear();
           if (!string(key)) return false;
           skip_space();
           if (p_ >= end_ || *p_ != ':') return false;
           ++p_;
-          json v;
+          // The value is read in place. A repeated key keeps the last value,
+          // as nlohmann's parser does: value() overwrites what is there.
+          json& v = members.try_emplace(key).first->second;
           if (!value(v, depth + 1)) return false;
-          // A repeated key keeps the last value, as nlohmann's parser does.
-          members.insert_or_assign(std::move(key), std::move(v));
           if (!separator('}', done)) return false;
         }
         return true;
@@ -238,10 +239,8 @@ class Reader {
       }
       case '"': {
         ++p_;
-        std::string s;
-        if (!string(s)) return false;
-        out = std::move(s);
-        return true;
+        out = json::value_t::string;
+        return string(out.get_ref<std::string&>());
       }
       case 't':
         out = true;

@@ -2,7 +2,9 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <array>
+#include <cstring>
 
 #include "util/text.h"
 
@@ -17,6 +19,30 @@ constexpr auto kPlain = [] {
   return plain;
 }();
 
+// The length of the run of plain bytes at the start of s, read eight bytes at
+// a time while a word holds no byte below 0x20 or from 0x80, no quote and no
+// backslash, then byte by byte.
+size_t plain_run(std::string_view s) {
+  constexpr uint64_t kOnes = 0x0101010101010101ULL;
+  constexpr uint64_t kHighs = 0x8080808080808080ULL;
+  auto zero_byte = [](uint64_t v) { return (v - kOnes) & ~v & kHighs; };
+  size_t i = 0;
+  for (; i + 8 <= s.size(); i += 8) {
+    uint64_t v;
+    std::memcpy(&v, s.data() + i, 8);
+    uint64_t special = (v & kHighs) | ((v - 0x20 * kOnes) & ~v & kHighs) |
+                       zero_byte(v ^ ('"' * kOnes)) | zero_byte(v ^ ('\\' * kOnes));
+    if (special) break;
+  }
+  while (i < s.size() && kPlain[static_cast<unsigned char>(s[i])]) ++i;
+  return i;
+}
+
+// A line break and the indentation after it are appended from this run, in
+// one piece up to 64 spaces deep.
+constexpr std::string_view kNewlineSpaces =
+    "\n                                                                ";
+
 }  // namespace
 
 void JsonWriter::escape(std::string_view s, std::string& out) {
@@ -24,10 +50,9 @@ void JsonWriter::escape(std::string_view s, std::string& out) {
   size_t i = 0;
   while (i < s.size()) {
     // Copy the longest run that needs no escaping in one go.
-    size_t run = i;
-    while (run < s.size() && kPlain[static_cast<unsigned char>(s[run])]) ++run;
-    out.append(s.data() + i, run - i);
-    i = run;
+    size_t run = plain_run(s.substr(i));
+    out.append(s.data() + i, run);
+    i += run;
     if (i >= s.size()) break;
     unsigned char c = static_cast<unsigned char>(s[i]);
     if (c >= 0x80) {
@@ -73,8 +98,13 @@ void JsonWriter::escape(std::string_view s, std::string& out) {
 
 void JsonWriter::newline_indent(size_t depth) {
   if (indent_ < 0) return;
-  out_ += '\n';
-  out_.append(depth * static_cast<size_t>(indent_), ' ');
+  size_t n = depth * static_cast<size_t>(indent_);
+  size_t run = std::min(n, kNewlineSpaces.size() - 1);
+  out_.append(kNewlineSpaces.data(), run + 1);
+  for (n -= run; n > 0; n -= run) {
+    run = std::min(n, kNewlineSpaces.size() - 1);
+    out_.append(kNewlineSpaces.data() + 1, run);
+  }
 }
 
 void JsonWriter::before_value() {
@@ -91,7 +121,7 @@ void JsonWriter::before_value() {
 JsonWriter& JsonWriter::key(std::string_view k) {
   before_value();
   escape(k, out_);
-  out_ += indent_ < 0 ? ":" : ": ";
+  out_.append(": ", indent_ < 0 ? 1 : 2);
   after_key_ = true;
   return *this;
 }
@@ -129,25 +159,27 @@ JsonWriter& JsonWriter::value(std::string_view s) {
 
 JsonWriter& JsonWriter::value(bool b) {
   before_value();
-  out_ += b ? "true" : "false";
+  out_.append(b ? std::string_view("true") : std::string_view("false"));
   return *this;
 }
 
 JsonWriter& JsonWriter::value(long long v) {
   before_value();
-  out_ += fmt::format_int(v).c_str();
+  fmt::format_int digits(v);
+  out_.append(digits.data(), digits.size());
   return *this;
 }
 
 JsonWriter& JsonWriter::value(unsigned long long v) {
   before_value();
-  out_ += fmt::format_int(v).c_str();
+  fmt::format_int digits(v);
+  out_.append(digits.data(), digits.size());
   return *this;
 }
 
 JsonWriter& JsonWriter::null() {
   before_value();
-  out_ += "null";
+  out_.append("null", 4);
   return *this;
 }
 

@@ -41,6 +41,10 @@ TEST(LintTreeJson, ReadsWhatNlohmannReads) {
   expect_same("{\"utf8\":\"caf\xc3\xa9 \xf0\x9f\x98\x80\"}");
   expect_same(R"( { "spaced" : [ 1 , true , false , null , { } , [ ] ] } )");
   expect_same(R"({"dup":1,"dup":2})");
+  // Values are read in place: a repeated key's later value replaces the
+  // earlier one whatever the two types are.
+  expect_same(R"({"dup":{"a":[1,{"b":"c"}]},"dup":"s","x":1})");
+  expect_same(R"({"dup":"a long string past the small-string buffer","dup":[1,2]})");
   expect_same(R"({"big":123456789012345678901234567890})");
   // Not JSON: discarded, as json::parse(text, nullptr, false) says.
   expect_same(R"({"a":1)");
@@ -94,6 +98,33 @@ TEST(LintJsonWriter, FragmentsAreWhatTheWriterWrites) {
     }
     p.end_array().end_object();
     EXPECT_EQ(pieced, direct) << indent;
+  }
+}
+
+// Indentation deeper than the writer's run of spaces is still nlohmann's.
+TEST(LintJsonWriter, DeepIndentIsNlohmanns) {
+  std::string out;
+  util::JsonWriter w(out, 2);
+  json expected = json::array({"leaf", 7});
+  for (int i = 0; i < 60; ++i) w.begin_object().key("k");
+  w.begin_array().value("leaf").value(7).end_array();
+  for (int i = 0; i < 60; ++i) {
+    w.end_object();
+    expected = json{{"k", expected}};
+  }
+  EXPECT_EQ(out, expected.dump(2));
+}
+
+// Plain runs are found eight bytes at a time: a byte to escape anywhere in
+// or across a word is still escaped as nlohmann escapes it.
+TEST(LintJsonWriter, EscapesAtEveryPositionOfAWord) {
+  for (std::string special : {"\"", "\\", "\n", "\x01", "\x1f", "\xc3\xa9", "\x7f"}) {
+    for (size_t at = 0; at < 20; ++at) {
+      std::string text = std::string(at, 'a') + special + std::string(19 - at, 'b');
+      std::string out;
+      util::JsonWriter::escape(text, out);
+      EXPECT_EQ(out, json(text).dump()) << at;
+    }
   }
 }
 
