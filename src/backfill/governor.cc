@@ -39,13 +39,25 @@ void LoadGovernor::set_queries(std::string probe_sql, Params probe_params, std::
   active_params_ = std::move(active_params);
 }
 
-std::pair<double, double> LoadGovernor::measure(Connection& conn) {
+std::pair<double, double> LoadGovernor::measure(Connection& conn, bool always_probe) {
+  const double active = static_cast<double>(conn.exec(active_sql_, active_params_).integer(0, 0));
+  if (!always_probe) {
+    // With nobody else on the database a slow probe is no reason to wait, so
+    // it is not run: under the backfill's WAL its commit's flush can take tens
+    // of milliseconds, a worker's time for nothing.
+    std::lock_guard lock(mu_);
+    if (!app_present_locked(active)) return {-1, active};
+  }
   auto t0 = std::chrono::steady_clock::now();
   conn.exec(probe_sql_, probe_params_);
   double ms =
       std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
-  double active = static_cast<double>(conn.exec(active_sql_, active_params_).integer(0, 0));
   return {ms, active};
+}
+
+bool LoadGovernor::app_present_locked(double active) const {
+  return base_active_ > 0.05 || active > 0 ||
+         std::any_of(actives_.begin(), actives_.end(), [](double a) { return a > 0; });
 }
 
 void LoadGovernor::sample_baseline(Connection& conn) {
@@ -53,7 +65,7 @@ void LoadGovernor::sample_baseline(Connection& conn) {
   std::deque<double> probes, actives;
   const auto end = clock_.now() + s_.baseline;
   do {
-    auto [ms, active] = measure(conn);
+    auto [ms, active] = measure(conn, true);
     probes.push_back(ms);
     actives.push_back(active);
     clock_.sleep_for(s_.sample_every / 4);  // denser than during the backfill: a short baseline
@@ -82,7 +94,7 @@ void LoadGovernor::maybe_observe(Connection& conn) {
   }
   std::pair<double, double> m;
   try {
-    m = measure(conn);
+    m = measure(conn, false);
   } catch (...) {
     std::lock_guard lock(mu_);
     measuring_ = false;
@@ -97,7 +109,7 @@ void LoadGovernor::feed(double probe_ms, double active) {
   std::lock_guard lock(mu_);
   last_probe_ms_ = probe_ms;
   last_active_ = active;
-  probes_.push_back(probe_ms);
+  if (probe_ms >= 0) probes_.push_back(probe_ms);  // < 0: not probed (nobody else there)
   actives_.push_back(active);
   while (static_cast<int>(probes_.size()) > s_.window) probes_.pop_front();
   while (static_cast<int>(actives_.size()) > s_.window) actives_.pop_front();
@@ -112,8 +124,7 @@ void LoadGovernor::feed(double probe_ms, double active) {
       std::count_if(probes_.begin(), probes_.end(), [&](double p) { return p > bar; });
   // A slow probe counts only while an app is there to feel it: on a database
   // nobody else uses, the backfill's own load on the probe is no reason to wait.
-  const bool app_present =
-      base_active_ > 0.05 || *std::max_element(actives_.begin(), actives_.end()) > 0;
+  const bool app_present = app_present_locked(active);
   const bool probe_slow = app_present && over >= s_.window - rank + 1;
   const bool busy_slow = busy > s_.max_slowdown * base_active_ + 1.0;
   slowed_ = probe_slow || busy_slow;

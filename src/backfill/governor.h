@@ -85,7 +85,8 @@ class LoadGovernor {
   // For worker `w` (0-based) after a batch that took `busy`.
   Admission admit(int w, Clock::Duration busy) const;
 
-  // Pure: one measurement (probe latency in ms, busy sessions). Exposed for tests.
+  // Pure: one measurement (probe latency in ms, < 0 for none; busy sessions).
+  // Exposed for tests.
   void feed(double probe_ms, double active);
   // Pure: the baseline, from samples already taken. Exposed for tests.
   void set_baseline(double probe_ms, double active);
@@ -96,8 +97,11 @@ class LoadGovernor {
   double baseline_active() const { return base_active_; }
 
  private:
-  // One measurement: probe latency (ms) and busy sessions.
-  std::pair<double, double> measure(Connection& conn);
+  // One measurement: probe latency (ms; -1 when not probed because no other
+  // session is busy now, in the window or in the baseline, unless
+  // `always_probe`) and busy sessions.
+  std::pair<double, double> measure(Connection& conn, bool always_probe);
+  bool app_present_locked(double active) const;
   std::string describe_locked() const;
 
   Clock& clock_;

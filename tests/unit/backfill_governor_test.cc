@@ -118,6 +118,16 @@ TEST(BackfillGovernor, SlowProbeOnAnIdleDatabaseIsNoReasonToWait) {
   EXPECT_LT(g.level(), 2.0);
 }
 
+TEST(BackfillGovernor, ASampleWithoutAProbeJudgesTheSessionsAlone) {
+  FakeClock clock;
+  auto owner = make(clock, 2);
+  auto& g = *owner;
+  for (int i = 0; i < 10; ++i) g.feed(-1, 1);  // not probed
+  EXPECT_DOUBLE_EQ(g.level(), 2.0);
+  for (int i = 0; i < 3; ++i) g.feed(-1, 5);  // > 2 x 1 + 1 sessions busy
+  EXPECT_LT(g.level(), 2.0);
+}
+
 TEST(BackfillGovernor, OffMeansNoRestAndFullLevel) {
   FakeClock clock;
   auto owner = make(clock, 3, 0);
