@@ -71,11 +71,12 @@ void LoadGovernor::sample_baseline(Connection& conn) {
     clock_.sleep_for(s_.sample_every / 4);  // denser than during the backfill: a short baseline
     interrupt::check();
   } while (clock_.now() < end);
-  // The mean of busy sessions (Little's law wants the mean); the probe's bar is
-  // the quantile it is judged by later, from the app's own commits' spread.
+  // The mean of busy sessions (Little's law wants the mean); the probe's bar
+  // stands on a high quantile of the app's own commits' spread (not their
+  // maximum: one stall of the server must not set it).
   double sum = 0;
   for (double a : actives) sum += a;
-  set_baseline(quantile(probes, s_.probe_quantile), sum / static_cast<double>(actives.size()));
+  set_baseline(quantile(probes, s_.baseline_quantile), sum / static_cast<double>(actives.size()));
 }
 
 void LoadGovernor::set_baseline(double probe_ms, double active) {
