@@ -34,6 +34,7 @@ CommandRun setup_abort(CLI::App&, const GlobalOptions&);
 CommandRun setup_events(CLI::App&, const GlobalOptions&);
 CommandRun setup_deliver(CLI::App&, const GlobalOptions&);
 CommandRun setup_serve(CLI::App&, const GlobalOptions&);
+CommandRun setup_watch(CLI::App&, const GlobalOptions&);
 CommandRun setup_completion(CLI::App&, const GlobalOptions&);
 CommandRun setup_manpages(CLI::App&, const GlobalOptions&);
 
@@ -59,6 +60,10 @@ const std::vector<CommandSpec>& command_table() {
       {"complete",
        "contract the active migration once old-version writes have stopped (--force: now)",
        setup_complete},
+      {"watch",
+       "read the active migration's guards (pause, rollback, warn) until it is completed or "
+       "rolled back, or for --for",
+       setup_watch},
       {"rollback", "undo the active migration", setup_rollback},
       {"migrate", "start and complete every pending migration in order", setup_migrate},
       {"history", "what was applied, when, by whom, how long it took", setup_history},
