@@ -50,8 +50,8 @@ const std::vector<CommandSpec>& command_table() {
        "working; refuses raw SQL hazards the file does not allow",
        setup_start},
       {"status",
-       "the active migration: phase, backfill progress, ETA, how the new app version declares "
-       "itself, what to run next",
+       "the active migration: phase, backfill progress, ETA, guards, how the new app version "
+       "declares itself, what to run next",
        setup_status},
       {"pause", "pause the running backfill (from another terminal)", setup_pause},
       {"resume", "resume a paused backfill", setup_resume},

@@ -35,8 +35,7 @@ struct Fd {
 
 }  // namespace
 
-CommandResult run_command(const std::vector<std::string>& argv,
-                          std::chrono::milliseconds timeout) {
+CommandResult run_command(const std::vector<std::string>& argv, std::chrono::milliseconds timeout) {
   CommandResult res;
   if (argv.empty()) {
     res.error = "no program given";

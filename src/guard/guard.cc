@@ -17,10 +17,8 @@ struct BuiltinName {
   const char* name;
 };
 constexpr BuiltinName kBuiltins[] = {
-    {Builtin::kRollbackRatio, "rollback_ratio"},
-    {Builtin::kDeadlocks, "deadlocks"},
-    {Builtin::kTriggerFailures, "trigger_failures"},
-    {Builtin::kLockWaiters, "lock_waiters"},
+    {Builtin::kRollbackRatio, "rollback_ratio"},          {Builtin::kDeadlocks, "deadlocks"},
+    {Builtin::kTriggerFailures, "trigger_failures"},      {Builtin::kLockWaiters, "lock_waiters"},
     {Builtin::kIdleInTransaction, "idle_in_transaction"},
 };
 

@@ -121,13 +121,13 @@ Reading Monitor::read_builtin(Slot& s) {
         break;
       }
       case Builtin::kTriggerFailures:
-        r.value = std::stod(c.exec(dialect_.counter_total_sql(),
-                                   {text_array(options_.failure_counters)})
-                                .text(0, 0, "0"));
+        r.value =
+            std::stod(c.exec(dialect_.counter_total_sql(), {text_array(options_.failure_counters)})
+                          .text(0, 0, "0"));
         break;
       case Builtin::kLockWaiters:
-        r.value = std::stod(
-            c.exec(dialect_.table_lock_waiters_sql(), {text_array(options_.tables)}).text(0, 0, "0"));
+        r.value = std::stod(c.exec(dialect_.table_lock_waiters_sql(), {text_array(options_.tables)})
+                                .text(0, 0, "0"));
         break;
       case Builtin::kIdleInTransaction:
         r.value = std::stod(c.exec(dialect_.idle_in_transaction_sql(),
@@ -201,12 +201,12 @@ void Monitor::sample_baseline(Ms period) {
     auto& s = trackers_[i];
     const GuardSpec& g = s.tracker.spec();
     if (acc[i].values.empty() && !acc[i].last_error.empty()) {
-      throw Error(ErrorKind::kBadInput,
-                  fmt::format("guard '{}' cannot be read before the change: {}", g.name,
-                              acc[i].last_error),
-                  g.where,
-                  "a guard that cannot be read fails closed once the change runs; fix its "
-                  "source first. Nothing was changed");
+      throw Error(
+          ErrorKind::kBadInput,
+          fmt::format("guard '{}' cannot be read before the change: {}", g.name, acc[i].last_error),
+          g.where,
+          "a guard that cannot be read fails closed once the change runs; fix its "
+          "source first. Nothing was changed");
     }
     if (acc[i].values.empty()) continue;
     double sum = 0;
@@ -267,12 +267,12 @@ void Monitor::record(Slot& s, const Verdict& v) {
   nlohmann::json detail = nullptr;
   if (!decision.empty()) {
     g.decision = decision;
-    detail = {{"guard", spec.name},        {"decision", decision},
-              {"policy", g.policy},        {"stage", stage},
-              {"source", g.source},        {"threshold", g.threshold},
-              {"breaches", v.breaches},    {"failed_reads", v.failed_reads},
-              {"reason", v.reason},        {"health", g.health},
-              {"value", nullptr},          {"baseline", nullptr}};
+    detail = {{"guard", spec.name},     {"decision", decision},
+              {"policy", g.policy},     {"stage", stage},
+              {"source", g.source},     {"threshold", g.threshold},
+              {"breaches", v.breaches}, {"failed_reads", v.failed_reads},
+              {"reason", v.reason},     {"health", g.health},
+              {"value", nullptr},       {"baseline", nullptr}};
     if (v.value) detail["value"] = *v.value;
     if (g.baseline) detail["baseline"] = *g.baseline;
     s.tripped_decided = v.tripped;
@@ -319,7 +319,8 @@ void Monitor::poll() {
       record(s, v);
     } catch (const DbError& e) {
       // The reading stays counted; the record is retried with the next one.
-      if (options_.log) options_.log(fmt::format("  guard {}: not recorded ({})", s.tracker.spec().name, e.what()));
+      if (options_.log)
+        options_.log(fmt::format("  guard {}: not recorded ({})", s.tracker.spec().name, e.what()));
     }
   }
 }

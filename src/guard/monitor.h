@@ -129,7 +129,7 @@ class Monitor {
   std::atomic<int> decisions_{0};
   std::atomic<int> alerts_{0};
 
-  mutable std::mutex mu_;  // guards pause_, rollback_, tripped_
+  mutable std::mutex mu_;                                   // guards pause_, rollback_, tripped_
   std::vector<std::pair<std::string, std::string>> pause_;  // guard, reason
   std::optional<Trip> rollback_;
   std::vector<std::string> tripped_;

@@ -67,16 +67,17 @@ void Runner::guard_rollback(long long id, const std::string& name) {
   }
   if (!main_->alive()) reconnect_main();
   rollback();
-  state_->set_error(id, "rolled back by " + why);
-  throw Error(ErrorKind::kChangeFailed, fmt::format("migration '{}' was rolled back: {}", name, why),
-              {},
+  state_->set_error(id, fmt::format("rolled back by guard {}: {}", trip.guard, trip.reason));
+  throw Error(ErrorKind::kChangeFailed,
+              fmt::format("migration '{}' was rolled back: {}", name, why), {},
               "the table is as before and every app write is kept; 'colshift status' and "
               "'colshift history' show the guard's values. Fix the cause, then start again");
 }
 
 WatchResult Runner::watch(std::chrono::milliseconds duration) {
   command_ = "watch";
-  if (!state_->initialized()) throw Error(ErrorKind::kUsage, "there is no active migration to watch");
+  if (!state_->initialized())
+    throw Error(ErrorKind::kUsage, "there is no active migration to watch");
   state_->init();
   auto active = state_->active();
   if (!active) {
@@ -120,7 +121,8 @@ WatchResult Runner::watch(std::chrono::milliseconds duration) {
     out.reason = fmt::format("guard {} decided rollback: {}", trip->guard, trip->reason);
     say("  " + out.reason + "; rolling back now");
     rollback();
-    state_->set_error(active->id, "rolled back by " + out.reason);
+    state_->set_error(active->id,
+                      fmt::format("rolled back by guard {}: {}", trip->guard, trip->reason));
     out.rolled_back = true;
   }
   return out;
@@ -137,7 +139,8 @@ WatchResult Runner::watch_completed(long long id, std::chrono::milliseconds dura
   monitor->set_stage("completed");
   monitor->set_can_act(false);
   monitor->attach(rec.id);
-  say(fmt::format("watching {}'s guards for {} after complete (nothing can be undone now: a "
+  say(
+      fmt::format("watching {}'s guards for {} after complete (nothing can be undone now: a "
                   "tripped guard is recorded as an alert) ...",
                   rec.name, human_duration(duration.count() / 1000.0)));
   try {
