@@ -282,6 +282,39 @@ TEST_F(Guard, AWarnGuardOnlyRecords) {
   EXPECT_TRUE(seen) << js.dump();
 }
 
+TEST_F(Guard, ARatioComparesToTheBaselineSampledBeforeExpand) {
+  make_users("users", 4000);
+  sql("CREATE TABLE knob (v int)");
+  sql("INSERT INTO knob VALUES (5)");
+  auto f = guarded_migration(
+      "  - name: p99\n"
+      "    sql: SELECT v FROM knob\n"
+      "    max_ratio: 2\n"
+      "    interval: 100ms\n");
+  // After expand the value quadruples: 20 > 2 x 5.
+  std::thread app([&] {
+    auto conn = connect();
+    eventually([&] { return has_column("users", "email_domain"); }, 30s);
+    conn->exec("UPDATE knob SET v = 20");
+  });
+  auto args = slow_start(f, "2000");
+  args[3] = "600ms";  // --guard-baseline
+  auto r = colshift(args);
+  app.join();
+  EXPECT_EQ(r.exit_code, 0) << describe(r);
+  EXPECT_NE(r.err.find("guards: sampling a baseline for 600 ms before expand ..."),
+            std::string::npos)
+      << r.err;
+  EXPECT_EQ(scalar_text("SELECT baseline::text FROM colshift.guards WHERE name = 'p99'"), "5");
+  nlohmann::json warn;
+  for (const auto& e : guard_events())
+    if (e["guard"] == "p99" && warn.is_null()) warn = e;
+  ASSERT_FALSE(warn.is_null());
+  EXPECT_EQ(warn["decision"], "warn");
+  EXPECT_EQ(warn["baseline"], 5.0);
+  EXPECT_EQ(warn["reason"], "20 > 2× baseline 5 (4.0×) (1 in a row, trips at 1)");
+}
+
 TEST_F(Guard, WatchRollsBackInTheActiveWindow) {
   make_users("users", 500);
   sql("CREATE TABLE knob (v int)");
