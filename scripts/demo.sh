@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # colshift's live demo: a NOT NULL column on a 1M-row table under constant
 # application traffic, then a second change started, aborted mid-backfill
-# (SIGINT, as an operator's Ctrl-C) and rolled back.
+# (SIGINT, as an operator's Ctrl-C) and rolled back, then a third whose new
+# code path makes the app fail, rolled back by a guard on the app's errors.
 #
 # Called by `./run demo` with COLSHIFT=<binary> and PGPORT=<private server>, and
 # the PostgreSQL bin dir on PATH. Settings (environment):
@@ -101,7 +102,7 @@ run_colshift() {  # run_colshift ARGS...: colshift's output in order; keeps its 
 
 describe_users() { psql -X -At -v ON_ERROR_STOP=1 "$DB_URL" -f "$WL/describe_users.sql"; }
 
-printf '%scolshift demo%s: add users.email_domain (NOT NULL, indexed) to %s live rows, then roll a second change back\n' \
+printf '%scolshift demo%s: add users.email_domain (NOT NULL, indexed) to %s live rows, then roll a second change back, and let a guard roll a bad third one back\n' \
   "$B" "$N" "$(num "$ROWS")"
 note "   $(psql -X -At "$ADMIN_URL" -c 'SHOW server_version') on 127.0.0.1:$PGPORT, $(nproc) cores; logs in $OUT"
 
@@ -234,7 +235,70 @@ sleep 2
 app_line
 
 # ---------------------------------------------------------------------------
-section "8. stop the application and the sampler"
+section "8. a bad change: the app fails once 0003's column exists; a guard rolls it back"
+q "CREATE TABLE IF NOT EXISTS app.errors (id bigserial PRIMARY KEY, at timestamptz NOT NULL DEFAULT clock_timestamp())"
+cat >"$OUT/0003_users_referral_code.yaml" <<'YAML'
+purpose: Referral codes for the sign-up flow (the demo's bad change).
+guards:
+  - name: app_errors
+    sql: SELECT count(*) FROM app.errors WHERE at > clock_timestamp() - interval '2 seconds'
+    max: 5
+    breach_after: 2
+    interval: 250ms
+    policy: rollback
+operations:
+  - add_column:
+      table: users
+      column: { name: referral_code, type: text }
+      up: upper(substr(md5(email), 1, 8))
+YAML
+sed 's/^/   /' "$OUT/0003_users_referral_code.yaml"
+# The new app version's code path: each request fails (and is logged in
+# app.errors) while referral_code exists; it stops once the column is gone.
+psql -X -q -v ON_ERROR_STOP=1 "$DB_URL" -c "DO \$\$
+DECLARE seen boolean := false; t0 timestamptz := clock_timestamp();
+BEGIN
+  LOOP
+    IF EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = 'users'::regclass
+               AND attname = 'referral_code' AND NOT attisdropped) THEN
+      seen := true;
+      INSERT INTO app.errors DEFAULT VALUES;
+    ELSIF seen OR clock_timestamp() - t0 > interval '300 s' THEN
+      EXIT;
+    END IF;
+    COMMIT;
+    PERFORM pg_sleep(0.02);
+  END LOOP;
+END \$\$" &
+ERRORS_PID=$!
+STEP="colshift start 0003 (a guard must roll it back)"
+mark "colshift start 0003"
+t=$EPOCHREALTIME
+rc=0
+run_colshift start "$OUT/0003_users_referral_code.yaml" || rc=$?
+GUARD_RUN_S=$(since "$t")
+mark "after guard rollback"
+wait "$ERRORS_PID" || true
+PHASE3=$(q "SELECT phase FROM colshift.migrations WHERE name = '0003_users_referral_code' ORDER BY id DESC LIMIT 1")
+if ((rc != 1)) || [[ $PHASE3 != rolled_back ]]; then
+  echo "${R}the guard did not roll 0003 back (start exit $rc, phase $PHASE3)${N}" >&2
+  exit 1
+fi
+GUARD_S=$(q "SELECT round(extract(epoch FROM (SELECT max(at) FROM colshift.events WHERE kind = 'phase'
+  AND detail->>'phase' = 'rolled_back' AND migration = '0003_users_referral_code')
+  - (SELECT min(at) FROM app.errors))::numeric, 2)")
+say "   ${G}start exited $rc after ${GUARD_RUN_S} s: rolled back ${GUARD_S} s after the app's first error${N}"
+"$COLSHIFT" status | sed 's/^/   /'
+describe_users >"$OUT/schema-after3.txt"
+if ! diff -u "$OUT/schema-before.txt" "$OUT/schema-after3.txt" | sed 's/^/   /'; then
+  echo "${R}the schema after the guard's rollback differs from before 0003${N}" >&2
+  exit 1
+fi
+say "   users is exactly as before 0003"
+app_line
+
+# ---------------------------------------------------------------------------
+section "9. stop the application and the sampler"
 q "UPDATE app.deploy SET version = 0"
 mark "stopping"
 pgbench_rc=0
@@ -246,7 +310,7 @@ SAMPLER_PID=""
 say "   pgbench exited ($pgbench_rc: its clients were stopped through app.deploy; any other error is counted below)"
 "$COLSHIFT" history | sed 's/^/   /'
 
-section "9. report"
+section "10. report"
 python3 "$WL/pgbench_stats.py" demo --logs "$OUT/app" --out "$OUT/pgbench.out" --err "$OUT/pgbench.err" \
   --phases "$OUT/phases" --locks "$OUT/lockwaits.tsv" --scripts "$(IFS=,; echo "${SCRIPTS[*]}")" \
   --env "$OUT/summary.env"
@@ -268,6 +332,7 @@ printf '   %-44s %s\n' \
   "app latency p50 / p99 / max" "$APP_P50_MS / $APP_P99_MS / $APP_MAX_MS ms" \
   "longest lock wait of an app query (sampled)" "$LOCK_WAIT_MAX_MS ms ($LOCK_WAIT_MAX_KIND); table locks: $LOCK_WAIT_TABLE_MAX_MS ms, row locks: $LOCK_WAIT_ROW_MAX_MS ms" \
   "rollback of 0002" "${ROLLBACK_S} s (after its start was interrupted at ${START2_S} s, mid-backfill)" \
+  "0003 rolled back by its app_errors guard" "${GUARD_S} s after the app's first error" \
   "demo total (after the build)" "${TOTAL_S} s"
 STEP="verdict"
 if ((FAILED > 0)); then

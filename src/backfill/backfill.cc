@@ -159,8 +159,10 @@ int Backfill::gate(Worker& w, Shared& sh, const plan::BackfillSpec& spec, long l
     if (ctl.max_lock_waiters) s.max_lock_waiters = *ctl.max_lock_waiters;
     if (ctl.throttle_query) s.probe_sql = *ctl.throttle_query;
     if (ctl.throttle_max) s.probe_max = *ctl.throttle_max;
-    std::string reason = ctl.paused ? fmt::format("paused by 'colshift pause' ({})", ctl.updated_by)
-                                    : w.throttle->check(conn, s, table);
+    std::string reason =
+        ctl.paused ? fmt::format("paused by 'colshift pause' ({})", ctl.updated_by) : std::string();
+    if (reason.empty() && options_.guard_hold) reason = options_.guard_hold();
+    if (reason.empty()) reason = w.throttle->check(conn, s, table);
     Clock::Duration wait = s.wait_step;
     std::string slowed;  // the governor's reason: the backfill runs, slower
     if (reason.empty() && sh.governor && sh.governor->enabled()) {

@@ -67,6 +67,10 @@ struct BackfillOptions {
   // Called before every batch (and after a reconnect): the caller checks that
   // it still holds its migration lock; may throw to stop the backfill.
   std::function<void()> before_batch;
+  // Called in the gate before every batch (any worker's thread; must be
+  // cheap): why the backfill must wait (a pause guard), or "" to go on; may
+  // throw to stop the backfill (a rollback guard).
+  std::function<std::string()> guard_hold;
 };
 
 using ConnectionFactory = std::function<std::unique_ptr<Connection>()>;

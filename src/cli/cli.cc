@@ -34,6 +34,7 @@ CommandRun setup_abort(CLI::App&, const GlobalOptions&);
 CommandRun setup_events(CLI::App&, const GlobalOptions&);
 CommandRun setup_deliver(CLI::App&, const GlobalOptions&);
 CommandRun setup_serve(CLI::App&, const GlobalOptions&);
+CommandRun setup_watch(CLI::App&, const GlobalOptions&);
 CommandRun setup_completion(CLI::App&, const GlobalOptions&);
 CommandRun setup_manpages(CLI::App&, const GlobalOptions&);
 
@@ -49,8 +50,8 @@ const std::vector<CommandSpec>& command_table() {
        "working; refuses raw SQL hazards the file does not allow",
        setup_start},
       {"status",
-       "the active migration: phase, backfill progress, ETA, how the new app version declares "
-       "itself, what to run next",
+       "the active migration: phase, backfill progress, ETA, guards, how the new app version "
+       "declares itself, what to run next",
        setup_status},
       {"pause", "pause the running backfill (from another terminal)", setup_pause},
       {"resume", "resume a paused backfill", setup_resume},
@@ -59,6 +60,10 @@ const std::vector<CommandSpec>& command_table() {
       {"complete",
        "contract the active migration once old-version writes have stopped (--force: now)",
        setup_complete},
+      {"watch",
+       "read the active migration's guards (pause, rollback, warn) until it is completed or "
+       "rolled back, or for --for",
+       setup_watch},
       {"rollback", "undo the active migration", setup_rollback},
       {"migrate", "start and complete every pending migration in order", setup_migrate},
       {"history", "what was applied, when, by whom, how long it took", setup_history},

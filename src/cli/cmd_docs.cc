@@ -60,7 +60,26 @@ CommandRun setup_docs(CLI::App& sub, const GlobalOptions& g) {
         p = plan::build_plan(m, d.offline_facts(m), d, g.schema);
       }
       std::string page = m.name + ".md";
-      std::ofstream(fs::path(o->out) / page) << docs::migration_page(p, rec);
+      // The attempts of this migration a guard acted on or that were rolled
+      // back: how each ended, and every guard decision (a page of a plain
+      // applied migration stays as it was).
+      std::vector<std::string> run_log;
+      if (store) {
+        for (const auto& h : store->history()) {
+          if (h.name != m.name) continue;
+          auto decisions = store->guard_decisions(h.id);
+          if (decisions.empty() && h.phase != state::kRolledBack) continue;
+          run_log.push_back(fmt::format("attempt {} started {} by {}: {}{}", h.id, h.started_at,
+                                        h.applied_by, h.phase,
+                                        h.error.empty() ? "" : " (" + h.error + ")"));
+          for (const auto& [at, dec] : decisions) {
+            run_log.push_back(fmt::format("{}: guard {} → {} ({}; {})", at, dec.value("guard", ""),
+                                          dec.value("decision", ""), dec.value("reason", ""),
+                                          dec.value("stage", "")));
+          }
+        }
+      }
+      std::ofstream(fs::path(o->out) / page) << docs::migration_page(p, rec, run_log);
       index.push_back({m.name, m.purpose, rec ? rec->phase : "pending", page});
       written.push_back((fs::path(o->out) / page).string());
     }

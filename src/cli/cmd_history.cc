@@ -30,6 +30,12 @@ std::string downstream_summary(const nlohmann::json& plan) {
   return out;
 }
 
+// "12:01:02 rollback by guard app_errors (12 > max 5 (2 in a row); backfill)".
+std::string decision_line(const std::string& at, const nlohmann::json& d) {
+  return fmt::format("{} {} by guard {} ({}; {})", at, d.value("decision", ""),
+                     d.value("guard", ""), d.value("reason", ""), d.value("stage", ""));
+}
+
 }  // namespace
 
 CommandRun setup_history(CLI::App& /*sub*/, const GlobalOptions& g) {
@@ -41,7 +47,13 @@ CommandRun setup_history(CLI::App& /*sub*/, const GlobalOptions& g) {
     if (g.json) {
       nlohmann::json out = nlohmann::json::array();
       for (const auto& r : rows) {
+        nlohmann::json decisions = nlohmann::json::array();
+        for (auto& [at, d] : store.guard_decisions(r.id)) {
+          d["at"] = at;
+          decisions.push_back(d);
+        }
         out.push_back({{"id", r.id},
+                       {"guard_decisions", decisions},
                        {"name", r.name},
                        {"phase", r.phase},
                        {"purpose", r.purpose},
@@ -69,6 +81,8 @@ CommandRun setup_history(CLI::App& /*sub*/, const GlobalOptions& g) {
       if (!r.error.empty()) std::cout << "     error: " << r.error << "\n";
       if (auto d = downstream_summary(r.plan); !d.empty())
         std::cout << "     downstream: " << d << "\n";
+      for (const auto& [at, d] : store.guard_decisions(r.id))
+        std::cout << "     guard: " << decision_line(at, d) << "\n";
     }
     return 0;
   };

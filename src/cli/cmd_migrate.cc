@@ -20,6 +20,7 @@ CommandRun setup_migrate(CLI::App& sub, const GlobalOptions& g) {
       ->capture_default_str();
   add_backfill_options(sub, o->change);
   add_complete_options(sub, o->change);
+  add_guard_options(sub, o->change);
   return [o, &g]() -> int {
     auto options = run_options(g, o->change);  // flags first: nothing read or connected yet
     // Load (and so validate) every file before changing anything.

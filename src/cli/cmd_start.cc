@@ -63,6 +63,8 @@ CommandRun setup_start(CLI::App& sub, const GlobalOptions& g) {
                  "serve the read-only status page on 127.0.0.1:PORT while start runs (0 = any "
                  "free port; the URL goes to stderr)");
   add_downstream_options(sub, o->change, true);
+  add_guard_options(sub, o->change);
+  add_watch_for_option(sub, o->change, "start reaches active (a rollback guard still rolls back)");
   return [o, &g]() -> int {
     auto options = run_options(g, o->change);  // flags first: nothing read or connected yet
     auto m = migration::load_migration_file(o->file);
@@ -79,6 +81,19 @@ CommandRun setup_start(CLI::App& sub, const GlobalOptions& g) {
     {
       PageWhileRunning page(g, o->serve_port, hooks.log);
       outcome = runner.start(m);
+      if (auto d = watch_for(o->change);
+          d.count() &&
+          (outcome == run::StartOutcome::kStarted || outcome == run::StartOutcome::kResumed ||
+           outcome == run::StartOutcome::kAlreadyActive)) {
+        auto w = runner.watch(d);
+        if (w.rolled_back) {
+          throw Error(
+              ErrorKind::kChangeFailed,
+              fmt::format("migration '{}' was rolled back while watched: {}", m.name, w.reason), {},
+              "the table is as before; 'colshift status' and 'colshift history' show "
+              "the guard's values");
+        }
+      }
     }
     auto rec = runner.state().find_applied(m.name);
     // What the steps that ran did to the app version that was running before.

@@ -10,6 +10,52 @@
 #include "util/text.h"
 
 namespace colshift::cli {
+namespace {
+
+std::string number_or_dash(const std::optional<double>& v) {
+  return v ? fmt::format("{:g}", *v) : std::string("-");
+}
+
+nlohmann::json guards_json(const std::vector<state::GuardRecord>& guards) {
+  nlohmann::json out = nlohmann::json::array();
+  for (const auto& g : guards) {
+    out.push_back({{"name", g.name},
+                   {"source", g.source},
+                   {"threshold", g.threshold},
+                   {"policy", g.policy},
+                   {"stage", g.stage},
+                   {"baseline", g.baseline ? nlohmann::json(*g.baseline) : nlohmann::json()},
+                   {"value", g.value ? nlohmann::json(*g.value) : nlohmann::json()},
+                   {"health", g.health},
+                   {"tripped", g.tripped},
+                   {"breaches", g.breaches},
+                   {"failed_reads", g.failed_reads},
+                   {"reason", g.reason},
+                   {"decision", g.decision},
+                   {"decided_at", g.decided_at},
+                   {"read_at", g.read_at}});
+  }
+  return out;
+}
+
+// One line per guard: value against threshold, health, the last decision.
+std::string guard_lines(const std::vector<state::GuardRecord>& guards) {
+  std::string out;
+  if (guards.empty()) return out;
+  out += "  guards:\n";
+  for (const auto& g : guards) {
+    out += fmt::format("    {} ({}): {} {} (baseline {}), {}{}", g.name, g.policy,
+                       number_or_dash(g.value), g.threshold.empty() ? "" : "vs " + g.threshold,
+                       number_or_dash(g.baseline), g.tripped ? "TRIPPED" : g.health,
+                       g.reason.empty() ? "" : ": " + g.reason);
+    if (!g.decision.empty())
+      out += fmt::format("; last decision {} at {} ({})", g.decision, g.decided_at, g.stage);
+    out += "\n";
+  }
+  return out;
+}
+
+}  // namespace
 
 CommandRun setup_status(CLI::App& /*sub*/, const GlobalOptions& g) {
   return [&g]() -> int {
@@ -25,13 +71,25 @@ CommandRun setup_status(CLI::App& /*sub*/, const GlobalOptions& g) {
     auto active = store.active();
     if (!active) {
       auto hist = store.history();
+      std::vector<state::GuardRecord> last_guards;
+      if (!hist.empty()) last_guards = store.guards(hist.back().id);
       if (g.json) {
-        print_json({{"active", nullptr}, {"applied", hist.size()}});
+        nlohmann::json last = nullptr;
+        if (!hist.empty()) {
+          last = {{"name", hist.back().name},
+                  {"phase", hist.back().phase},
+                  {"error", hist.back().error},
+                  {"guards", guards_json(last_guards)}};
+        }
+        print_json({{"active", nullptr}, {"applied", hist.size()}, {"last", last}});
       } else {
         std::cout << "no migration in progress";
         if (!hist.empty())
           std::cout << fmt::format("; last: {} ({})", hist.back().name, hist.back().phase);
         std::cout << "\n";
+        if (!hist.empty() && !hist.back().error.empty())
+          std::cout << "  last error: " << hist.back().error << "\n";
+        std::cout << guard_lines(last_guards);
       }
       return 0;
     }
@@ -108,6 +166,7 @@ CommandRun setup_status(CLI::App& /*sub*/, const GlobalOptions& g) {
       }
     }
     const std::string marker = plan::version_marker(p.version);
+    auto guards = store.guards(active->id);
     if (g.json) {
       print_json({{"paused", ctl.paused},
                   {"running", running},
@@ -118,6 +177,7 @@ CommandRun setup_status(CLI::App& /*sub*/, const GlobalOptions& g) {
                     {"setting", fmt::format("colshift.version={}", p.version)},
                     {"undeclared_writers", plan::undeclared_name(p.undeclared)}}},
                   {"writers", writers},
+                  {"guards", guards_json(guards)},
                   {"active",
                    {{"name", active->name},
                     {"phase", active->phase},
@@ -133,7 +193,7 @@ CommandRun setup_status(CLI::App& /*sub*/, const GlobalOptions& g) {
           "migration {}: {}\n  phase {} ({} of {} steps done), started {} by {}, {} ago\n",
           active->name, active->purpose, active->phase, active->steps_done, active->steps_total,
           active->started_at, active->applied_by, human_duration(active->duration_seconds));
-      std::cout << lines << writer_lines;
+      std::cout << lines << writer_lines << guard_lines(guards);
       if (p.has_dual_write() && !contracted) {
         std::cout << fmt::format(
             "  new app version: connect with application_name={} (in a URL: "

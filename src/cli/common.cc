@@ -66,6 +66,29 @@ void add_backfill_options(CLI::App& sub, ChangeOptions& o) {
       ->capture_default_str();
 }
 
+void add_guard_options(CLI::App& sub, ChangeOptions& o) {
+  sub.add_option("--guard-baseline", o.guard_baseline,
+                 "guards: how long to sample the guards before expand when one compares to its "
+                 "baseline (max_ratio); 0 = one read")
+      ->capture_default_str();
+  sub.add_flag("--no-default-guards", o.no_default_guards,
+               "guards: do not add the built-in warn guards (rollback_ratio, deadlocks, "
+               "trigger_failures) to the file's");
+}
+
+void add_watch_for_option(CLI::App& sub, ChangeOptions& o, const char* what) {
+  sub.add_option("--watch-for", o.watch_for,
+                 fmt::format("keep reading the migration's guards for this long after {} "
+                             "(e.g. 5m)",
+                             what));
+}
+
+std::chrono::milliseconds watch_for(const ChangeOptions& o) {
+  if (o.watch_for.empty()) return std::chrono::milliseconds(0);
+  return parse_positive_duration(o.watch_for, "--watch-for",
+                                 "leave --watch-for out to stop watching at once");
+}
+
 void add_downstream_options(CLI::App& sub, ChangeOptions& o, bool start) {
   sub.add_option("--subscriber", o.subscribers,
                  "a logical replication subscriber of the changed tables (URL, or the name of "
@@ -203,6 +226,9 @@ run::RunOptions run_options(const GlobalOptions& g, const ChangeOptions& o) {
   r.force = o.force;
   r.downstream.prepare = o.prepare_subscribers;
   r.downstream.acknowledged = o.subscribers_ready;
+  r.guards.baseline = parse_duration(o.guard_baseline, "--guard-baseline");
+  r.guards.defaults = !o.no_default_guards;
+  watch_for(o);  // checked before connecting
   return r;
 }
 

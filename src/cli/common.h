@@ -44,7 +44,16 @@ struct ChangeOptions {
   std::vector<std::string> subscribers;  // --subscriber
   bool subscribers_ready = false;        // --subscribers-ready
   bool prepare_subscribers = false;      // --prepare-subscribers
+  std::string guard_baseline = "30s";    // --guard-baseline
+  bool no_default_guards = false;        // --no-default-guards
+  std::string watch_for;                 // --watch-for (start, complete)
 };
+// --guard-baseline and --no-default-guards (start, migrate).
+void add_guard_options(CLI::App& sub, ChangeOptions& o);
+// --watch-for: how long `what` keeps watching the guards after it finishes.
+void add_watch_for_option(CLI::App& sub, ChangeOptions& o, const char* what);
+// --watch-for's value (0 when not given).
+std::chrono::milliseconds watch_for(const ChangeOptions& o);
 void add_backfill_options(CLI::App& sub, ChangeOptions& o);
 // --subscriber (plan and start), and with `start` --subscribers-ready and
 // --prepare-subscribers.

@@ -85,6 +85,26 @@ class Dialect {
                                                 const std::string& column,
                                                 const std::string& type) const = 0;
 
+  // --- guards (guard/monitor.h): the database's own signals, one row each ---
+
+  // Run before each read of the statistics views, so the read sees fresh
+  // counters and not the transaction's cached snapshot.
+  virtual std::string stats_clear_snapshot_sql() const = 0;
+  // Commits, rollbacks and deadlocks of this database so far (cumulative).
+  virtual std::string database_counters_sql() const = 0;
+  // The sum of the counter sequences in $1 (a text array of qualified
+  // names); one not there yet or never bumped counts 0.
+  virtual std::string counter_total_sql() const = 0;
+  // Sessions other than this one waiting for a lock on a table in $1 (a text
+  // array of qualified names), or on a row lock.
+  virtual std::string table_lock_waiters_sql() const = 0;
+  // Client sessions idle in a transaction for more than $1 seconds.
+  virtual std::string idle_in_transaction_sql() const = 0;
+  // What opens the read-only transaction a user's guard query runs in, with
+  // its statement timeout; and what ends it (commit or roll back).
+  virtual std::vector<std::string> guard_query_begin(long long timeout_ms) const = 0;
+  virtual std::string end_transaction_sql(bool commit) const = 0;
+
   // --- sessions ---
 
   // Statements every colshift session runs first: the timeouts its own work

@@ -50,7 +50,8 @@ std::string raw_sql_section(const plan::Plan& p) {
 }  // namespace
 
 std::string migration_page(const plan::Plan& p,
-                           const std::optional<state::MigrationRecord>& applied) {
+                           const std::optional<state::MigrationRecord>& applied,
+                           const std::vector<std::string>& run_log) {
   std::string out = fmt::format("# {}\n\n", p.migration);
   out += fmt::format("**Purpose.** {}\n\n", p.purpose);
   if (!p.file.empty())
@@ -107,6 +108,29 @@ std::string migration_page(const plan::Plan& p,
         "as they were when it was planned:\n\n```\n";
     out += plan::render_downstream_text(p.downstream, "");
     out += "```\n\n";
+  }
+  if (!p.guards.empty()) {
+    out += "## Guards\n\n";
+    out +=
+        "Read from before expand until the migration is completed or rolled back (and for "
+        "`--watch-for` after); a guard that cannot be read counts as failing after its tries. "
+        "The built-in warn guards (rollback_ratio, deadlocks, trigger_failures) are added to "
+        "these unless the file names them.\n\n";
+    out += "| guard | source | trips when | policy | every | trips after |\n";
+    out += "|---|---|---|---|---|---|\n";
+    for (const auto& g : p.guards) {
+      out += fmt::format("| {} | `{}` | {} | {} | {} | {} breaches or {} failed reads |\n",
+                         cell(g.name), cell(guard::source_text(g)), cell(guard::threshold_text(g)),
+                         guard::policy_name(g.policy),
+                         human_duration(static_cast<double>(g.interval.count()) / 1000.0),
+                         g.breach_after, g.fail_after);
+    }
+    out += "\n";
+  }
+  if (!run_log.empty()) {
+    out += "## Run log\n\n";
+    for (const auto& line : run_log) out += "- " + line + "\n";
+    out += "\n";
   }
   out += "## Rollback plan\n\n";
   out +=

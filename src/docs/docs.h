@@ -12,9 +12,11 @@
 
 namespace colshift::docs {
 
-// One migration's page.
+// One migration's page. `run_log`: lines of what happened to every attempt
+// (guard decisions, a rollback's reason), oldest first; none: no section.
 std::string migration_page(const plan::Plan& plan,
-                           const std::optional<state::MigrationRecord>& applied);
+                           const std::optional<state::MigrationRecord>& applied,
+                           const std::vector<std::string>& run_log = {});
 
 struct IndexEntry {
   std::string name;

@@ -9,7 +9,9 @@
 // progress {step, rows_done, rows_total, percent, done}; index_started /
 // index_completed / index_failed {step, index[, error][, reconciled]};
 // failed / interrupted {during, error}; resumed {phase}; paused, resumed,
-// throttle {set}, aborted {by, rows_done}.
+// throttle {set}, aborted {by, rows_done}; guard {guard, decision (pause, resume,
+// rollback, warn, cleared, alert), policy, stage, source, threshold, value,
+// baseline, reason, breaches, failed_reads, health}.
 #pragma once
 
 #include <nlohmann/json.hpp>

@@ -4,6 +4,8 @@
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
+#include <cctype>
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <set>
@@ -348,6 +350,150 @@ RawSql read_raw_sql(const Reader& r, const YAML::Node& node) {
   return op;
 }
 
+// A duration in a file: "500ms", "2s", "1m", "1h"; a bare number is seconds.
+std::optional<std::chrono::milliseconds> file_duration(const std::string& text) {
+  std::string t = trim(text);
+  size_t i = 0;
+  while (i < t.size() && (std::isdigit(static_cast<unsigned char>(t[i])) || t[i] == '.')) ++i;
+  if (i == 0) return std::nullopt;
+  double v = 0;
+  try {
+    v = std::stod(t.substr(0, i));
+  } catch (const std::exception&) {
+    return std::nullopt;
+  }
+  std::string unit = trim(t.substr(i));
+  double ms = 0;
+  if (unit == "ms") {
+    ms = v;
+  } else if (unit.empty() || unit == "s") {
+    ms = v * 1000;
+  } else if (unit == "m" || unit == "min") {
+    ms = v * 60'000;
+  } else if (unit == "h") {
+    ms = v * 3'600'000;
+  } else {
+    return std::nullopt;
+  }
+  if (ms > 1e10) return std::nullopt;
+  return std::chrono::milliseconds(static_cast<long long>(ms));
+}
+
+guard::GuardSpec read_guard(const Reader& r, const YAML::Node& node, size_t index) {
+  const std::vector<std::string> keys = {
+      "name",         "sql",    "command",  "builtin", "max",          "min",       "max_ratio",
+      "ignore_below", "policy", "interval", "timeout", "breach_after", "fail_after"};
+  r.expect_keys(node, fmt::format("guard {}", index + 1), keys);
+  guard::GuardSpec g;
+  g.name = r.required_string(node, "name", fmt::format("guard {}", index + 1));
+  const std::string what = fmt::format("guard '{}'", g.name);
+  g.where = r.pos(node).location();
+  int sources = 0;
+  std::string first_source;
+  for (const char* k : {"sql", "command", "builtin"}) {
+    if (node[k]) {
+      ++sources;
+      if (sources > 1)
+        r.fail(node[k].Mark(),
+               fmt::format("{} has both '{}' and '{}': a guard reads one source", what,
+                           first_source, k),
+               "keep one of sql, command, builtin");
+      first_source = k;
+    }
+  }
+  if (sources == 0)
+    r.fail(node.Mark(), fmt::format("{} needs a source: 'sql', 'command' or 'builtin'", what),
+           "sql: a query returning one number; command: a program printing one number; "
+           "builtin: one of " +
+               join(guard::builtin_names(), ", "));
+  if (auto s = r.optional_string(node, "sql", what)) g.sql = *s;
+  if (auto c = node["command"]) {
+    if (c.IsSequence()) {
+      if (c.size() == 0) r.fail(c.Mark(), fmt::format("'command' in {} must not be empty", what));
+      for (const auto& a : c) g.command.push_back(r.string_value(a, "an argument of 'command'"));
+    } else {
+      g.command = {"sh", "-c", r.string_value(c, fmt::format("'command' in {}", what))};
+    }
+  }
+  if (auto b = r.optional_string(node, "builtin", what)) {
+    auto parsed = guard::parse_builtin(*b);
+    if (!parsed) {
+      std::string hint = "valid built-ins: " + join(guard::builtin_names(), ", ");
+      if (auto near = closest(*b, guard::builtin_names()))
+        hint += fmt::format("; did you mean '{}'?", *near);
+      r.fail(node["builtin"].Mark(), fmt::format("unknown builtin '{}' in {}", *b, what), hint);
+    }
+    g.builtin = *parsed;
+  }
+  auto number = [&](const char* key) -> std::optional<double> {
+    auto n = node[key];
+    if (!n || n.IsNull()) return std::nullopt;
+    double v = 0;
+    if (!n.IsScalar() || !guard::parse_number(n.Scalar(), v).empty())
+      r.fail(n.Mark(), fmt::format("'{}' in {} must be a number", key, what));
+    return v;
+  };
+  g.max = number("max");
+  g.min = number("min");
+  g.max_ratio = number("max_ratio");
+  g.ignore_below = number("ignore_below").value_or(0);
+  if (!g.max && !g.min && !g.max_ratio)
+    r.fail(node.Mark(), fmt::format("{} needs a threshold: 'max', 'min' or 'max_ratio'", what),
+           "max: trips above it; min: trips below it; max_ratio: trips above that many times "
+           "its baseline (sampled before expand)");
+  if (g.max_ratio && *g.max_ratio <= 0)
+    r.fail(node["max_ratio"].Mark(), fmt::format("'max_ratio' in {} must be more than 0", what));
+  if (auto p = r.optional_string(node, "policy", what)) {
+    auto parsed = guard::parse_policy(*p);
+    if (!parsed)
+      r.fail(node["policy"].Mark(), fmt::format("unknown policy '{}' in {}", *p, what),
+             "valid policies: pause (the backfill waits while it is tripped), rollback (colshift "
+             "rolls the migration back), warn (recorded only)");
+    g.policy = *parsed;
+  }
+  auto duration = [&](const char* key, std::chrono::milliseconds& out) {
+    if (auto t = r.optional_string(node, key, what)) {
+      auto d = file_duration(*t);
+      if (!d || d->count() <= 0)
+        r.fail(node[key].Mark(), fmt::format("'{}' in {} is not a duration: '{}'", key, what, *t),
+               "write a number with a unit, more than 0: 500ms, 2s, 1m (a bare number is "
+               "seconds)");
+      out = *d;
+    }
+  };
+  duration("interval", g.interval);
+  duration("timeout", g.timeout);
+  auto count = [&](const char* key, int& out) {
+    auto n = node[key];
+    if (!n || n.IsNull()) return;
+    int v = 0;
+    if (!n.IsScalar() || !YAML::convert<int>::decode(n, v) || v < 1)
+      r.fail(n.Mark(), fmt::format("'{}' in {} must be a whole number, 1 or more", key, what));
+    out = v;
+  };
+  count("breach_after", g.breach_after);
+  count("fail_after", g.fail_after);
+  return g;
+}
+
+std::vector<guard::GuardSpec> read_guards(const Reader& r, const YAML::Node& node) {
+  std::vector<guard::GuardSpec> out;
+  if (!node || node.IsNull()) return out;
+  if (!node.IsSequence())
+    r.fail(node.Mark(), "'guards' must be a list",
+           "guards:\n    - name: app_errors\n      sql: SELECT count(*) FROM app_errors WHERE at > "
+           "now() - interval '1 minute'\n      max: 5\n      policy: rollback");
+  std::set<std::string> names;
+  for (size_t i = 0; i < node.size(); ++i) {
+    auto g = read_guard(r, node[i], i);
+    if (!names.insert(g.name).second)
+      r.fail(node[i]["name"].Mark(), fmt::format("duplicate guard name '{}'", g.name),
+             "guard names are unique in a file: status, history and events name them");
+    out.push_back(std::move(g));
+  }
+  return out;
+}
+
 // Two operations that would create the same object are a mistake in the file.
 void check_duplicates(const Reader& r, const YAML::Node& ops_node, const Migration& m) {
   std::set<std::string> seen;
@@ -395,7 +541,7 @@ Migration parse_migration(std::string_view text, const std::string& file) {
         "a migration needs 'purpose' and 'operations'; 'colshift new NAME' writes a skeleton");
   }
   r.expect_keys(root, "the migration",
-                {"name", "purpose", "undeclared_writers", "subscribers", "operations"});
+                {"name", "purpose", "undeclared_writers", "subscribers", "guards", "operations"});
   Migration m;
   m.file = file;
   m.source = std::string(text);
@@ -423,6 +569,7 @@ Migration parse_migration(std::string_view text, const std::string& file) {
     }
     for (const auto& item : subs) m.subscribers.push_back(r.string_value(item, "a subscriber"));
   }
+  m.guards = read_guards(r, root["guards"]);
   auto ops = root["operations"];
   if (!ops)
     r.fail(root.Mark(), "the migration needs 'operations'",

@@ -12,6 +12,15 @@
 //                                                        NAME is an environment variable
 //                                                        holding the connection string, so
 //                                                        no password is in the file)
+//   guards:                                             (optional: what to watch while
+//     - name: <name>                                     the migration is in flight and
+//       sql: <query returning one number>               what to do when it goes bad;
+//       | command: <sh -c text> | [<argv>, ...]          guard/guard.h documents each key)
+//       | builtin: rollback_ratio|deadlocks|trigger_failures|lock_waiters|idle_in_transaction
+//       max: <number>  min: <number>  max_ratio: <number>  ignore_below: <number>
+//       policy: pause|rollback|warn                     (default warn)
+//       interval: <duration>  timeout: <duration>       (default 5s each; 500ms, 2s, 1m)
+//       breach_after: <N>  fail_after: <N>              (defaults 1 and 3)
 //   operations:                                         (required, at least one)
 //     - add_column:
 //         table: <table> | <schema>.<table>
@@ -51,6 +60,7 @@
 #include <variant>
 #include <vector>
 
+#include "guard/guard.h"
 #include "migration/hazards.h"
 
 namespace colshift::migration {
@@ -132,9 +142,10 @@ struct Migration {
   bool undeclared_writers_old = false;
   // `subscribers`, as written: environment variable names or connection URLs.
   std::vector<std::string> subscribers;
-  std::string file;      // path as given; empty for in-memory text
-  std::string checksum;  // sha256 of the file's bytes, hex
-  std::string source;    // the file's text, quoted by messages; empty when unknown
+  std::vector<guard::GuardSpec> guards;  // `guards`, as written (no defaults added)
+  std::string file;                      // path as given; empty for in-memory text
+  std::string checksum;                  // sha256 of the file's bytes, hex
+  std::string source;                    // the file's text, quoted by messages; empty when unknown
   std::vector<Operation> operations;
 };
 

@@ -244,6 +244,21 @@ NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(TableImpact, table, changed_colu
                                                 publications, slots, statements_available,
                                                 statements)
 
+std::string render_guards_text(const std::vector<guard::GuardSpec>& guards,
+                               const std::string& indent) {
+  std::string out;
+  for (const auto& g : guards) {
+    out += fmt::format(
+        "{}{}: {} when {}; every {}, trips after {} breach{} in a row or {} failed "
+        "read{}\n",
+        indent, g.name, guard::policy_name(g.policy), guard::threshold_text(g),
+        human_duration(static_cast<double>(g.interval.count()) / 1000.0), g.breach_after,
+        g.breach_after == 1 ? "" : "es", g.fail_after, g.fail_after == 1 ? "" : "s");
+    out += fmt::format("{}  {}\n", indent, guard::source_text(g));
+  }
+  return out;
+}
+
 nlohmann::json plan_to_json(const Plan& plan) {
   nlohmann::json steps = nlohmann::json::array();
   for (size_t i = 0; i < plan.steps.size(); ++i) {
@@ -289,19 +304,24 @@ nlohmann::json plan_to_json(const Plan& plan) {
     }
     steps.push_back(j);
   }
-  return {{"migration", plan.migration},
-          {"version", plan.version},
-          {"undeclared_writers", undeclared_name(plan.undeclared)},
-          {"purpose", plan.purpose},
-          {"file", plan.file},
-          {"checksum", plan.checksum},
-          {"server_version", plan.server_version},
-          {"offline", plan.offline},
-          {"steps", steps},
-          {"notes", plan.notes},
-          {"warnings", plan.warnings},
-          {"impact", plan.impact},
-          {"downstream", downstream_to_json(plan.downstream)}};
+  nlohmann::json out = {{"migration", plan.migration},
+                        {"version", plan.version},
+                        {"undeclared_writers", undeclared_name(plan.undeclared)},
+                        {"purpose", plan.purpose},
+                        {"file", plan.file},
+                        {"checksum", plan.checksum},
+                        {"server_version", plan.server_version},
+                        {"offline", plan.offline},
+                        {"steps", steps},
+                        {"notes", plan.notes},
+                        {"warnings", plan.warnings},
+                        {"impact", plan.impact},
+                        {"downstream", downstream_to_json(plan.downstream)}};
+  if (!plan.guards.empty()) {
+    auto& g = out["guards"] = nlohmann::json::array();
+    for (const auto& spec : plan.guards) g.push_back(guard::to_json(spec));
+  }
+  return out;
 }
 
 Plan plan_from_json(const nlohmann::json& j) {
@@ -318,6 +338,8 @@ Plan plan_from_json(const nlohmann::json& j) {
   p.notes = j.value("notes", std::vector<std::string>{});
   p.warnings = j.value("warnings", std::vector<std::string>{});
   p.impact = j.value("impact", std::vector<TableImpact>{});
+  if (j.contains("guards"))
+    for (const auto& g : j["guards"]) p.guards.push_back(guard::guard_from_json(g));
   if (j.contains("downstream")) p.downstream = downstream_from_json(j["downstream"]);
   const auto phases = {Phase::kExpand, Phase::kBackfill, Phase::kFinish, Phase::kComplete,
                        Phase::kRollback};
@@ -587,6 +609,10 @@ std::string render_plan_text(const Plan& plan) {
   if (!plan.downstream.empty()) {
     out += "\ndownstream (logical replication; PostgreSQL does not replicate DDL)\n";
     out += render_downstream_text(plan.downstream, "  ");
+  }
+  if (!plan.guards.empty()) {
+    out += "\nguards (read from before expand until complete; built-in warn guards are added)\n";
+    out += render_guards_text(plan.guards, "  ");
   }
   for (const auto& note : plan.notes) out += "\nnote: " + note + "\n";
   for (const auto& w : plan.warnings) out += "\nwarning: " + w + "\n";

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "dialect/lock_mode.h"
+#include "guard/guard.h"
 #include "migration/hazards.h"
 #include "plan/facts.h"
 
@@ -249,6 +250,9 @@ struct Plan {
   std::vector<std::string> warnings;
   std::vector<TableImpact> impact;  // who feels the change (online plans only)
   Downstream downstream;            // logical replication (online plans only)
+  // The file's guards (guard/guard.h), as written; the runner adds the
+  // built-in defaults the file does not replace.
+  std::vector<guard::GuardSpec> guards;
 
   // Indices of steps in `phase`, in order.
   std::vector<size_t> steps_in(Phase phase) const;
@@ -274,6 +278,9 @@ std::string render_impact_text(const std::vector<TableImpact>& impact, const std
 // rewrite facts, raw SQL statements with their hazards, estimates, then the
 // rollback plan.
 std::string render_plan_text(const Plan& plan);
+// One entry per guard: name, policy, threshold, interval, trip counts, source.
+std::string render_guards_text(const std::vector<guard::GuardSpec>& guards,
+                               const std::string& indent);
 
 // Pieces of that text, shared with the docs:
 // "public.users: rewrites the table under ACCESS EXCLUSIVE (why)"

@@ -21,6 +21,7 @@ Plan build_plan(const migration::Migration& m, const CatalogFacts& facts, const 
   p.checksum = m.checksum;
   p.server_version = facts.server_version;
   p.offline = facts.offline;
+  p.guards = m.guards;
 
   std::vector<Step> all;
   for (size_t i = 0; i < m.operations.size(); ++i) {

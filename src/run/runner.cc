@@ -92,7 +92,11 @@ std::unique_ptr<Connection> Runner::open(const char* session_name_base) {
 
 void Runner::reconnect_main() {
   main_cancel_.reset();
-  main_ = open(kMigratorSession);
+  auto fresh = open(kMigratorSession);
+  {
+    std::lock_guard lock(main_mu_);
+    main_ = std::move(fresh);
+  }
   main_cancel_ = std::make_unique<interrupt::CancelOnInterrupt>(*main_);
   state_ = std::make_unique<state::StateStore>(*main_, options_.state_schema);
 }
@@ -330,6 +334,16 @@ StartOutcome Runner::start(const migration::Migration& m) {
     for (const auto& w : p.downstream.slot_warnings) say("  warning: " + w);
     plan::refuse_downstream(p);
     preflight(m, p);
+    monitor_ = make_monitor(p);
+    if (!monitor_->empty()) {
+      // Only a ratio needs a baseline; every guard is read once either way
+      // (one that cannot be read refuses the start here, nothing recorded).
+      auto period = guard_baseline_period(p);
+      if (period.count() > 0)
+        say(fmt::format("  guards: sampling a baseline for {} before expand ...",
+                        human_duration(static_cast<double>(period.count()) / 1000)));
+      monitor_->sample_baseline(period);
+    }
     id = state_->create(m.name, m.file, m.checksum, m.purpose, plan::plan_to_json(p),
                         static_cast<int>(p.steps.size()));
     phase_ = state::kExpanding;
@@ -338,6 +352,18 @@ StartOutcome Runner::start(const migration::Migration& m) {
     }
   }
   reconcile_index_events(id);
+  if (!monitor_) {
+    // A resumed start: the baselines were sampled before its expand, and are
+    // in the state (a start killed before it recorded them samples again).
+    monitor_ = make_monitor(p);
+    if (!monitor_->empty() && state_->guards(id).empty())
+      monitor_->sample_baseline(guard_baseline_period(p));
+  }
+  monitor_->set_stage(phase_ == state::kExpanding     ? "expand"
+                      : phase_ == state::kBackfilling ? "backfill"
+                                                      : "finish");
+  monitor_->attach(id);
+  monitor_->start();
   // Control settings address a running process: one given while none ran
   // (an abort, a max rate) must not stop or slow this run.
   auto stale = state_->reset_control(id);
@@ -359,20 +385,25 @@ StartOutcome Runner::start(const migration::Migration& m) {
       bool pending = false;
       for (size_t i : idx) pending |= !done.count(static_cast<int>(i));
       if (!pending) continue;
+      monitor_->set_stage(current);
       if (phase_ != phase_state(phase)) {
         state_->set_phase(id, phase_state(phase));
         phase_ = phase_state(phase);
       }
       run_steps(id, p, phase, done, state::kActive, last_pending);
     }
+    guard_gate();
     if (phase_ != state::kActive) {
       // Nothing was left to run (or the last step's record set it already).
       state_->set_phase(id, state::kActive);
       phase_ = state::kActive;
     }
   } catch (const std::exception& e) {
+    if (monitor_ && monitor_->rollback() && !interrupt::requested()) guard_rollback(id, m.name);
+    monitor_.reset();
     stop(id, m.name, e, current);
   }
+  monitor_.reset();
   return outcome;
 }
 
@@ -384,6 +415,7 @@ void Runner::run_steps(long long id, const plan::Plan& p, Phase phase, const std
       say(fmt::format("  [done] {}", s.summary));
       continue;
     }
+    guard_gate();
     verify_lock(id);
     say(fmt::format("  {} ...", s.summary));
     auto t0 = clock_.now();
@@ -455,6 +487,15 @@ void Runner::run_step(long long id, const plan::Plan& p, size_t index,
         bo.state_schema = options_.state_schema;
         bo.session_name = session_name(kBackfillSession, options_.state_schema);
         bo.before_batch = [this, id] { verify_lock(id); };
+        if (monitor_) {
+          bo.guard_hold = [m = monitor_.get()] {
+            if (auto trip = m->rollback()) {
+              throw Error(ErrorKind::kChangeFailed,
+                          fmt::format("guard {} decided rollback: {}", trip->guard, trip->reason));
+            }
+            return m->pause_reason();
+          };
+        }
         backfill::Backfill b(dialect_, connect_, clock_, bo);
         long long rows = b.run(*s.backfill, id, step, hooks_.progress);
         say(fmt::format("    {} rows filled", with_commas(rows)));

@@ -32,6 +32,7 @@
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <set>
 #include <string>
@@ -40,6 +41,7 @@
 #include "backfill/backfill.h"
 #include "dialect/connection.h"
 #include "dialect/dialect.h"
+#include "guard/monitor.h"
 #include "migration/migration.h"
 #include "plan/plan.h"
 #include "run/ddl.h"
@@ -71,8 +73,25 @@ struct DownstreamOptions {
   bool acknowledged = false;
 };
 
+// Guards (guard/guard.h): the file's, plus the built-in defaults.
+struct GuardOptions {
+  // How long start samples each guard before expand (--guard-baseline).
+  std::chrono::milliseconds baseline{30'000};
+  bool defaults = true;  // add the built-in warn guards (--no-default-guards: not)
+};
+
+// What a watch saw: guards tripped, decisions taken, and whether a guard
+// rolled the migration back.
+struct WatchResult {
+  std::vector<std::string> tripped;
+  int decisions = 0;
+  bool rolled_back = false;
+  std::string reason;  // the rollback's
+};
+
 struct RunOptions {
   std::string state_schema = "colshift";
+  GuardOptions guards;
   DownstreamOptions downstream;
   RetryPolicy retry;
   backfill::BackfillOptions backfill;
@@ -150,6 +169,17 @@ class Runner {
   // Undoes the active migration, from any phase before its contract committed.
   void rollback();
 
+  // Watches the active migration's guards (stage `active`) for `duration`
+  // (0: until interrupted, or until another command completes or rolls it
+  // back). A rollback guard that trips rolls it back here (taking the
+  // migration lock). Throws Error(kUsage) when no migration is active,
+  // Error(kConflict) while one is still starting (its start watches it).
+  WatchResult watch(std::chrono::milliseconds duration);
+  // After complete: watches migration `id`'s guards for `duration`
+  // (stage `completed`). Nothing can be undone any more, so a tripped guard
+  // records an `alert` decision; the result lists them.
+  WatchResult watch_completed(long long id, std::chrono::milliseconds duration);
+
   state::StateStore& state() { return *state_; }
 
  private:
@@ -190,6 +220,17 @@ class Runner {
   // Runs `fn` on main_ while a second session reports, every few seconds,
   // which sessions main_ waits for.
   void with_wait_report(const std::function<void()>& fn);
+  // The guards of plan `p` (with the defaults unless disabled), reading from
+  // their own session.
+  std::unique_ptr<guard::Monitor> make_monitor(const plan::Plan& p);
+  // --guard-baseline when a guard of `p` compares to its baseline (max_ratio), else 0.
+  std::chrono::milliseconds guard_baseline_period(const plan::Plan& p) const;
+  // Before each step: throws when a guard decided rollback; waits while a
+  // pause guard is tripped.
+  void guard_gate();
+  // A guard decided rollback during start: rolls back, records the reason
+  // as the migration's error and throws Error(kChangeFailed) saying so.
+  [[noreturn]] void guard_rollback(long long id, const std::string& name);
   [[noreturn]] void stop(long long id, const std::string& name, const std::exception& e,
                          const std::string& what);
   void say(const std::string& line);
@@ -203,6 +244,10 @@ class Runner {
   std::unique_ptr<interrupt::CancelOnInterrupt> main_cancel_;
   std::unique_ptr<state::StateStore> state_;
   std::unique_ptr<MigrationLock> lock_;
+  std::unique_ptr<guard::Monitor> monitor_;  // while start runs
+  // Held while main_ is replaced, and by the monitor's thread while it
+  // cancels main_'s statement (a rollback decision).
+  std::mutex main_mu_;
   std::string command_;  // "start", "complete", "rollback": names fault points
   std::string phase_;    // the phase this runner last recorded
   std::string file_;     // the migration file, for messages

@@ -31,6 +31,28 @@ std::string backfill_html(const BackfillView& b) {
   return out + "</div>\n";
 }
 
+// Each guard's latest value against its threshold, and its last decision.
+std::string guards_html(const std::vector<state::GuardRecord>& guards) {
+  if (guards.empty()) return {};
+  auto num = [](const std::optional<double>& v) {
+    return v ? fmt::format("{:g}", *v) : std::string("-");
+  };
+  std::string out =
+      "<table class=\"guards\">\n<thead><tr><th>guard</th><th>policy</th><th>value</th>"
+      "<th>trips when</th><th>baseline</th><th>health</th><th>last decision</th></tr></thead>\n"
+      "<tbody>\n";
+  for (const auto& g : guards) {
+    out += fmt::format(
+        "<tr class=\"{}\"><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>"
+        "<td>{}</td></tr>\n",
+        g.tripped ? "tripped" : "ok", html_escape(g.name), html_escape(g.policy), num(g.value),
+        html_escape(g.threshold), num(g.baseline),
+        html_escape(g.tripped ? "TRIPPED: " + g.reason : g.health),
+        html_escape(g.decision.empty() ? "-" : g.decision + " at " + g.decided_at));
+  }
+  return out + "</tbody>\n</table>\n";
+}
+
 std::string controls_html(const MigrationView& m, const PageOptions& o) {
   if (!o.allow_control || !m.running) return {};
   std::string out = "<div class=\"controls\">";
@@ -134,6 +156,7 @@ std::string render_live(const Snapshot& s, const PageOptions& o) {
     if (!m.error.empty())
       out += fmt::format("<p class=\"error\">last error: {}</p>\n", html_escape(m.error));
     for (const auto& b : m.backfills) out += backfill_html(b);
+    out += guards_html(m.guards);
     out += controls_html(m, o);
     out += "</section>\n";
   }
@@ -155,7 +178,7 @@ std::string render_page(const Snapshot& s, const PageOptions& o) {
 body {{ font: 15px/1.4 system-ui, sans-serif; margin: 1.5rem auto; max-width: 60rem; padding: 0 1rem; color: #1f2328; }}
 progress {{ width: 100%; height: 1.2rem; }}
 .phase {{ font-size: .8em; padding: .1em .5em; border-radius: .5em; background: #ddf4ff; }}
-.paused, .error, .throttle {{ color: #9a6700; }}
+.paused, .error, .throttle, tr.tripped {{ color: #9a6700; }}
 .controls form {{ display: inline; margin-right: .5em; }}
 table.events {{ border-collapse: collapse; width: 100%; font-size: .9em; }}
 table.events td, table.events th {{ border-bottom: 1px solid #d0d7de; padding: .2em .4em; text-align: left; vertical-align: top; }}

@@ -97,6 +97,7 @@ Snapshot read_snapshot(Connection& conn, const std::string& schema, RateTracker*
       if (tracker) b.rate_history = tracker->history(m.id, b.step);
       m.backfills.push_back(std::move(b));
     }
+    m.guards = store.guards(active->id);
     snap.migrations.push_back(std::move(m));
   } else {
     auto hist = store.history();
@@ -130,6 +131,22 @@ nlohmann::json to_json(const Snapshot& s) {
                            {"done", b.done},
                            {"rate_history", history}});
     }
+    nlohmann::json guards = nlohmann::json::array();
+    for (const auto& g : m.guards) {
+      auto opt = [](const std::optional<double>& v) {
+        return v ? nlohmann::json(*v) : nlohmann::json();
+      };
+      guards.push_back({{"name", g.name},
+                        {"policy", g.policy},
+                        {"threshold", g.threshold},
+                        {"value", opt(g.value)},
+                        {"baseline", opt(g.baseline)},
+                        {"health", g.health},
+                        {"tripped", g.tripped},
+                        {"reason", g.reason},
+                        {"decision", g.decision},
+                        {"read_at", g.read_at}});
+    }
     migrations.push_back({{"id", m.id},
                           {"name", m.name},
                           {"purpose", m.purpose},
@@ -141,7 +158,8 @@ nlohmann::json to_json(const Snapshot& s) {
                           {"steps_total", m.steps_total},
                           {"running", m.running},
                           {"paused", m.paused},
-                          {"backfills", backfills}});
+                          {"backfills", backfills},
+                          {"guards", guards}});
   }
   nlohmann::json recent = nlohmann::json::array();
   for (const auto& e : s.recent_events) recent.push_back(events::to_json(e));

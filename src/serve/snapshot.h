@@ -12,6 +12,7 @@
 
 #include "dialect/connection.h"
 #include "events/outbox.h"
+#include "state/state.h"
 
 namespace colshift::serve {
 
@@ -37,6 +38,7 @@ struct MigrationView {
   bool running = false;  // a colshift process holds the migration lock
   bool paused = false;
   std::vector<BackfillView> backfills;
+  std::vector<state::GuardRecord> guards;  // latest reading of each guard
 };
 
 struct Snapshot {

@@ -167,6 +167,25 @@ DO $colshift$ BEGIN
       FOR EACH ROW EXECUTE PROCEDURE {s}.colshift_backfill_milestone();
   END IF;
 END $colshift$;
+CREATE TABLE IF NOT EXISTS {s}.guards (
+  migration_id bigint NOT NULL,
+  name text NOT NULL,
+  source text NOT NULL,
+  threshold text NOT NULL,
+  policy text NOT NULL,
+  stage text NOT NULL,
+  baseline double precision,
+  value double precision,
+  health text NOT NULL,
+  tripped boolean NOT NULL DEFAULT false,
+  breaches int NOT NULL DEFAULT 0,
+  failed_reads int NOT NULL DEFAULT 0,
+  reason text,
+  decision text,
+  decided_at timestamptz,
+  read_at timestamptz NOT NULL DEFAULT clock_timestamp(),
+  PRIMARY KEY (migration_id, name)
+);
 -- Webhook delivery: one row per endpoint (its cursor: the last event id it
 -- acknowledged), one per attempt.
 CREATE TABLE IF NOT EXISTS {s}.webhook_endpoints (
@@ -525,6 +544,84 @@ void StateStore::set_throttle_reason(long long id, int step, const std::string& 
       fmt::format("UPDATE {} SET throttle = NULLIF($3, '') WHERE migration_id = $1 AND step = $2",
                   table("backfill")),
       {std::to_string(id), std::to_string(step), reason});
+}
+
+void StateStore::record_guard(long long id, const GuardRecord& g, const nlohmann::json& decision) {
+  auto num = [](const std::optional<double>& v) {
+    return v ? Param{fmt::format("{:.17g}", *v)} : Param{};
+  };
+  const bool decided = !decision.is_null();
+  conn_.exec(
+      fmt::format(
+          "WITH g AS (INSERT INTO {t} AS o (migration_id, name, source, threshold, policy, stage, "
+          "baseline, value, health, tripped, breaches, failed_reads, reason, decision, "
+          "decided_at, read_at) VALUES ($1, $2, $3, $4, $5, $6, $7::float8, $8::float8, $9, "
+          "$10::boolean, $11::int, $12::int, NULLIF($13, ''), NULLIF($14, ''), CASE WHEN "
+          "$15::jsonb "
+          "IS NOT NULL THEN clock_timestamp() END, clock_timestamp()) "
+          "ON CONFLICT (migration_id, name) DO UPDATE SET source = EXCLUDED.source, "
+          "threshold = EXCLUDED.threshold, policy = EXCLUDED.policy, stage = EXCLUDED.stage, "
+          "baseline = coalesce(EXCLUDED.baseline, o.baseline), value = EXCLUDED.value, "
+          "health = EXCLUDED.health, tripped = EXCLUDED.tripped, breaches = EXCLUDED.breaches, "
+          "failed_reads = EXCLUDED.failed_reads, reason = EXCLUDED.reason, "
+          "decision = coalesce(EXCLUDED.decision, o.decision), "
+          "decided_at = coalesce(EXCLUDED.decided_at, o.decided_at), read_at = EXCLUDED.read_at "
+          "RETURNING migration_id) "
+          "SELECT {s}.colshift_event(migration_id, NULL, 'guard', $15::jsonb) FROM g "
+          "WHERE $15::jsonb IS NOT NULL",
+          fmt::arg("t", table("guards")), fmt::arg("s", q(schema_))),
+      {std::to_string(id), g.name, g.source, g.threshold, g.policy, g.stage, num(g.baseline),
+       num(g.value), g.health, g.tripped ? "true" : "false", std::to_string(g.breaches),
+       std::to_string(g.failed_reads), g.reason, decided ? g.decision : std::string(),
+       decided ? Param{decision.dump()} : Param{}});
+}
+
+std::vector<GuardRecord> StateStore::guards(long long id) {
+  auto r = conn_.exec(
+      fmt::format("SELECT name, source, threshold, policy, stage, baseline, value, health, "
+                  "tripped, breaches, failed_reads, coalesce(reason, ''), coalesce(decision, ''), "
+                  "coalesce(to_char(decided_at, 'YYYY-MM-DD HH24:MI:SS TZ'), ''), "
+                  "to_char(read_at, 'YYYY-MM-DD HH24:MI:SS TZ') FROM {} WHERE migration_id = $1 "
+                  "ORDER BY name",
+                  table("guards")),
+      {std::to_string(id)});
+  std::vector<GuardRecord> out;
+  auto num = [&](size_t i, size_t c) -> std::optional<double> {
+    if (!r.at(i, c)) return std::nullopt;
+    return std::stod(*r.at(i, c));
+  };
+  for (size_t i = 0; i < r.size(); ++i) {
+    GuardRecord g;
+    g.name = r.text(i, 0);
+    g.source = r.text(i, 1);
+    g.threshold = r.text(i, 2);
+    g.policy = r.text(i, 3);
+    g.stage = r.text(i, 4);
+    g.baseline = num(i, 5);
+    g.value = num(i, 6);
+    g.health = r.text(i, 7);
+    g.tripped = r.boolean(i, 8);
+    g.breaches = static_cast<int>(r.integer(i, 9));
+    g.failed_reads = static_cast<int>(r.integer(i, 10));
+    g.reason = r.text(i, 11);
+    g.decision = r.text(i, 12);
+    g.decided_at = r.text(i, 13);
+    g.read_at = r.text(i, 14);
+    out.push_back(std::move(g));
+  }
+  return out;
+}
+
+std::vector<std::pair<std::string, nlohmann::json>> StateStore::guard_decisions(long long id) {
+  auto r =
+      conn_.exec(fmt::format("SELECT to_char(at, 'YYYY-MM-DD HH24:MI:SS TZ'), detail::text FROM {} "
+                             "WHERE migration_id = $1 AND kind = 'guard' ORDER BY id",
+                             table("events")),
+                 {std::to_string(id)});
+  std::vector<std::pair<std::string, nlohmann::json>> out;
+  for (size_t i = 0; i < r.size(); ++i)
+    out.emplace_back(r.text(i, 0), nlohmann::json::parse(r.text(i, 1, "{}")));
+  return out;
 }
 
 std::string current_operator(Connection& conn) {

@@ -41,7 +41,15 @@
 //               sends pg_notify('colshift', {"schema","id","kind"}) at commit,
 //               a wake-up only. Kinds: started, phase, progress, resumed,
 //               failed, interrupted, paused, aborted, throttle, index_started,
-//               index_completed, index_failed.
+//               index_completed, index_failed, guard, guard_watch.
+//   guards      (migration_id, name): each guard's latest reading, written by
+//               whoever watches (start, watch, complete --watch-for): source,
+//               threshold, policy, stage, baseline (sampled before expand),
+//               value, health (ok|breach|unreadable|unknown), tripped,
+//               breaches and failed_reads (consecutive), reason (the values
+//               that make it breach or trip), decision and decided_at (the
+//               last action taken), read_at. A decision is written with its
+//               `guard` event in one statement.
 //   webhook_endpoints  url, last_event_id (the delivery cursor), disabled_at,
 //               disabled_reason (an HTTP 410), created_at.
 //   webhook_attempts   id, url, event_id, attempt, at, status (HTTP, NULL when
@@ -128,6 +136,25 @@ struct Control {
   long long migration_id = 0;  // the migration whose running process it addresses
 };
 
+// One guard's latest reading and decision (table `guards`).
+struct GuardRecord {
+  std::string name;
+  std::string source;     // guard::source_text
+  std::string threshold;  // guard::threshold_text
+  std::string policy;
+  std::string stage;  // where it was read: expand, backfill, finish, active, completed
+  std::optional<double> baseline;
+  std::optional<double> value;
+  std::string health;  // ok, breach, unreadable, unknown
+  bool tripped = false;
+  int breaches = 0;
+  int failed_reads = 0;
+  std::string reason;
+  std::string decision;  // the last action: pause, resume, rollback, warn, cleared, ...
+  std::string decided_at;
+  std::string read_at;
+};
+
 class StateStore {
  public:
   StateStore(Connection& conn, std::string schema);
@@ -192,6 +219,14 @@ class StateStore {
   long long event_on(Connection& conn, long long id, const std::string& migration,
                      const std::string& kind,
                      const nlohmann::json& detail = nlohmann::json::object());
+
+  // Upserts guard `g` of migration `id`; when `decision` is not null, also
+  // sets decided_at and writes a `guard` event with `decision` as its detail,
+  // in the same statement.
+  void record_guard(long long id, const GuardRecord& g, const nlohmann::json& decision = nullptr);
+  std::vector<GuardRecord> guards(long long id);
+  // The `guard` events of migration `id`, oldest first: (at, detail).
+  std::vector<std::pair<std::string, nlohmann::json>> guard_decisions(long long id);
 
   std::string table(const std::string& name) const;  // quoted schema.name
 

@@ -100,8 +100,8 @@ TEST(CoreLoader, UnknownKeySuggestsTheRightKey) {
       "migration\n"
       "    operation:\n"
       "    ^\n"
-      "  hint: valid keys: name, purpose, undeclared_writers, subscribers, operations; did you "
-      "mean "
+      "  hint: valid keys: name, purpose, undeclared_writers, subscribers, guards, operations; did "
+      "you mean "
       "'operations'?");
 }
 

@@ -21,6 +21,14 @@ class PostgresDialect final : public Dialect {
   std::vector<plan::Step> plan_operation(const migration::Operation& op,
                                          const PlanContext& ctx) const override;
 
+  std::string stats_clear_snapshot_sql() const override;
+  std::string database_counters_sql() const override;
+  std::string counter_total_sql() const override;
+  std::string table_lock_waiters_sql() const override;
+  std::string idle_in_transaction_sql() const override;
+  std::vector<std::string> guard_query_begin(long long timeout_ms) const override;
+  std::string end_transaction_sql(bool commit) const override;
+
   std::vector<std::string> session_setup(int server_version,
                                          std::string_view application_name) const override;
   std::string busy_sessions_sql() const override;
