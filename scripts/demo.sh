@@ -137,8 +137,9 @@ section "3. colshift plan 0001_users_email_domain"
 
 section "4. colshift start 0001_users_email_domain (expand, backfill, finish) under traffic"
 mark "colshift start 0001"
+note "   start serves the live status page while it runs (--serve 0: a free loopback port; its URL is the next line)"
 t=$EPOCHREALTIME
-run_colshift start "$MIG/0001_users_email_domain.yaml"
+run_colshift start --serve 0 "$MIG/0001_users_email_domain.yaml"
 START1_S=$(since "$t")
 mark "0001 active, old app"
 read -r BF_ROWS BF_S < <(q "SELECT b.rows_done, round(extract(epoch FROM b.updated_at - b.started_at)::numeric, 2)
