@@ -43,7 +43,7 @@ fi
 
 DEMO_START=$EPOCHREALTIME
 STEP="setup"
-PGBENCH_PID="" SAMPLER_PID="" START2_PID=""
+PGBENCH_PID="" SAMPLER_PID="" START2_PID="" HOOK_PID=""
 
 cleanup() {
   local rc=$?
@@ -51,6 +51,7 @@ cleanup() {
   [[ -n $PGBENCH_PID ]] && kill "$PGBENCH_PID" 2>/dev/null || true
   [[ -n $SAMPLER_PID ]] && kill "$SAMPLER_PID" 2>/dev/null || true
   [[ -n $START2_PID ]] && kill -INT "$START2_PID" 2>/dev/null || true
+  [[ -n $HOOK_PID ]] && kill "$HOOK_PID" 2>/dev/null || true
   wait 2>/dev/null || true
   if ((rc != 0)); then
     echo "${R}${B}demo FAILED${N} during: $STEP (exit $rc); logs kept in $OUT" >&2
@@ -311,7 +312,60 @@ SAMPLER_PID=""
 say "   pgbench exited ($pgbench_rc: its clients were stopped through app.deploy; any other error is counted below)"
 "$COLSHIFT" history | sed 's/^/   /'
 
-section "10. report"
+section "10. every event of the run to a webhook (CloudEvents, signed per Standard Webhooks)"
+# A receiver on a free loopback port that keeps each POST (headers that matter, body).
+HOOK_LOG="$OUT/webhook.jsonl"
+python3 -u - "$HOOK_LOG" "$OUT/webhook.port" <<'PY' &
+import http.server, json, sys
+log, portfile = sys.argv[1], sys.argv[2]
+class Hook(http.server.BaseHTTPRequestHandler):
+    def do_POST(self):
+        body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        rec = {"id": self.headers.get("webhook-id", ""),
+               "signature": self.headers.get("webhook-signature", ""), "event": json.loads(body)}
+        with open(log, "a") as f:
+            f.write(json.dumps(rec) + "\n")
+        self.send_response(204)
+        self.end_headers()
+    def log_message(self, *args):
+        pass
+server = http.server.HTTPServer(("127.0.0.1", 0), Hook)
+with open(portfile, "w") as f:
+    f.write(str(server.server_address[1]))
+server.serve_forever()
+PY
+HOOK_PID=$!
+for _ in $(seq 1 50); do [[ -s $OUT/webhook.port ]] && break; sleep 0.1; done
+HOOK_URL="http://127.0.0.1:$(cat "$OUT/webhook.port")/colshift"
+t=$EPOCHREALTIME
+COLSHIFT_WEBHOOK_SECRET="whsec_$(printf 'colshift demo signing secret' | base64)" \
+  "$COLSHIFT" deliver --webhook "$HOOK_URL" --until-idle 2>&1 | sed 's/^/   /'
+DELIVER_S=$(since "$t")
+kill "$HOOK_PID" 2>/dev/null || true
+wait "$HOOK_PID" 2>/dev/null || true
+HOOK_PID=""
+EVENTS=$(q "SELECT count(*) FROM colshift.events")
+HOOKED=$(wc -l <"$HOOK_LOG")
+say "   $HOOKED of $EVENTS events reached $HOOK_URL in ${DELIVER_S} s; the first and the last:"
+python3 - "$HOOK_LOG" <<'PY'
+import json, sys
+lines = [json.loads(l) for l in open(sys.argv[1])]
+for rec in (lines[0], lines[-1]):
+    e = rec["event"]
+    print(f"   {e.get('type')}  subject={e.get('subject')}  time={e.get('time')}  "
+          f"signature={rec['signature'][:12]}...")
+PY
+if ((HOOKED < EVENTS)); then
+  echo "${R}only $HOOKED of $EVENTS events reached the webhook${N}" >&2
+  exit 1
+fi
+
+section "11. the schema repository's record (colshift docs)"
+"$COLSHIFT" docs --out "$OUT/docs" "$MIG" 2>&1 | sed 's/^/   /'
+say "   $(find "$OUT/docs" -type f | wc -l) files in $OUT/docs; the first page's head:"
+sed -n 1,12p "$(find "$OUT/docs" -name '*.md' | sort | head -1)" | sed 's/^/   /'
+
+section "12. report"
 python3 "$WL/pgbench_stats.py" demo --logs "$OUT/app" --out "$OUT/pgbench.out" --err "$OUT/pgbench.err" \
   --phases "$OUT/phases" --locks "$OUT/lockwaits.tsv" --scripts "$(IFS=,; echo "${SCRIPTS[*]}")" \
   --env "$OUT/summary.env"
