@@ -76,7 +76,8 @@ const std::vector<CommandSpec>& command_table() {
       {"serve",
        "serve a live status page (HTML, Server-Sent Events, JSON) of the migrations in flight",
        setup_serve},
-      {"docs", "write the schema repository's docs for every migration", setup_docs},
+      {"docs", "write the schema repository's record: a page per migration and per table",
+       setup_docs},
       {"completion", "print the shell completion script for bash, zsh or fish", setup_completion},
       // Hidden from --help: the build runs it to write the man pages.
       {"manpages", "write one man page per command (colshift.1, colshift-NAME.1)", setup_manpages},

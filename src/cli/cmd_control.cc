@@ -21,6 +21,7 @@ struct ControlSession {
   ControlSession(const GlobalOptions& g, const char* command) : conn(connect_db(g)) {
     store = std::make_unique<state::StateStore>(*conn, g.schema);
     state::require_running_start(*store, command);
+    state::set_operator(*conn);  // the event says who paused, resumed or aborted
   }
 };
 

@@ -27,6 +27,7 @@ CommandRun setup_migrate(CLI::App& sub, const GlobalOptions& g) {
     std::vector<migration::Migration> all;
     for (const auto& f : migration::list_migration_files(o->dir))
       all.push_back(migration::load_migration_file(f));
+    for (auto& m : all) migration::add_flag_guards(m, o->change.guards);
     auto hooks = make_hooks(g);
     run::Runner runner(postgres_dialect(), connection_factory(g), options, hooks);
     nlohmann::json out = nlohmann::json::array();

@@ -68,6 +68,7 @@ CommandRun setup_start(CLI::App& sub, const GlobalOptions& g) {
   return [o, &g]() -> int {
     auto options = run_options(g, o->change);  // flags first: nothing read or connected yet
     auto m = migration::load_migration_file(o->file);
+    migration::add_flag_guards(m, o->change.guards);
     options.downstream.subscribers = subscriber_connections(m, o->change.subscribers);
     if (options.downstream.prepare && options.downstream.subscribers.empty()) {
       throw Error(ErrorKind::kUsage, "--prepare-subscribers needs a subscriber to prepare", {},

@@ -71,6 +71,11 @@ void add_guard_options(CLI::App& sub, ChangeOptions& o) {
                  "guards: how long to sample the guards before expand when one compares to its "
                  "baseline (max_ratio); 0 = one read")
       ->capture_default_str();
+  sub.add_option("--guard", o.guards,
+                 "guards: one more guard, a YAML mapping as in the file's guards: list (repeat "
+                 "for more), e.g. '{name: lag, builtin: replica_lag, max: 30, policy: pause}'")
+      ->type_name("YAML")
+      ->allow_extra_args(false);
   sub.add_flag("--no-default-guards", o.no_default_guards,
                "guards: do not add the built-in warn guards (rollback_ratio, deadlocks, "
                "trigger_failures) to the file's");

@@ -46,6 +46,7 @@ struct ChangeOptions {
   bool prepare_subscribers = false;      // --prepare-subscribers
   std::string guard_baseline = "30s";    // --guard-baseline
   bool no_default_guards = false;        // --no-default-guards
+  std::vector<std::string> guards;       // --guard, each a YAML mapping
   std::string watch_for;                 // --watch-for (start, complete)
 };
 // --guard-baseline and --no-default-guards (start, migrate).

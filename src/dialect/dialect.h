@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "dialect/connection.h"
+#include "dialect/table_shape.h"
 #include "migration/migration.h"
 #include "plan/facts.h"
 #include "plan/plan.h"
@@ -79,6 +80,15 @@ class Dialect {
   // application_name (a subscription's name). One query; a guard of the
   // watched rollout can read it. Throws DbError (e.g. no privilege).
   virtual std::vector<plan::SlotImpact> read_slots(Connection& conn) const = 0;
+
+  // The shapes of the named tables ("schema.table"), by name; a name that is
+  // no table then goes to `absent`. Read-only, in its own transaction.
+  virtual SchemaSnapshot describe_tables(Connection& conn,
+                                         const std::vector<std::string>& tables) const = 0;
+  // Every user table of the database ("schema.table", by name): no system,
+  // extension or partition tables, nothing in `exclude_schemas`.
+  virtual std::vector<std::string> list_tables(
+      Connection& conn, const std::vector<std::string>& exclude_schemas) const = 0;
   // The additive part a subscriber runs before the publisher's expand: the
   // column, nullable, no default, skipped when it is there.
   virtual std::string subscriber_add_column_sql(const std::string& schema, const std::string& table,
@@ -100,6 +110,15 @@ class Dialect {
   virtual std::string table_lock_waiters_sql() const = 0;
   // Client sessions idle in a transaction for more than $1 seconds.
   virtual std::string idle_in_transaction_sql() const = 0;
+  // The largest replay lag of any streaming replica now, in seconds (0 with
+  // no replica, or one that has replayed everything).
+  virtual std::string replica_lag_sql() const = 0;
+  // WAL written so far (bytes, cumulative) and the server's clock (epoch
+  // seconds): two reads give the WAL rate.
+  virtual std::string wal_position_sql() const = 0;
+  // Autovacuum workers processing one of the tables in $1 (a text array of
+  // qualified names) now.
+  virtual std::string autovacuum_on_tables_sql() const = 0;
   // What opens the read-only transaction a user's guard query runs in, with
   // its statement timeout; and what ends it (commit or roll back).
   virtual std::vector<std::string> guard_query_begin(long long timeout_ms) const = 0;

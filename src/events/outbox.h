@@ -12,6 +12,8 @@
 // throttle {set}, aborted {by, rows_done}; guard {guard, decision (pause, resume,
 // rollback, warn, cleared, alert), policy, stage, source, threshold, value,
 // baseline, reason, breaches, failed_reads, health}.
+// Every event a colshift command writes also carries "by" in its detail: who
+// ran the command ("dbuser (osuser@host)").
 #pragma once
 
 #include <nlohmann/json.hpp>

@@ -17,9 +17,14 @@ struct BuiltinName {
   const char* name;
 };
 constexpr BuiltinName kBuiltins[] = {
-    {Builtin::kRollbackRatio, "rollback_ratio"},          {Builtin::kDeadlocks, "deadlocks"},
-    {Builtin::kTriggerFailures, "trigger_failures"},      {Builtin::kLockWaiters, "lock_waiters"},
+    {Builtin::kRollbackRatio, "rollback_ratio"},
+    {Builtin::kDeadlocks, "deadlocks"},
+    {Builtin::kTriggerFailures, "trigger_failures"},
+    {Builtin::kLockWaiters, "lock_waiters"},
     {Builtin::kIdleInTransaction, "idle_in_transaction"},
+    {Builtin::kReplicaLag, "replica_lag"},
+    {Builtin::kWalRate, "wal_rate"},
+    {Builtin::kAutovacuum, "autovacuum"},
 };
 
 std::string number(double v) { return fmt::format("{:g}", v); }

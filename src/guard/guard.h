@@ -11,8 +11,9 @@
 //                   command: an executable printing one number on stdout;
 //                            a list is argv (no shell), a string runs with sh -c
 //                   builtin: rollback_ratio | deadlocks | trigger_failures |
-//                            lock_waiters | idle_in_transaction (the database's own
-//                            signals, read by the dialect)
+//                            lock_waiters | idle_in_transaction | replica_lag |
+//                            wal_rate | autovacuum (the database's own signals,
+//                            read by the dialect)
 //   threshold     max (breach when value > max), min (breach when value < min),
 //                 max_ratio (breach when value > max_ratio × baseline; values at
 //                 or below ignore_below never breach a ratio); at least one
@@ -46,6 +47,9 @@ enum class Builtin {
   kTriggerFailures,    // writes whose `up` failed inside colshift's trigger (total so far)
   kLockWaiters,        // sessions waiting on a lock on the migration's tables now
   kIdleInTransaction,  // sessions idle in transaction for longer than 60 s now
+  kReplicaLag,         // the largest replay lag of a streaming replica now, seconds
+  kWalRate,            // WAL bytes written per second since the last read
+  kAutovacuum,         // autovacuum workers on the migration's tables now
 };
 
 struct GuardSpec {

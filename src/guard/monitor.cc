@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "dialect/list_param.h"
 #include "guard/command.h"
 #include "util/error.h"
 #include "util/interrupt.h"
@@ -19,21 +20,6 @@ std::string shorten(std::string s) {
     if (c == '\n') c = ' ';
   if (s.size() > 300) s = s.substr(0, 300) + "...";
   return s;
-}
-
-// A text[] literal of `items` ({"a","b\"c"}), bound as one parameter.
-std::string text_array(const std::vector<std::string>& items) {
-  std::string out = "{";
-  for (size_t i = 0; i < items.size(); ++i) {
-    if (i) out += ",";
-    out += '"';
-    for (char ch : items[i]) {
-      if (ch == '"' || ch == '\\') out += '\\';
-      out += ch;
-    }
-    out += '"';
-  }
-  return out + "}";
 }
 
 // The guard's row as it stands before a reading: what it is, its baseline.
@@ -121,18 +107,36 @@ Reading Monitor::read_builtin(Slot& s) {
         break;
       }
       case Builtin::kTriggerFailures:
-        r.value =
-            std::stod(c.exec(dialect_.counter_total_sql(), {text_array(options_.failure_counters)})
-                          .text(0, 0, "0"));
+        r.value = std::stod(
+            c.exec(dialect_.counter_total_sql(), {text_list_param(options_.failure_counters)})
+                .text(0, 0, "0"));
         break;
       case Builtin::kLockWaiters:
-        r.value = std::stod(c.exec(dialect_.table_lock_waiters_sql(), {text_array(options_.tables)})
-                                .text(0, 0, "0"));
+        r.value =
+            std::stod(c.exec(dialect_.table_lock_waiters_sql(), {text_list_param(options_.tables)})
+                          .text(0, 0, "0"));
         break;
       case Builtin::kIdleInTransaction:
         r.value = std::stod(c.exec(dialect_.idle_in_transaction_sql(),
                                    {fmt::format("{}", options_.idle_in_transaction_seconds)})
                                 .text(0, 0, "0"));
+        break;
+      case Builtin::kReplicaLag:
+        r.value = std::stod(c.exec(dialect_.replica_lag_sql()).text(0, 0, "0"));
+        break;
+      case Builtin::kWalRate: {
+        auto res = c.exec(dialect_.wal_position_sql());
+        std::vector<double> now = {std::stod(res.text(0, 0, "0")), std::stod(res.text(0, 1, "0"))};
+        auto prev = s.last_counters;
+        s.last_counters = now;
+        if (!prev || now[1] <= (*prev)[1]) return r;  // primes the delta: no reading yet
+        r.value = (now[0] - (*prev)[0]) / (now[1] - (*prev)[1]);
+        break;
+      }
+      case Builtin::kAutovacuum:
+        r.value = std::stod(
+            c.exec(dialect_.autovacuum_on_tables_sql(), {text_list_param(options_.tables)})
+                .text(0, 0, "0"));
         break;
       case Builtin::kNone:
         r.error = "no built-in";

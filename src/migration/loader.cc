@@ -515,6 +515,33 @@ void check_duplicates(const Reader& r, const YAML::Node& ops_node, const Migrati
 
 }  // namespace
 
+void add_flag_guards(Migration& m, const std::vector<std::string>& values) {
+  for (size_t i = 0; i < values.size(); ++i) {
+    const std::string where = fmt::format("--guard #{}", i + 1);
+    Reader r(values[i], where);
+    YAML::Node node;
+    try {
+      node = YAML::Load(values[i]);
+    } catch (const YAML::ParserException& e) {
+      r.fail(e.mark, "not valid YAML: " + e.msg,
+             "write one mapping, as a guards: item: --guard '{name: errors, sql: \"SELECT "
+             "count(*) FROM app_errors\", max: 5, policy: rollback}'");
+    }
+    if (!node.IsMap()) {
+      r.fail(node.Mark(), "a --guard is one YAML mapping",
+             "--guard '{name: lag, builtin: replica_lag, max: 30, policy: pause}'");
+    }
+    auto g = read_guard(r, node, m.guards.size());
+    for (const auto& other : m.guards) {
+      if (other.name == g.name) {
+        r.fail(node["name"].Mark(), fmt::format("duplicate guard name '{}'", g.name),
+               "the migration file or another --guard already has a guard of this name");
+      }
+    }
+    m.guards.push_back(std::move(g));
+  }
+}
+
 Migration parse_migration(std::string_view text, const std::string& file) {
   Reader r(text, file);
   if (size_t bad = find_invalid_utf8(text); bad != std::string_view::npos) {

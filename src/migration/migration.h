@@ -161,6 +161,13 @@ Migration load_migration_file(const std::string& path);
 // default name.
 Migration parse_migration(std::string_view text, const std::string& file);
 
+// Guards given on the command line (`--guard`), each one YAML mapping in the
+// syntax of a `guards:` item ("{name: errors, sql: SELECT ..., max: 5,
+// policy: rollback}"), added to `m`'s own. Throws Error(kBadInput) naming the
+// flag, the position in its value and the field; and for a name the file (or
+// another flag) already uses.
+void add_flag_guards(Migration& m, const std::vector<std::string>& values);
+
 // The operation's kind as written in files: "add_column", ...
 std::string_view operation_kind(const Operation& op);
 const SourcePos& operation_pos(const Operation& op);

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <set>
 
 #include "util/text.h"
 
@@ -521,6 +522,18 @@ std::vector<RelationEffect> table_locks(const std::vector<RawStatement>& stateme
     return a.lock > b.lock;
   });
   return out;
+}
+
+std::vector<std::string> affected_relations(const Plan& plan) {
+  std::set<std::string> names;
+  for (const auto& s : plan.steps) {
+    if (!s.lock_table.empty()) names.insert(s.lock_table);
+    if (s.backfill) names.insert(s.backfill->schema + "." + s.backfill->table);
+    for (const auto* list : {&s.statements, &s.undo_statements})
+      for (const auto& st : *list)
+        for (const auto& r : st.relations) names.insert(r.relation);
+  }
+  return {names.begin(), names.end()};
 }
 
 // Each raw statement with what it does to each relation, then its hazards.

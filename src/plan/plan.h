@@ -293,6 +293,11 @@ std::string hazard_verdict(const StatementHazard& h);
 // holds on it and rewrites/scans OR-ed; strongest first, ties in order of
 // first appearance.
 std::vector<RelationEffect> table_locks(const std::vector<RawStatement>& statements);
+// Every relation the plan's steps lock or change ("schema.name", sorted,
+// each once): the tables whose shape the docs record before and after. May
+// name indexes and tables the migration creates; the catalog tells which are
+// tables (Dialect::describe_tables).
+std::vector<std::string> affected_relations(const Plan& plan);
 
 // Throws Error(kBadInput) at the operation (Step::where) for the first hazard
 // that start refuses (StatementHazard::refused), naming the statement, the

@@ -75,7 +75,13 @@ std::vector<std::string> next_commands(const std::string& phase, bool running, b
 Runner::Runner(const Dialect& dialect, ConnectionFactory connect, RunOptions options,
                RunHooks hooks, Clock& clock)
     : dialect_(dialect),
-      connect_(std::move(connect)),
+      // Every session names its operator, so each event it writes says who
+      // ran the command (the run log of the docs).
+      connect_([inner = std::move(connect)] {
+        auto conn = inner();
+        state::set_operator(*conn);
+        return conn;
+      }),
       options_(std::move(options)),
       hooks_(std::move(hooks)),
       clock_(clock) {
@@ -312,6 +318,9 @@ StartOutcome Runner::start(const migration::Migration& m) {
                     active->steps_done, active->steps_total));
     state_->clear_error(id);
     state_->event(id, m.name, "resumed", {{"phase", active->phase}});
+    // Killed between its record and the first shape: nothing has run yet.
+    if (active->steps_done == 0 && !state_->schema_snapshot(id, "before"))
+      record_shapes(id, p, "before");
   } else {
     if (auto applied = state_->find_applied(m.name)) {
       if (applied->checksum != m.checksum) {
@@ -346,6 +355,7 @@ StartOutcome Runner::start(const migration::Migration& m) {
     }
     id = state_->create(m.name, m.file, m.checksum, m.purpose, plan::plan_to_json(p),
                         static_cast<int>(p.steps.size()));
+    record_shapes(id, p, "before");
     phase_ = state::kExpanding;
     if (!p.downstream.subscribers.empty()) {
       state_->event(id, m.name, "downstream", plan::downstream_to_json(p.downstream));
@@ -602,8 +612,19 @@ void Runner::complete() {
       phase_ = state::kCompleted;
     }
     state_->clear_error(active->id);
+    record_shapes(active->id, p, "after");
   } catch (const std::exception& e) {
     stop(active->id, active->name, e, "complete");
+  }
+}
+
+void Runner::record_shapes(long long id, const plan::Plan& p, const char* stage) {
+  try {
+    auto snap = dialect_.describe_tables(*main_, plan::affected_relations(p));
+    state_->record_schema(id, stage, snapshot_to_json(snap), std::string(stage) == "after");
+  } catch (const std::exception& e) {
+    say(fmt::format("  warning: could not record the table shapes {} the change for the docs: {}",
+                    stage, e.what()));
   }
 }
 
@@ -682,6 +703,7 @@ void Runner::rollback() {
       phase_ = state::kRolledBack;
     }
     state_->clear_error(active->id);
+    record_shapes(active->id, p, "after");
   } catch (const std::exception& e) {
     stop(active->id, active->name, e, "rollback");
   }

@@ -213,6 +213,10 @@ class Runner {
   // when the index is there and valid, index_failed otherwise, each with
   // "reconciled": true. REQUIRES: the migration lock (no build runs).
   void reconcile_index_events(long long id);
+  // Records the shapes of the tables plan `p` touches as migration `id`'s
+  // `stage` ("before", "after"); a failure to read them is said, not thrown
+  // (the change itself is done).
+  void record_shapes(long long id, const plan::Plan& p, const char* stage);
   void fill_missing(const plan::Step& s);
   void check_constraint(const plan::Step& s, const RetryLog& log,
                         const std::function<void()>& record);

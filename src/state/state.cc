@@ -7,6 +7,7 @@
 #include <cstdlib>
 
 #include "dialect/dialect.h"
+#include "dialect/list_param.h"
 
 namespace colshift::state {
 namespace {
@@ -136,7 +137,11 @@ BEGIN
     SELECT name INTO mname FROM {s}.migrations WHERE id = mid;
   END IF;
   INSERT INTO {s}.events (migration_id, migration, kind, detail)
-    VALUES (mid, mname, p_kind, coalesce(p_detail, '{{}}')) RETURNING id INTO new_id;
+    VALUES (mid, mname, p_kind, coalesce(p_detail, '{{}}') ||
+            CASE WHEN coalesce(current_setting('colshift.operator', true), '') = ''
+                   OR coalesce(p_detail, '{{}}') ? 'by' THEN '{{}}'::jsonb
+                 ELSE jsonb_build_object('by', current_setting('colshift.operator', true)) END)
+    RETURNING id INTO new_id;
   PERFORM pg_notify('colshift', json_build_object('schema', {lit}, 'id', new_id,
                                                   'kind', p_kind)::text);
   RETURN new_id;
@@ -185,6 +190,15 @@ CREATE TABLE IF NOT EXISTS {s}.guards (
   decided_at timestamptz,
   read_at timestamptz NOT NULL DEFAULT clock_timestamp(),
   PRIMARY KEY (migration_id, name)
+);
+-- The shape of every table a migration touches: 'before' taken just before
+-- its expand, 'after' when complete or rollback ended (the docs' diff).
+CREATE TABLE IF NOT EXISTS {s}.schema_snapshots (
+  migration_id bigint NOT NULL,
+  stage text NOT NULL CHECK (stage IN ('before', 'after')),
+  taken_at timestamptz NOT NULL DEFAULT clock_timestamp(),
+  tables jsonb NOT NULL,
+  PRIMARY KEY (migration_id, stage)
 );
 -- Webhook delivery: one row per endpoint (its cursor: the last event id it
 -- acknowledged), one per attempt.
@@ -624,8 +638,65 @@ std::vector<std::pair<std::string, nlohmann::json>> StateStore::guard_decisions(
   return out;
 }
 
-std::string current_operator(Connection& conn) {
-  std::string db_user = conn.exec("SELECT current_user").text(0, 0);
+void StateStore::record_schema(long long id, const std::string& stage,
+                               const nlohmann::json& snapshot, bool replace) {
+  conn_.exec(fmt::format("INSERT INTO {} (migration_id, stage, tables) VALUES ($1, $2, $3::jsonb) "
+                         "ON CONFLICT (migration_id, stage) DO {}",
+                         table("schema_snapshots"),
+                         replace ? "UPDATE SET tables = EXCLUDED.tables, taken_at = "
+                                   "clock_timestamp()"
+                                 : "NOTHING"),
+             {std::to_string(id), stage, snapshot.dump()});
+}
+
+std::optional<nlohmann::json> StateStore::schema_snapshot(long long id, const std::string& stage) {
+  auto r = conn_.exec(fmt::format("SELECT tables::text FROM {} WHERE migration_id = $1 AND "
+                                  "stage = $2",
+                                  table("schema_snapshots")),
+                      {std::to_string(id), stage});
+  if (r.empty()) return std::nullopt;
+  return nlohmann::json::parse(r.text(0, 0));
+}
+
+std::map<int, double> StateStore::step_offsets(long long id) {
+  auto r = conn_.exec(
+      fmt::format("SELECT s.step, extract(epoch FROM s.done_at - m.started_at)::float8 FROM {} s "
+                  "JOIN {} m ON m.id = s.migration_id WHERE s.migration_id = $1 "
+                  "AND s.direction = 'forward'",
+                  table("steps"), table("migrations")),
+      {std::to_string(id)});
+  std::map<int, double> out;
+  for (size_t i = 0; i < r.size(); ++i)
+    out[static_cast<int>(r.integer(i, 0))] = std::stod(r.text(i, 1, "0"));
+  return out;
+}
+
+std::vector<double> StateStore::event_offsets(long long id, const std::vector<std::string>& kinds) {
+  auto r =
+      conn_.exec(fmt::format("SELECT extract(epoch FROM e.at - m.started_at)::float8 FROM {} e "
+                             "JOIN {} m ON m.id = e.migration_id WHERE e.migration_id = $1 "
+                             "AND e.kind = ANY ($2::text[]) ORDER BY e.id",
+                             table("events"), table("migrations")),
+                 {std::to_string(id), text_list_param(kinds)});
+  std::vector<double> out;
+  for (size_t i = 0; i < r.size(); ++i) out.push_back(std::stod(r.text(i, 0, "0")));
+  return out;
+}
+
+std::vector<RunEvent> StateStore::run_events(long long id) {
+  auto r = conn_.exec(
+      fmt::format("SELECT to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.US'), kind, "
+                  "detail::text FROM {} WHERE migration_id = $1 ORDER BY id",
+                  table("events")),
+      {std::to_string(id)});
+  std::vector<RunEvent> out;
+  for (size_t i = 0; i < r.size(); ++i)
+    out.push_back({r.text(i, 0), r.text(i, 1), nlohmann::json::parse(r.text(i, 2, "{}"))});
+  return out;
+}
+
+// "osuser@host" of this process.
+static std::string os_operator() {
   const char* user = std::getenv("USER");
   if (!user) user = std::getenv("LOGNAME");
   if (!user) {
@@ -633,7 +704,17 @@ std::string current_operator(Connection& conn) {
   }
   char host[256] = {0};
   gethostname(host, sizeof host - 1);
-  return fmt::format("{} ({}@{})", db_user, user ? user : "?", host);
+  return fmt::format("{}@{}", user ? user : "?", host);
+}
+
+void set_operator(Connection& conn) {
+  conn.exec("SELECT set_config('colshift.operator', current_user || ' (' || $1 || ')', false)",
+            {os_operator()});
+}
+
+std::string current_operator(Connection& conn) {
+  std::string db_user = conn.exec("SELECT current_user").text(0, 0);
+  return fmt::format("{} ({})", db_user, os_operator());
 }
 
 }  // namespace colshift::state

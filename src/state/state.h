@@ -42,6 +42,8 @@
 //               a wake-up only. Kinds: started, phase, progress, resumed,
 //               failed, interrupted, paused, aborted, throttle, index_started,
 //               index_completed, index_failed, guard, guard_watch.
+//               A command that named its operator (set_operator) adds it to
+//               each detail as "by" ("dbuser (osuser@host)").
 //   guards      (migration_id, name): each guard's latest reading, written by
 //               whoever watches (start, watch, complete --watch-for): source,
 //               threshold, policy, stage, baseline (sampled before expand),
@@ -50,6 +52,9 @@
 //               that make it breach or trip), decision and decided_at (the
 //               last action taken), read_at. A decision is written with its
 //               `guard` event in one statement.
+//   schema_snapshots  (migration_id, stage 'before'|'after'): the shapes of
+//               the tables the migration touches (dialect/table_shape.h) just
+//               before its expand and when complete or rollback ended; taken_at.
 //   webhook_endpoints  url, last_event_id (the delivery cursor), disabled_at,
 //               disabled_reason (an HTTP 410), created_at.
 //   webhook_attempts   id, url, event_id, attempt, at, status (HTTP, NULL when
@@ -59,6 +64,7 @@
 // PostgreSQL-specific SQL; another dialect implements the same StateStore.
 #pragma once
 
+#include <map>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <set>
@@ -155,6 +161,13 @@ struct GuardRecord {
   std::string read_at;
 };
 
+// One event of a migration, as its run log reads it (at: UTC, microseconds).
+struct RunEvent {
+  std::string at;
+  std::string kind;
+  nlohmann::json detail;
+};
+
 class StateStore {
  public:
   StateStore(Connection& conn, std::string schema);
@@ -228,6 +241,18 @@ class StateStore {
   // The `guard` events of migration `id`, oldest first: (at, detail).
   std::vector<std::pair<std::string, nlohmann::json>> guard_decisions(long long id);
 
+  // The table shapes of migration `id` at `stage` ("before": just before its
+  // expand; "after": when complete or rollback ended), as
+  // snapshot_to_json (dialect/table_shape.h). `replace`: overwrite one there.
+  void record_schema(long long id, const std::string& stage, const nlohmann::json& snapshot,
+                     bool replace);
+  std::optional<nlohmann::json> schema_snapshot(long long id, const std::string& stage);
+  // Seconds from migration `id`'s start to each forward step's record, by
+  // step index; and to each of its events of `kinds` (plain words), in order.
+  std::map<int, double> step_offsets(long long id);
+  std::vector<double> event_offsets(long long id, const std::vector<std::string>& kinds);
+  // Every event of migration `id`, oldest first.
+  std::vector<RunEvent> run_events(long long id);
   std::string table(const std::string& name) const;  // quoted schema.name
 
  private:
@@ -248,5 +273,8 @@ std::string advisory_lock_match(const std::string& alias);
 
 // "dbuser (osuser@host)" for applied_by.
 std::string current_operator(Connection& conn);
+// Names this session's operator (current_operator) for colshift_event(),
+// which adds it to every event's detail as "by" (unless the detail has one).
+void set_operator(Connection& conn);
 
 }  // namespace colshift::state

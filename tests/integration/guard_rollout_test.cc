@@ -177,7 +177,7 @@ TEST_F(Guard, AppErrorRateRiseRollsBackAutomaticallyWithNoRowLost) {
                       "breaches or 3 failed reads |"),
             std::string::npos)
       << page;
-  EXPECT_NE(page.find(": rolled_back (rolled back by guard app_errors: "), std::string::npos)
+  EXPECT_NE(page.find(": ended rolled_back (rolled back by guard app_errors: "), std::string::npos)
       << page;
   EXPECT_NE(page.find(": guard app_errors → rollback ("), std::string::npos) << page;
 }
@@ -391,6 +391,97 @@ TEST_F(Guard, CompleteWatchForAlertsWhenARollbackGuardTripsAfterwards) {
   ASSERT_FALSE(ev.empty());
   EXPECT_EQ(ev.back()["decision"], "alert");
   EXPECT_EQ(ev.back()["stage"], "completed");
+}
+
+TEST_F(Guard, BuiltinSignalsAreReadAndALockWaiterTripsItsGuard) {
+  make_users("users", 3000);
+  auto f = guarded_migration(
+      "  - {name: lag, builtin: replica_lag, max: 3600, interval: 100ms}\n"
+      "  - {name: wal, builtin: wal_rate, max: 1e15, interval: 100ms}\n"
+      "  - {name: vacuum, builtin: autovacuum, max: 100, interval: 100ms}\n"
+      "  - {name: waiters, builtin: lock_waiters, max: 0, interval: 100ms}\n");
+  // An app session holds a row lock and another waits for it: a lock waiter
+  // on the migration's table, until the guard has seen it.
+  auto holder = connect();
+  holder->exec("BEGIN");
+  holder->exec("SELECT * FROM users WHERE id = 10 FOR UPDATE");
+  std::string waiter_error;
+  std::thread waiter([&] {
+    try {
+      auto w = connect();
+      w->exec("UPDATE users SET n = n + 1 WHERE id = 10");
+    } catch (const std::exception& e) {
+      waiter_error = e.what();
+    }
+  });
+  bool waiting = eventually([&] {
+    return scalar_int(
+               "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+               "AND query LIKE 'UPDATE users%'") == 1;
+  });
+  if (!waiting) {
+    holder->exec("COMMIT");
+    waiter.join();
+    FAIL() << "no session waits for the row lock: " << waiter_error << " "
+           << scalar_text(
+                  "SELECT string_agg(coalesce(wait_event_type, '-') || ' ' || "
+                  "left(query, 60), '; ') FROM pg_stat_activity");
+  }
+  RunResult r;
+  std::thread start([&] { r = colshift(slow_start(f, "3000")); });
+  bool seen = eventually(
+      [&] {
+        if (!sql("SELECT to_regclass('colshift.events') IS NOT NULL").boolean(0, 0)) return false;
+        for (const auto& e : guard_events())
+          if (e["guard"] == "waiters" && e["decision"] == "warn") return true;
+        return false;
+      },
+      30s);
+  holder->exec("COMMIT");
+  waiter.join();
+  start.join();
+  ASSERT_TRUE(seen) << describe(r);
+  EXPECT_EQ(r.exit_code, 0) << describe(r);
+  nlohmann::json warn;
+  for (const auto& e : guard_events())
+    if (e["guard"] == "waiters" && warn.is_null()) warn = e;
+  EXPECT_GE(warn["value"].get<double>(), 1.0) << warn.dump();
+  // The others were read: no replica (lag 0), WAL written (the backfill,
+  // the guards' own records), autovacuum on the table below its bar.
+  auto value = [&](const std::string& name) {
+    return scalar_text("SELECT value::text || ' ' || health FROM colshift.guards WHERE name = '" +
+                       name + "'");
+  };
+  EXPECT_EQ(value("lag"), "0 ok");
+  EXPECT_EQ(scalar_text("SELECT health FROM colshift.guards WHERE name = 'vacuum'"), "ok");
+  auto wal = scalar_text("SELECT health FROM colshift.guards WHERE name = 'wal'");
+  EXPECT_EQ(wal, "ok");
+  EXPECT_GT(std::stod(scalar_text("SELECT value::text FROM colshift.guards WHERE name = 'wal'")),
+            0.0);
+}
+
+TEST_F(Guard, AGuardGivenAsAFlagActsAsOneFromTheFile) {
+  make_users("users", 2000);
+  auto f = guarded_migration("  - {name: from_file, sql: SELECT 0, max: 1}\n");
+  auto args = slow_start(f, "2000");
+  args.push_back("--guard");
+  args.push_back("{name: flagged, sql: SELECT 10, max: 1, interval: 100ms}");
+  auto r = colshift(args);
+  EXPECT_EQ(r.exit_code, 0) << describe(r);
+  bool warned = false;
+  for (const auto& e : guard_events()) warned |= e["guard"] == "flagged" && e["decision"] == "warn";
+  EXPECT_TRUE(warned) << describe(r);
+  // Stored with the plan, so watch and complete --watch-for read it too.
+  EXPECT_TRUE(sql("SELECT plan::text LIKE '%flagged%' FROM colshift.migrations").boolean(0, 0));
+
+  // A bad flag names itself, where in its value, and the field; nothing runs.
+  auto bad = colshift({"start", f, "--guard", "{name: from_file, sql: SELECT 1, max: 1}"});
+  EXPECT_EQ(bad.exit_code, 2) << describe(bad);
+  EXPECT_NE(bad.err.find("--guard #1"), std::string::npos) << bad.err;
+  EXPECT_NE(bad.err.find("duplicate guard name 'from_file'"), std::string::npos) << bad.err;
+  bad = colshift({"start", f, "--guard", "{name: x, sql: SELECT 1}"});
+  EXPECT_EQ(bad.exit_code, 2) << describe(bad);
+  EXPECT_NE(bad.err.find("needs a threshold"), std::string::npos) << bad.err;
 }
 
 }  // namespace

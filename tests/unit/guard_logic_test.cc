@@ -269,7 +269,7 @@ TEST(GuardFile, ErrorsNameTheFileTheGuardAndTheField) {
             "        ^\n"
             "  hint: sql: a query returning one number; command: a program printing one number; "
             "builtin: one of rollback_ratio, deadlocks, trigger_failures, lock_waiters, "
-            "idle_in_transaction");
+            "idle_in_transaction, replica_lag, wal_rate, autovacuum");
   EXPECT_EQ(load_error("  - name: e\n    sql: SELECT 1\n"),
             "migrations/0007_guarded.yaml:3:5: error: guard 'e' needs a threshold: 'max', 'min' "
             "or 'max_ratio'\n"
@@ -310,7 +310,7 @@ TEST(GuardFile, ErrorsNameTheFileTheGuardAndTheField) {
             "        builtin: rollbacks\n"
             "                 ^\n"
             "  hint: valid built-ins: rollback_ratio, deadlocks, trigger_failures, lock_waiters, "
-            "idle_in_transaction");
+            "idle_in_transaction, replica_lag, wal_rate, autovacuum");
   EXPECT_EQ(load_error("  - name: e\n    sql: SELECT 1\n    max: 1\n    intervall: 2s\n"),
             "migrations/0007_guarded.yaml:6:5: error: unknown key 'intervall' in guard 1\n"
             "        intervall: 2s\n"

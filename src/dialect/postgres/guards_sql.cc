@@ -34,6 +34,27 @@ std::string PostgresDialect::idle_in_transaction_sql() const {
          "AND clock_timestamp() - state_change > make_interval(secs => $1::float8)";
 }
 
+std::string PostgresDialect::replica_lag_sql() const {
+  // replay_lag is NULL for a replica that has caught up and seen no new WAL
+  // since: no lag.
+  return "SELECT coalesce(max(extract(epoch FROM replay_lag)), 0)::float8 "
+         "FROM pg_stat_replication";
+}
+
+std::string PostgresDialect::wal_position_sql() const {
+  // On a standby (where a guard may read), the replayed position.
+  return "SELECT (CASE WHEN pg_is_in_recovery() THEN pg_last_wal_replay_lsn() "
+         "ELSE pg_current_wal_lsn() END - '0/0'::pg_lsn)::float8, "
+         "extract(epoch FROM clock_timestamp())::float8";
+}
+
+std::string PostgresDialect::autovacuum_on_tables_sql() const {
+  return "SELECT count(*)::float8 FROM pg_stat_progress_vacuum v "
+         "JOIN pg_stat_activity a ON a.pid = v.pid "
+         "WHERE a.backend_type = 'autovacuum worker' AND v.datname = current_database() "
+         "AND v.relid = ANY (SELECT to_regclass(t) FROM unnest($1::text[]) AS t)";
+}
+
 std::vector<std::string> PostgresDialect::guard_query_begin(long long timeout_ms) const {
   return {"BEGIN READ ONLY",
           "SET LOCAL statement_timeout = " + std::to_string(timeout_ms < 1 ? 1 : timeout_ms)};

@@ -26,6 +26,9 @@ class PostgresDialect final : public Dialect {
   std::string counter_total_sql() const override;
   std::string table_lock_waiters_sql() const override;
   std::string idle_in_transaction_sql() const override;
+  std::string replica_lag_sql() const override;
+  std::string wal_position_sql() const override;
+  std::string autovacuum_on_tables_sql() const override;
   std::vector<std::string> guard_query_begin(long long timeout_ms) const override;
   std::string end_transaction_sql(bool commit) const override;
 
@@ -76,6 +79,10 @@ class PostgresDialect final : public Dialect {
   plan::SubscriberFacts read_subscriber(Connection& sub, const migration::Migration& m,
                                         const plan::CatalogFacts& facts) const override;
   std::vector<plan::SlotImpact> read_slots(Connection& conn) const override;
+  SchemaSnapshot describe_tables(Connection& conn,
+                                 const std::vector<std::string>& tables) const override;
+  std::vector<std::string> list_tables(
+      Connection& conn, const std::vector<std::string>& exclude_schemas) const override;
   std::string subscriber_add_column_sql(const std::string& schema, const std::string& table,
                                         const std::string& column,
                                         const std::string& type) const override;
