@@ -363,7 +363,13 @@ fi
 section "11. the schema repository's record (colshift docs)"
 "$COLSHIFT" docs --out "$OUT/docs" "$MIG" 2>&1 | sed 's/^/   /'
 say "   $(find "$OUT/docs" -type f | wc -l) files in $OUT/docs; the first page's head:"
-sed -n 1,12p "$(find "$OUT/docs" -name '*.md' | sort | head -1)" | sed 's/^/   /'
+FIRST_PAGE=$(find "$OUT/docs" -maxdepth 1 -name '0*.md' | sort | head -1)
+sed -n 1,12p "$FIRST_PAGE" | sed 's/^/   /'
+say "   ... its tables, before and after, as a diff:"
+awk '/^## Tables/{on=1} /^<details>/{if(on)exit} on' "$FIRST_PAGE" | sed 's/^/   /'
+say "   table pages: $(cd "$OUT/docs" && find tables -name '*.md' | sort | tr '\n' ' ')"
+say "   colshift docs --check (what CI runs: exit 1 when the committed record is out of date):"
+"$COLSHIFT" docs --out "$OUT/docs" "$MIG" --check 2>&1 | sed 's/^/   /'
 
 section "12. report"
 python3 "$WL/pgbench_stats.py" demo --logs "$OUT/app" --out "$OUT/pgbench.out" --err "$OUT/pgbench.err" \
