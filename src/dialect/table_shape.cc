@@ -35,9 +35,8 @@ nlohmann::json shape_to_json(const TableShape& t) {
     refs.push_back(
         {{"table", r.table}, {"constraint", r.constraint}, {"definition", r.definition}});
   }
-  return {{"name", t.name},          {"kind", t.kind},      {"comment", t.comment},
-          {"columns", cols},         {"indexes", idx},      {"constraints", cons},
-          {"triggers", trg},         {"referenced_by", refs}};
+  return {{"name", t.name}, {"kind", t.kind},      {"comment", t.comment}, {"columns", cols},
+          {"indexes", idx}, {"constraints", cons}, {"triggers", trg},      {"referenced_by", refs}};
 }
 
 TableShape shape_from_json(const nlohmann::json& j) {
@@ -47,8 +46,7 @@ TableShape shape_from_json(const nlohmann::json& j) {
   t.comment = j.value("comment", "");
   for (const auto& c : j.value("columns", nlohmann::json::array())) {
     t.columns.push_back({c.value("name", ""), c.value("type", ""), c.value("not_null", false),
-                         c.value("default", ""), c.value("generated", ""),
-                         c.value("comment", "")});
+                         c.value("default", ""), c.value("generated", ""), c.value("comment", "")});
   }
   for (const auto& i : j.value("indexes", nlohmann::json::array()))
     t.indexes.push_back({i.value("name", ""), i.value("definition", ""), i.value("valid", true)});
@@ -96,9 +94,9 @@ std::vector<ShapeLine> shape_lines(const TableShape& t) {
     out.push_back({"column " + c.name, line});
   }
   for (const auto& c : t.constraints) {
-    out.push_back({"constraint " + c.name,
-                   fmt::format("constraint {} ({}): {}{}", c.name, c.kind, c.definition,
-                               c.validated ? "" : " NOT VALID")});
+    out.push_back(
+        {"constraint " + c.name, fmt::format("constraint {} ({}): {}{}", c.name, c.kind,
+                                             c.definition, c.validated ? "" : " NOT VALID")});
   }
   for (const auto& i : t.indexes) {
     out.push_back({"index " + i.name, fmt::format("index {}: {}{}", i.name, i.definition,
@@ -110,8 +108,7 @@ std::vector<ShapeLine> shape_lines(const TableShape& t) {
   }
   for (const auto& r : t.referenced_by) {
     out.push_back({"referenced by " + r.table + " " + r.constraint,
-                   fmt::format("referenced by {} ({}): {}", r.table, r.constraint,
-                               r.definition)});
+                   fmt::format("referenced by {} ({}): {}", r.table, r.constraint, r.definition)});
   }
   return out;
 }

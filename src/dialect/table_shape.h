@@ -15,7 +15,7 @@ namespace colshift {
 struct TableShape {
   struct Column {
     std::string name;
-    std::string type;          // as the engine spells it, with modifiers ("character varying(40)")
+    std::string type;  // as the engine spells it, with modifiers ("character varying(40)")
     bool not_null = false;
     std::string default_expr;  // empty: none
     std::string generated;     // "always as identity", "by default as identity", "stored (expr)"
@@ -46,17 +46,17 @@ struct TableShape {
   std::string name;  // "schema.table"
   std::string kind;  // "table", "partitioned table"
   std::string comment;
-  std::vector<Column> columns;         // in column order
-  std::vector<Index> indexes;          // by name
-  std::vector<Constraint> constraints; // by name
-  std::vector<Trigger> triggers;       // by name (user triggers only)
+  std::vector<Column> columns;           // in column order
+  std::vector<Index> indexes;            // by name
+  std::vector<Constraint> constraints;   // by name
+  std::vector<Trigger> triggers;         // by name (user triggers only)
   std::vector<Reference> referenced_by;  // by table, then constraint
 };
 
 // A set of tables at one moment: the ones found, and the names asked for
 // that were not tables then (not created yet, dropped, or another kind).
 struct SchemaSnapshot {
-  std::vector<TableShape> tables;  // by name
+  std::vector<TableShape> tables;   // by name
   std::vector<std::string> absent;  // by name
   bool recorded = false;            // false: no snapshot (older state, or not taken)
 };

@@ -708,8 +708,13 @@ static std::string os_operator() {
 }
 
 void set_operator(Connection& conn) {
-  conn.exec("SELECT set_config('colshift.operator', current_user || ' (' || $1 || ')', false)",
-            {os_operator()});
+  // Sets nothing through a pooler (the backend answering is not this
+  // session's): prepare_session refuses such a connection next, and a
+  // setting must never reach another client of the pool.
+  conn.exec(
+      "SELECT set_config('colshift.operator', current_user || ' (' || $1 || ')', false) "
+      "WHERE pg_backend_pid() = $2::int",
+      {os_operator(), std::to_string(conn.backend_pid())});
 }
 
 std::string current_operator(Connection& conn) {

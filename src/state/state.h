@@ -275,6 +275,7 @@ std::string advisory_lock_match(const std::string& alias);
 std::string current_operator(Connection& conn);
 // Names this session's operator (current_operator) for colshift_event(),
 // which adds it to every event's detail as "by" (unless the detail has one).
+// Through a connection pooler it sets nothing.
 void set_operator(Connection& conn);
 
 }  // namespace colshift::state

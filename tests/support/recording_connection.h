@@ -42,7 +42,9 @@ class RecordingConnection final : public Connection {
     });
   }
   // One row of one column.
-  static QueryResult value(std::string v) { return QueryResult({"v"}, {{Param(std::move(v))}}, -1); }
+  static QueryResult value(std::string v) {
+    return QueryResult({"v"}, {{Param(std::move(v))}}, -1);
+  }
 
   QueryResult exec(std::string_view sql, const Params& params = {}) override {
     calls_.push_back({std::string(sql), params});

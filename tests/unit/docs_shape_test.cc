@@ -18,8 +18,8 @@ TableShape users() {
   t.columns = {{"id", "bigint", true, "", "ALWAYS AS IDENTITY", ""},
                {"email", "text", true, "", "", "login"},
                {"n", "integer", false, "0", "", ""}};
-  t.indexes = {{"users_pkey", "CREATE UNIQUE INDEX users_pkey ON public.users USING btree (id)",
-                true}};
+  t.indexes = {
+      {"users_pkey", "CREATE UNIQUE INDEX users_pkey ON public.users USING btree (id)", true}};
   t.constraints = {{"users_pkey", "primary key", "PRIMARY KEY (id)", true}};
   return t;
 }
@@ -27,10 +27,10 @@ TableShape users() {
 TEST(DocsShape, DiffIsKeyedByWhatEachLineDescribes) {
   TableShape before = users();
   TableShape after = users();
-  after.columns[2].type = "bigint";                                   // changed
-  after.columns.push_back({"domain", "text", false, "", "", ""});      // added last
+  after.columns[2].type = "bigint";                                // changed
+  after.columns.push_back({"domain", "text", false, "", "", ""});  // added last
   after.constraints.push_back({"users_n_check", "check", "CHECK ((n >= 0))", false});
-  after.indexes.clear();                                              // dropped
+  after.indexes.clear();  // dropped
   auto diff = shape_diff(&before, &after);
   std::vector<std::string> want = {
       "- column n integer DEFAULT 0",

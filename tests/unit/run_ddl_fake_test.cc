@@ -40,7 +40,8 @@ TEST(RunDdlFake, ALockTimeoutIsRolledBackBackedOffAndTriedAgain) {
         ++recorded;
         conn.exec("INSERT INTO colshift.steps VALUES (1)");
       },
-      policy(5), clock, "public.t", [&](int attempt, const std::string&) { logged.push_back(attempt); });
+      policy(5), clock, "public.t",
+      [&](int attempt, const std::string&) { logged.push_back(attempt); });
   EXPECT_TRUE(ran);
   const std::vector<std::string> want = {
       "BEGIN", "SET LOCAL lock_timeout = '500ms'", kAlter, "ROLLBACK",
@@ -58,10 +59,10 @@ TEST(RunDdlFake, AfterTheLastTryItNamesTheHoldersAndCommitsNothing) {
   RecordingConnection conn;
   conn.fail("ALTER TABLE", "55P03", DbErrorClass::kRetryable, 1000);
   conn.on("SELECT DISTINCT a.pid", [](const RecordingConnection::Call&) {
-    return QueryResult({"pid", "state", "secs", "query"},
-                       {{Param("77"), Param("idle in transaction"), Param("41"),
-                         Param("UPDATE t SET n = 1")}},
-                       -1);
+    return QueryResult(
+        {"pid", "state", "secs", "query"},
+        {{Param("77"), Param("idle in transaction"), Param("41"), Param("UPDATE t SET n = 1")}},
+        -1);
   });
   FakeClock clock;
   int recorded = 0;
@@ -86,13 +87,12 @@ TEST(RunDdlFake, AfterTheLastTryItNamesTheHoldersAndCommitsNothing) {
 
 TEST(RunDdlFake, ADoneCheckThatHoldsSkipsTheStatementsAndStillRecords) {
   RecordingConnection conn;
-  conn.on("SELECT done", [](const RecordingConnection::Call&) {
-    return RecordingConnection::value("t");
-  });
+  conn.on("SELECT done",
+          [](const RecordingConnection::Call&) { return RecordingConnection::value("t"); });
   FakeClock clock;
   int recorded = 0;
-  bool ran = run::run_transactional(conn, {kAlter}, "SELECT done", [&] { ++recorded; },
-                                    policy(3), clock, "public.t", {});
+  bool ran = run::run_transactional(conn, {kAlter}, "SELECT done", [&] { ++recorded; }, policy(3),
+                                    clock, "public.t", {});
   EXPECT_FALSE(ran);
   EXPECT_EQ(conn.count("ALTER"), 0);
   EXPECT_EQ(recorded, 1);

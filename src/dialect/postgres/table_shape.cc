@@ -105,8 +105,9 @@ SchemaSnapshot PostgresDialect::describe_tables(Connection& conn,
     schemas.push_back(s);
     names.push_back(n);
   }
-  auto r = qualified_read(
-      conn, [&] { return conn.exec(kDescribeSql, {text_list_param(schemas), text_list_param(names)}); });
+  auto r = qualified_read(conn, [&] {
+    return conn.exec(kDescribeSql, {text_list_param(schemas), text_list_param(names)});
+  });
   for (size_t i = 0; i < r.size(); ++i) {
     std::string name = r.text(i, 0);
     if (!r.at(i, 1)) {
