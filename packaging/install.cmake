@@ -15,6 +15,9 @@ add_custom_command(
 add_custom_target(colshift_generated_docs ALL DEPENDS ${COLSHIFT_GENERATED}/stamp)
 
 install(TARGETS colshift RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
+# The HTTP module serve and the webhook deliverer open (src/http/http.h); the
+# binary finds it at ../<libdir>/colshift from its own directory.
+install(TARGETS colshift_http LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}/colshift)
 install(DIRECTORY ${COLSHIFT_GENERATED}/man/ DESTINATION ${CMAKE_INSTALL_MANDIR}/man1
         FILES_MATCHING PATTERN "*.1.gz")
 install(FILES ${COLSHIFT_GENERATED}/completions/colshift
@@ -34,8 +37,10 @@ install(DIRECTORY ${PROJECT_SOURCE_DIR}/examples/migrations
         DESTINATION ${CMAKE_INSTALL_DOCDIR}/examples)
 
 # The Debian package. Depends: is computed by dpkg-shlibdeps from the
-# libraries the binary links (libpq5, libpg-query, libyaml-cpp, libfmt, ...),
-# never listed by hand.
+# libraries the binary and the HTTP module link (libpg-query, libyaml-cpp,
+# libfmt, libcpp-httplib, ...), except the two colshift opens with dlopen, so
+# dpkg-shlibdeps cannot see them: libpq5 (libpq.so.5) and libssl3
+# (libcrypto.so.3), named here (src/pg/libpq.h, src/util/libcrypto.h).
 set(CPACK_GENERATOR DEB)
 set(CPACK_PACKAGE_NAME colshift)
 set(CPACK_PACKAGE_VENDOR colshift)
@@ -51,6 +56,7 @@ set(CPACK_DEBIAN_PACKAGE_DESCRIPTION
 set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)
 set(CPACK_DEBIAN_PACKAGE_SECTION database)
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
+set(CPACK_DEBIAN_PACKAGE_DEPENDS "libpq5, libssl3")
 set(CPACK_DEBIAN_PACKAGE_SUGGESTS postgresql-client)
 set(CPACK_PACKAGING_INSTALL_PREFIX /usr)
 set(CPACK_STRIP_FILES ON)

@@ -51,6 +51,9 @@ cd "$work"
 inst() { env -i PATH=/usr/bin:/bin HOME="$work" LANG=C.UTF-8 "$@"; }
 [[ $(inst sh -c 'command -v colshift') == /usr/bin/colshift ]] || fail "colshift is not /usr/bin/colshift"
 if inst ldd /usr/bin/colshift | grep -q "not found"; then inst ldd /usr/bin/colshift; fail "unresolved libraries"; fi
+# The HTTP module serve and webhooks open, where the binary looks for it.
+module=$(dpkg -L colshift | grep '/colshift/colshift-http\.so$') || fail "no colshift-http.so installed"
+if inst ldd "$module" | grep -q "not found"; then inst ldd "$module"; fail "module: unresolved libraries"; fi
 
 version=$(inst colshift --version)
 echo "$version"

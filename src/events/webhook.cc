@@ -1,9 +1,6 @@
 #include "events/webhook.h"
 
 #include <fmt/format.h>
-#include <httplib.h>
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
 
 #include <cmath>
 #include <ctime>
@@ -12,16 +9,18 @@
 
 #include "dialect/dialect.h"
 #include "events/outbox.h"
+#include "http/http.h"
 #include "util/error.h"
 #include "util/interrupt.h"
+#include "util/libcrypto.h"
 
 namespace colshift::events {
 
 std::string base64_encode(const std::string& bytes) {
   std::string out(4 * ((bytes.size() + 2) / 3), '\0');
-  int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                          reinterpret_cast<const unsigned char*>(bytes.data()),
-                          static_cast<int>(bytes.size()));
+  int n = libcrypto().EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                                      reinterpret_cast<const unsigned char*>(bytes.data()),
+                                      static_cast<int>(bytes.size()));
   out.resize(static_cast<size_t>(n));
   return out;
 }
@@ -34,9 +33,9 @@ std::string base64_decode(const std::string& text, const std::string& what) {
   };
   if (text.empty() || text.size() % 4 != 0) throw bad();
   std::string out(3 * text.size() / 4, '\0');
-  int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                          reinterpret_cast<const unsigned char*>(text.data()),
-                          static_cast<int>(text.size()));
+  int n = libcrypto().EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                                      reinterpret_cast<const unsigned char*>(text.data()),
+                                      static_cast<int>(text.size()));
   if (n < 0) throw bad();
   // EVP_DecodeBlock counts the padding as zero bytes.
   size_t pad = text.size() >= 2 && text[text.size() - 2] == '=' ? 2 : text.back() == '=' ? 1 : 0;
@@ -56,8 +55,9 @@ std::string sign(const std::string& secret, const std::string& msg_id, long long
   const std::string content = fmt::format("{}.{}.{}", msg_id, timestamp, body);
   unsigned char mac[EVP_MAX_MD_SIZE];
   unsigned int len = 0;
-  HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
-       reinterpret_cast<const unsigned char*>(content.data()), content.size(), mac, &len);
+  const Libcrypto& crypto = libcrypto();
+  crypto.HMAC(crypto.EVP_sha256(), key.data(), static_cast<int>(key.size()),
+              reinterpret_cast<const unsigned char*>(content.data()), content.size(), mac, &len);
   return "v1," + base64_encode(std::string(reinterpret_cast<char*>(mac), len));
 }
 
@@ -96,21 +96,6 @@ Url split_url(const std::string& url) {
   auto slash = url.find('/', scheme + 3);
   if (slash == std::string::npos) return {url, "/"};
   return {url.substr(0, slash), url.substr(slash)};
-}
-
-std::string describe(httplib::Error e) {
-  switch (e) {
-    case httplib::Error::Read:
-      return "no answer within the timeout, or the connection closed";
-    case httplib::Error::Connection:
-      return "cannot connect";
-    case httplib::Error::ConnectionTimeout:
-      return "connecting timed out";
-    case httplib::Error::Write:
-      return "sending failed";
-    default:
-      return "request failed";
-  }
 }
 
 long long unix_now() {
@@ -195,32 +180,28 @@ class EndpointWorker {
     while (!interrupt::requested()) {
       ++attempt;
       const long long ts = unix_now();
-      httplib::Headers headers = {
+      http::PostRequest request;
+      request.origin = url_.origin;
+      request.path = url_.path;
+      request.headers = {
           {"webhook-id", id}, {"webhook-timestamp", std::to_string(ts)}, {"ce-id", id}};
       if (!endpoint_.secret.empty())
-        headers.emplace("webhook-signature", sign(endpoint_.secret, id, ts, body));
-      httplib::Client client(url_.origin);
-      const auto secs = [](std::chrono::milliseconds ms) {
-        return std::make_pair(static_cast<time_t>(ms.count() / 1000),
-                              static_cast<time_t>((ms.count() % 1000) * 1000));
-      };
-      auto [s, us] = secs(options_.timeout);
-      client.set_connection_timeout(s, us);
-      client.set_read_timeout(s, us);
-      client.set_write_timeout(s, us);
+        request.headers.emplace_back("webhook-signature", sign(endpoint_.secret, id, ts, body));
+      request.body = body;
+      request.content_type = "application/cloudevents+json";
+      request.timeout = options_.timeout;
       auto t0 = clock_.now();
-      auto res = client.Post(url_.path, headers, body, "application/cloudevents+json");
+      const http::PostResult res = http::post(request);
       double ms = std::chrono::duration<double, std::milli>(clock_.now() - t0).count();
       Param status;
       std::string error;
       std::optional<std::chrono::milliseconds> retry_after;
-      if (res) {
-        status = std::to_string(res->status);
-        if (res->has_header("Retry-After"))
-          retry_after = parse_retry_after(res->get_header_value("Retry-After"), unix_now());
-        if (res->status < 200 || res->status >= 300) error = fmt::format("HTTP {}", res->status);
+      if (res.answered) {
+        status = std::to_string(res.status);
+        if (!res.retry_after.empty()) retry_after = parse_retry_after(res.retry_after, unix_now());
+        if (res.status < 200 || res.status >= 300) error = fmt::format("HTTP {}", res.status);
       } else {
-        error = fmt::format("{} ({})", describe(res.error()), httplib::to_string(res.error()));
+        error = res.error;
       }
       const Params attempt_row = {endpoint_.url,
                                   std::to_string(e.id),
@@ -228,7 +209,7 @@ class EndpointWorker {
                                   status,
                                   error.empty() ? Param{} : Param{error},
                                   std::to_string(ms)};
-      if (res && res->status >= 200 && res->status < 300) {
+      if (res.answered && res.status >= 200 && res.status < 300) {
         record(attempt_row, Param{},
                fmt::format("UPDATE {} SET last_event_id = $2 WHERE url = $1 "
                            "AND last_event_id < $2",
@@ -237,7 +218,7 @@ class EndpointWorker {
         return true;
       }
       ++failures_in_row;
-      const bool gone = res && res->status == 410;
+      const bool gone = res.answered && res.status == 410;
       const bool exhausted = options_.max_attempts > 0 && failures_in_row >= options_.max_attempts;
       if (gone || exhausted) {
         const std::string reason =

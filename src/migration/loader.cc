@@ -1,6 +1,5 @@
 // Loading and validating migration files (format: migration.h).
 #include <fmt/format.h>
-#include <openssl/evp.h>
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
@@ -13,6 +12,7 @@
 
 #include "migration/migration.h"
 #include "util/error.h"
+#include "util/sha256.h"
 #include "util/text.h"
 #include "util/utf8.h"
 
@@ -689,11 +689,12 @@ std::vector<std::string> list_migration_files(const std::string& dir) {
 }
 
 std::string sha256_hex(std::string_view bytes) {
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  EVP_Digest(bytes.data(), bytes.size(), digest, &len, EVP_sha256(), nullptr);
+  static constexpr char kHex[] = "0123456789abcdef";
   std::string out;
-  for (unsigned i = 0; i < len; ++i) out += fmt::format("{:02x}", digest[i]);
+  for (std::uint8_t b : sha256(bytes)) {
+    out += kHex[b >> 4];
+    out += kHex[b & 15];
+  }
   return out;
 }
 

@@ -6,11 +6,11 @@
 // unquoted space in a keyword string, is hidden whole, although libpq would
 // read it differently. The result is then checked with PQconninfoParse.
 #include <fmt/format.h>
-#include <libpq-fe.h>
 
 #include <cctype>
 #include <memory>
 
+#include "pg/libpq.h"
 #include "pg/pg_connection.h"
 #include "util/text.h"
 
@@ -20,17 +20,17 @@ namespace {
 constexpr const char* kHidden = "****";
 
 struct ConninfoDeleter {
-  void operator()(PQconninfoOption* o) const { PQconninfoFree(o); }
+  void operator()(PQconninfoOption* o) const { libpq().PQconninfoFree(o); }
 };
 using ConninfoPtr = std::unique_ptr<PQconninfoOption, ConninfoDeleter>;
 
 // libpq's parse of `conninfo`; null (and `error` set) when it does not parse.
 ConninfoPtr parse(const std::string& conninfo, std::string& error) {
   char* err = nullptr;
-  ConninfoPtr opts(PQconninfoParse(conninfo.c_str(), &err));
+  ConninfoPtr opts(libpq().PQconninfoParse(conninfo.c_str(), &err));
   if (err) {
     error = trim(err);
-    PQfreemem(err);
+    libpq().PQfreemem(err);
   }
   return opts;
 }

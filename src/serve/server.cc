@@ -1,18 +1,18 @@
 #include "serve/server.h"
 
 #include <fmt/format.h>
-#include <httplib.h>
-#include <openssl/crypto.h>
 
 #include <condition_variable>
 #include <mutex>
 #include <thread>
 
+#include "http/http.h"
 #include "serve/page.h"
 #include "serve/snapshot.h"
 #include "state/control_request.h"
 #include "util/error.h"
 #include "util/interrupt.h"
+#include "util/libcrypto.h"
 
 namespace colshift::serve {
 namespace {
@@ -28,15 +28,15 @@ struct Shared {
   bool stopping = false;
 };
 
-bool token_ok(const httplib::Request& req, const std::string& token) {
+bool token_ok(const http::Request& req, const std::string& token) {
   if (token.empty()) return true;
-  std::string given = req.get_param_value("token");
+  std::string given = req.param("token");
   if (given.empty()) {
-    auto auth = req.get_header_value("Authorization");
+    auto auth = req.header("Authorization");
     if (auth.rfind("Bearer ", 0) == 0) given = auth.substr(7);
   }
   return given.size() == token.size() &&
-         CRYPTO_memcmp(given.data(), token.data(), token.size()) == 0;
+         libcrypto().CRYPTO_memcmp(given.data(), token.data(), token.size()) == 0;
 }
 
 void poll_state(const std::function<std::unique_ptr<Connection>()>& connect, const ServeOptions& o,
@@ -107,30 +107,30 @@ void serve(const std::function<std::unique_ptr<Connection>()>& connect, const Se
     shared->json = to_json(snap).dump(2);
   }
 
-  httplib::Server svr;
-  svr.new_task_queue = [] { return new httplib::ThreadPool(32); };
-  svr.set_pre_routing_handler([&](const httplib::Request& req, httplib::Response& res) {
-    if (token_ok(req, o.token)) return httplib::Server::HandlerResponse::Unhandled;
-    res.status = 401;
+  auto server = http::make_server(32);
+  http::Server& svr = *server;
+  svr.set_pre_routing([&](const http::Request& req, http::Response& res) {
+    if (token_ok(req, o.token)) return false;
+    res.set_status(401);
     res.set_content("a token is required: ?token=... or 'Authorization: Bearer ...'\n",
                     "text/plain");
-    return httplib::Server::HandlerResponse::Handled;
+    return true;
   });
-  svr.Get("/", [shared](const httplib::Request&, httplib::Response& res) {
+  svr.get("/", [shared](const http::Request&, http::Response& res) {
     std::lock_guard<std::mutex> g(shared->mu);
     res.set_header("Cache-Control", "no-store");
     res.set_content(shared->page, "text/html; charset=utf-8");
   });
-  svr.Get("/status.json", [shared](const httplib::Request&, httplib::Response& res) {
+  svr.get("/status.json", [shared](const http::Request&, http::Response& res) {
     std::lock_guard<std::mutex> g(shared->mu);
     res.set_header("Cache-Control", "no-store");
     res.set_content(shared->json, "application/json");
   });
-  svr.Get("/events", [shared](const httplib::Request&, httplib::Response& res) {
+  svr.get("/events", [shared](const http::Request&, http::Response& res) {
     res.set_header("Cache-Control", "no-store");
     auto seen = std::make_shared<long long>(0);
-    res.set_chunked_content_provider(
-        "text/event-stream", [shared, seen](size_t, httplib::DataSink& sink) {
+    res.set_chunked_content(
+        "text/event-stream", [shared, seen](const http::Response::Write& write) {
           std::string msg;
           {
             std::unique_lock<std::mutex> lk(shared->mu);
@@ -146,36 +146,35 @@ void serve(const std::function<std::unique_ptr<Connection>()>& connect, const Se
               msg = ": keep-alive\n\n";
             }
           }
-          return sink.write(msg.data(), msg.size());
+          return write(msg);
         });
   });
-  svr.Post(
-      R"(/control/(pause|resume|abort))", [&](const httplib::Request& req, httplib::Response& res) {
-        if (!o.allow_control) {
-          res.status = 403;
-          res.set_content("read-only: start colshift serve with --allow-control\n", "text/plain");
-          return;
-        }
-        // A form posted from another site must not pause a migration.
-        auto origin = req.get_header_value("Origin");
-        if (!origin.empty() && origin != "null" &&
-            origin.substr(origin.find("://") + 3) != req.get_header_value("Host")) {
-          res.status = 403;
-          res.set_content("cross-origin control request refused\n", "text/plain");
-          return;
-        }
-        const std::string action = req.matches[1];
-        try {
-          auto conn = connect();
-          state::StateStore store(*conn, o.schema);
-          state::request_control(store, action);
-          if (o.log) o.log(fmt::format("status page: {} requested", action));
-          res.set_redirect("/" + page.query, 303);
-        } catch (const Error& e) {
-          res.status = 409;
-          res.set_content(e.render() + "\n", "text/plain");
-        }
-      });
+  svr.post(R"(/control/(pause|resume|abort))", [&](const http::Request& req, http::Response& res) {
+    if (!o.allow_control) {
+      res.set_status(403);
+      res.set_content("read-only: start colshift serve with --allow-control\n", "text/plain");
+      return;
+    }
+    // A form posted from another site must not pause a migration.
+    auto origin = req.header("Origin");
+    if (!origin.empty() && origin != "null" &&
+        origin.substr(origin.find("://") + 3) != req.header("Host")) {
+      res.set_status(403);
+      res.set_content("cross-origin control request refused\n", "text/plain");
+      return;
+    }
+    const std::string action = req.match(1);
+    try {
+      auto conn = connect();
+      state::StateStore store(*conn, o.schema);
+      state::request_control(store, action);
+      if (o.log) o.log(fmt::format("status page: {} requested", action));
+      res.set_redirect("/" + page.query, 303);
+    } catch (const Error& e) {
+      res.set_status(409);
+      res.set_content(e.render() + "\n", "text/plain");
+    }
+  });
 
   int port = o.port;
   if (port == 0) {
