@@ -1,9 +1,10 @@
 // SHA-256 (FIPS 180-4), for migration checksums, the GitLab report's
 // fingerprints and the hashed suffix of long names: lint computes them for
 // every YAML migration, and opening libcrypto for them would cost each run
-// 3,400 symbol relocations (util/libcrypto.h). Checked against OpenSSL's
-// digest in tests/unit/lint_startup_test.cc. Not for keys or signatures:
-// webhook signatures use OpenSSL's HMAC.
+// 3,400 symbol relocations (util/libcrypto.h), so they come from libmd
+// (Debian libmd0, linked: a few dozen relocations). Checked against OpenSSL's
+// digest in tests/unit/lint_startup_test.cc. Webhook signatures use OpenSSL's
+// HMAC.
 #pragma once
 
 #include <array>
