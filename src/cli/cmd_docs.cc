@@ -186,9 +186,11 @@ CommandRun setup_docs(CLI::App& sub, const GlobalOptions& g) {
         const bool finished = doc.rec->phase == state::kCompleted;
         if (auto a = store->schema_snapshot(doc.rec->id, "after"); a && finished) {
           doc.record.after = snapshot_from_json(*a);
-        } else if (!finished) {
+        } else {
+          // Active: the shape now. Finished with no shape recorded (an older
+          // colshift applied it): the tables it touches, as they are now.
           doc.record.after = d.describe_tables(*conn, doc.touched);
-          doc.record.after_live = true;
+          doc.record.after_live = !finished;
         }
       } else if (conn) {
         doc.record.after = d.describe_tables(*conn, doc.touched);  // pending: as it is now

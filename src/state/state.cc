@@ -650,6 +650,10 @@ void StateStore::record_schema(long long id, const std::string& stage,
 }
 
 std::optional<nlohmann::json> StateStore::schema_snapshot(long long id, const std::string& stage) {
+  // A state schema an older colshift made has no snapshots until the next
+  // changing command brings it up to date (init).
+  if (!conn_.exec("SELECT to_regclass($1) IS NOT NULL", {table("schema_snapshots")}).boolean(0, 0))
+    return std::nullopt;
   auto r = conn_.exec(fmt::format("SELECT tables::text FROM {} WHERE migration_id = $1 AND "
                                   "stage = $2",
                                   table("schema_snapshots")),

@@ -163,5 +163,18 @@ TEST_F(DocsRecord, PendingPagesCarryLiveEstimatesThatTheCheckLeavesAlone) {
   EXPECT_TRUE(has(c.out, "0001_users_domain.md: out of date")) << c.out;
 }
 
+TEST_F(DocsRecord, AStateFromBeforeTheRecordStillDocuments) {
+  make_users("users", 100);
+  auto f = domain_migration("0001_users_domain", "users", "email_domain");
+  ok({"start", f});
+  ok({"complete"});
+  // As an older colshift left it: no shapes recorded anywhere.
+  sql("DROP TABLE colshift.schema_snapshots");
+  ok({"docs", dir_, "--out", docs_dir()});
+  auto page = read_text(docs_dir() + "/0001_users_domain.md");
+  EXPECT_TRUE(has(page, "The shapes before this migration were not recorded")) << page;
+  EXPECT_TRUE(has(page, "| status | completed |")) << page;
+}
+
 }  // namespace
 }  // namespace colshift::testing
